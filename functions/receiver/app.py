@@ -1,0 +1,124 @@
+"""API Gateway entry point: `POST /webhooks/{source}`. Routes and handler only;
+the work is in webhook_core.receiving."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from webhook_core.errors import (
+    DeliveryInProgressError,
+    ServiceUnavailableError,
+    SignatureError,
+    WebhookError,
+)
+from webhook_core.observability import MetricUnit, logger, metrics
+from webhook_core.receiving import Delivery, Receiver, create_receiver
+from webhook_core.settings import ReceiverSettings
+
+SOURCES_FILE = Path(__file__).with_name("sources.json")
+ERROR_RESPONSE = {"description": 'Error: `{"error": {"code": "...", "message": "..."}}`'}
+
+app = APIGatewayRestResolver()
+
+
+@functools.cache
+def get_receiver() -> Receiver:
+    """Settings validated and sources loaded once per cold start; a bad source
+    file raises ConfigurationError here and the function does not serve."""
+    return create_receiver(ReceiverSettings.from_environment(os.environ, SOURCES_FILE))
+
+
+@app.post(
+    "/webhooks/<source>",
+    summary="Receive a webhook from a configured source",
+    description="Verifies the provider's signature on the raw body, accepts each event once and queues it.",
+    responses={
+        200: {"description": 'Already accepted: `{"status": "duplicate", "id": "..."}`'},
+        202: {"description": 'Accepted and queued: `{"status": "accepted", "id": "..."}`'},
+        401: ERROR_RESPONSE,
+        404: ERROR_RESPONSE,
+        409: {"description": "The same event is still being accepted; see Retry-After"},
+        413: ERROR_RESPONSE,
+        503: ERROR_RESPONSE,
+    },
+)
+def receive_webhook(source: str) -> Response[dict[str, str]]:
+    receiver = get_receiver()
+    receiver.source(source)
+    metrics.add_dimension(name="source", value=source)
+    outcome = receiver.accept(Delivery(source=source, headers=_headers(), body=_raw_body(receiver)))
+    if outcome.duplicate:
+        metrics.add_metric(name="Duplicate", unit=MetricUnit.Count, value=1)
+        logger.info("duplicate delivery", extra={"envelope_id": outcome.envelope_id})
+        return _json(200, {"status": "duplicate", "id": outcome.envelope_id})
+    metrics.add_metric(name="Accepted", unit=MetricUnit.Count, value=1)
+    logger.info("accepted", extra={"envelope_id": outcome.envelope_id})
+    return _json(202, {"status": "accepted", "id": outcome.envelope_id})
+
+
+@app.exception_handler(WebhookError)
+def refuse(error: WebhookError) -> Response[dict[str, Any]]:
+    if isinstance(error, SignatureError):
+        metrics.add_dimension(name="reason", value=error.reason)
+    metrics.add_metric(name=error.metric, unit=MetricUnit.Count, value=1)
+    log = logger.error if isinstance(error, ServiceUnavailableError) else logger.warning
+    log("refused", extra={"status": error.status, "code": error.code, "detail": error.detail})
+    headers = {}
+    if isinstance(error, DeliveryInProgressError):
+        headers["Retry-After"] = str(get_receiver().retry_after_seconds)
+    return _json(error.status, {"error": {"code": error.code, "message": error.message}}, headers)
+
+
+@app.exception_handler(Exception)
+def fail_safe(error: Exception) -> Response[dict[str, Any]]:
+    # Whatever broke, the provider is told to retry: a verified delivery is never dropped.
+    logger.exception("unexpected error")
+    return refuse(ServiceUnavailableError(f"unexpected {type(error).__name__}"))
+
+
+@app.not_found
+def no_route(_: Exception) -> Response[dict[str, Any]]:
+    return _json(404, {"error": {"code": "not_found", "message": "No such route."}})
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
+
+
+def _headers() -> dict[str, str]:
+    return {name.lower(): value for name, value in (app.current_event.get("headers") or {}).items()}
+
+
+def _raw_body(receiver: Receiver) -> bytes:
+    """The exact bytes the provider sent: API Gateway base64-encodes binary bodies."""
+    body: str = app.current_event.get("body") or ""
+    if not app.current_event.is_base64_encoded:
+        raw = body.encode("utf-8")
+        receiver.check_size(len(raw))
+        return raw
+    # Refuse before decoding what is clearly too large: 4 base64 characters carry 3 bytes.
+    receiver.check_size(len(body) * 3 // 4 - 2)
+    try:
+        raw = base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise SignatureError("undecodable_body") from None
+    receiver.check_size(len(raw))
+    return raw
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    get_receiver().dedupe.bind(context)
+    return app.resolve(event, context)
+
+
+__all__ = ["app", "get_receiver", "lambda_handler"]

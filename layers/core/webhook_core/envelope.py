@@ -1,0 +1,68 @@
+"""The versioned envelope every accepted delivery becomes on the queue."""
+
+from __future__ import annotations
+
+import base64
+import re
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ENVELOPE_VERSION = 1
+# SQS rejects message bodies with characters outside XML's set; JSON escapes the
+# control characters, but not U+FFFE/U+FFFF or lone surrogates, so such bodies travel base64.
+_NOT_SQS_SAFE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+class Verification(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    secret_index: int = Field(ge=0, description="Which of the source's active secrets matched (0 = newest).")
+
+
+class Envelope(BaseModel):
+    """One verified delivery. `id` is `<source>/<provider event id>`: stable across
+    the provider's retries, so the processor can run each event once."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal[1] = ENVELOPE_VERSION
+    id: str = Field(min_length=1)
+    event_id: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    kind: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    received_at: datetime
+    occurred_at: datetime | None = None
+    resource_id: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str
+    body_encoding: Literal["text", "base64"] = "text"
+    verification: Verification
+
+    @staticmethod
+    def encode_body(raw: bytes) -> tuple[str, Literal["text", "base64"]]:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return base64.b64encode(raw).decode("ascii"), "base64"
+        if _NOT_SQS_SAFE.search(text):
+            return base64.b64encode(raw).decode("ascii"), "base64"
+        return text, "text"
+
+    def to_message(self, max_bytes: int) -> str:
+        """The SQS message body. JSON escaping can grow a text body up to six
+        times, so one that would not fit travels base64-encoded instead."""
+        message = self.model_dump_json()
+        if len(message.encode()) > max_bytes and self.body_encoding == "text":
+            raw = self.raw_body()
+            message = self.model_copy(
+                update={"body": base64.b64encode(raw).decode("ascii"), "body_encoding": "base64"}
+            ).model_dump_json()
+        return message
+
+    def raw_body(self) -> bytes:
+        if self.body_encoding == "base64":
+            return base64.b64decode(self.body)
+        return self.body.encode("utf-8")

@@ -1,0 +1,232 @@
+"""The signature engine: one verifier that every HMAC-based kind configures.
+
+A kind is data (a `SignatureScheme` plus `EventFields`), never new verification
+code, so adding a provider means writing its spec and its test vectors.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from webhook_core.errors import SignatureError
+
+Algorithm = Literal["sha1", "sha256", "sha512"]
+Encoding = Literal["hex", "base64"]
+SignatureFormat = Literal["plain", "keyed_list", "versioned_list"]
+SecretEncoding = Literal["text", "whsec_base64"]
+
+PLACEHOLDER = re.compile(r"\{(body|timestamp|id)\}")
+ANY_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+# A header can list a few signatures during a provider's own key rotation; more
+# than this is not a real delivery, and bounding it bounds the work per request.
+MAX_CANDIDATES = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """Proof that a request is genuine: which of the source's secrets matched."""
+
+    secret_index: int
+    timestamp: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureScheme:
+    """How a sender signs a request, as the provider documents it.
+
+    signed_content is a template over the raw body and the values the scheme
+    signs with it: `{body}`, `{timestamp}`, `{id}` (the event id header).
+    Header names are matched case-insensitively.
+    """
+
+    signature_header: str
+    algorithm: Algorithm = "sha256"
+    encoding: Encoding = "hex"
+    signature_format: SignatureFormat = "plain"
+    # plain: the header is `<prefix><signature>`.
+    prefix: str = ""
+    # keyed_list (Stripe `t=…,v1=…`): keys whose values are signatures, and the separator.
+    signature_keys: tuple[str, ...] = ()
+    list_separator: str = ","
+    timestamp_key: str | None = None
+    # versioned_list (Standard Webhooks `v1,<sig> v1,<sig>`): the version accepted.
+    version: str = "v1"
+    timestamp_header: str | None = None
+    id_header: str | None = None
+    signed_content: str = "{body}"
+    secret_encoding: SecretEncoding = "text"
+    tolerance_seconds: int = 300
+    _template: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        problems = scheme_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        object.__setattr__(self, "_template", tuple(PLACEHOLDER.split(self.signed_content)))
+
+    @property
+    def has_timestamp(self) -> bool:
+        return self.timestamp_header is not None or self.timestamp_key is not None
+
+    def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]:
+        """Turn configured secrets into HMAC keys; an undecodable one becomes None."""
+        return tuple(_derive_key(secret, self.secret_encoding) for secret in secrets)
+
+    def verify(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        keys: Sequence[bytes | None],
+        now: float,
+    ) -> Verified:
+        """Return which key signed this request, or raise SignatureError.
+
+        `headers` must have lower-case names. Every candidate signature is
+        compared with every key in constant time.
+        """
+        header = headers.get(self.signature_header)
+        if not header:
+            raise SignatureError("missing_signature")
+        candidates, header_timestamp = self._parse_header(header)
+        if not candidates:
+            raise SignatureError("malformed_signature")
+
+        timestamp: int | None = None
+        if self.has_timestamp:
+            raw_timestamp = (
+                header_timestamp
+                if self.timestamp_key is not None
+                else headers.get(self.timestamp_header or "")
+            )
+            timestamp = _parse_timestamp(raw_timestamp)
+            if abs(now - timestamp) > self.tolerance_seconds:
+                raise SignatureError("timestamp_out_of_tolerance")
+
+        event_id = headers.get(self.id_header, "") if self.id_header else ""
+        if self.id_header and not event_id:
+            raise SignatureError("missing_signed_header")
+        content = self._signed_content(body, timestamp, event_id)
+
+        digest = getattr(hashlib, self.algorithm)
+        for index, key in enumerate(keys):
+            if key is None:
+                continue
+            expected = hmac.new(key, content, digest).digest()
+            # No early exit inside the candidate loop: each comparison is constant-time
+            # and the number of comparisons does not depend on which one matched.
+            matched = False
+            for candidate in candidates:
+                matched |= hmac.compare_digest(expected, candidate)
+            if matched:
+                return Verified(secret_index=index, timestamp=timestamp)
+        raise SignatureError("signature_mismatch")
+
+    def sign(self, body: bytes, secret: str, *, timestamp: int | None = None, event_id: str = "") -> str:
+        """The header value this scheme's sender would send (for tests and tools)."""
+        key = _derive_key(secret, self.secret_encoding)
+        if key is None:
+            raise ValueError("secret is not in this scheme's encoding")
+        content = self._signed_content(body, timestamp, event_id)
+        mac = hmac.new(key, content, getattr(hashlib, self.algorithm)).digest()
+        encoded = mac.hex() if self.encoding == "hex" else base64.b64encode(mac).decode("ascii")
+        if self.signature_format == "keyed_list":
+            parts = []
+            if self.timestamp_key is not None:
+                parts.append(f"{self.timestamp_key}={timestamp}")
+            parts.append(f"{self.signature_keys[0]}={encoded}")
+            return self.list_separator.join(parts)
+        if self.signature_format == "versioned_list":
+            return f"{self.version},{encoded}"
+        return f"{self.prefix}{encoded}"
+
+    def _signed_content(self, body: bytes, timestamp: int | None, event_id: str) -> bytes:
+        values = {"body": body, "timestamp": str(timestamp).encode(), "id": event_id.encode()}
+        # split() with one capture group alternates literal text and placeholder names.
+        return b"".join(
+            values[part] if position % 2 else part.encode()
+            for position, part in enumerate(self._template)
+        )
+
+    def _parse_header(self, header: str) -> tuple[list[bytes], str | None]:
+        encoded: list[str] = []
+        timestamp: str | None = None
+        if self.signature_format == "plain":
+            value = header.strip()
+            if value.startswith(self.prefix):
+                encoded.append(value[len(self.prefix) :])
+        elif self.signature_format == "keyed_list":
+            for item in header.split(self.list_separator):
+                key, sep, value = item.strip().partition("=")
+                if not sep:
+                    continue
+                if key == self.timestamp_key:
+                    timestamp = value
+                elif key in self.signature_keys:
+                    encoded.append(value)
+        else:
+            for item in header.split():
+                version, sep, value = item.partition(",")
+                if sep and version == self.version:
+                    encoded.append(value)
+        decoded = [_decode(value, self.encoding) for value in encoded[:MAX_CANDIDATES]]
+        return [value for value in decoded if value], timestamp
+
+
+def scheme_problems(scheme: SignatureScheme) -> list[str]:
+    """What is wrong with a scheme, in words a source's author can act on."""
+    problems = []
+    names = ANY_PLACEHOLDER.findall(scheme.signed_content)
+    unknown = sorted(set(names) - {"body", "timestamp", "id"})
+    if unknown:
+        problems.append(f"signed_content has unknown placeholders {unknown}; use {{body}}, {{timestamp}}, {{id}}")
+    if "body" not in names:
+        problems.append("signed_content must include {body}")
+    if scheme.has_timestamp and "timestamp" not in names:
+        problems.append("a timestamp that is not in signed_content is not signed; add {timestamp}")
+    if "timestamp" in names and not scheme.has_timestamp:
+        problems.append("signed_content uses {timestamp} but no timestamp header is configured")
+    if "id" in names and scheme.id_header is None:
+        problems.append("signed_content uses {id} but no id header is configured")
+    if scheme.signature_format == "keyed_list" and not scheme.signature_keys:
+        problems.append("a keyed_list signature needs signature_keys")
+    if scheme.tolerance_seconds < 1:
+        problems.append("tolerance_seconds must be at least 1")
+    return problems
+
+
+def _derive_key(secret: str, encoding: SecretEncoding) -> bytes | None:
+    if not secret:
+        return None
+    if encoding == "text":
+        return secret.encode()
+    # Standard Webhooks: `whsec_` followed by the base64 of the key bytes.
+    try:
+        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return key or None
+
+
+def _decode(value: str, encoding: Encoding) -> bytes | None:
+    try:
+        if encoding == "hex":
+            return bytes.fromhex(value)
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _parse_timestamp(raw: str | None) -> int:
+    if raw is None or not raw.strip():
+        raise SignatureError("missing_timestamp")
+    value = raw.strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 12:
+        raise SignatureError("malformed_timestamp")
+    return int(value)

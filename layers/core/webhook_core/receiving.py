@@ -1,0 +1,122 @@
+"""Accepting one delivery: verify on the raw bytes, dedupe, enqueue.
+
+No AWS code here: secrets, dedupe and queue are injected adapters.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from webhook_core.dedupe import Deduplicator, Outcome
+from webhook_core.envelope import Envelope, Verification
+from webhook_core.errors import PayloadTooLargeError, SourceUnavailableError, UnknownSourceError
+from webhook_core.observability import MetricUnit, logger, metrics
+from webhook_core.providers.scheme import SignatureScheme
+from webhook_core.queue import EnvelopeQueue
+from webhook_core.secrets import SourceSecrets
+from webhook_core.settings import ReceiverSettings
+from webhook_core.sources import Source, load_sources
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A request as received: lower-case header names and the exact body bytes."""
+
+    source: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@lru_cache(maxsize=64)
+def _keys(scheme: SignatureScheme, secrets: tuple[str, ...]) -> tuple[bytes | None, ...]:
+    return scheme.derive_keys(secrets)
+
+
+class Receiver:
+    def __init__(
+        self,
+        sources: Mapping[str, Source],
+        secrets: SourceSecrets,
+        dedupe: Deduplicator,
+        queue: EnvelopeQueue,
+        max_body_bytes: int,
+        retry_after_seconds: int = 10,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._sources = sources
+        self._secrets = secrets
+        self._dedupe = dedupe
+        self._queue = queue
+        self._max_body_bytes = max_body_bytes
+        self.retry_after_seconds = retry_after_seconds
+        self._clock = clock
+
+    @property
+    def dedupe(self) -> Deduplicator:
+        return self._dedupe
+
+    def source(self, name: str) -> Source:
+        source = self._sources.get(name)
+        if source is None:
+            raise UnknownSourceError(f"unknown source {name[:64]!r}")
+        return source
+
+    def check_size(self, size: int) -> None:
+        if size > self._max_body_bytes:
+            raise PayloadTooLargeError(f"body of {size} bytes exceeds {self._max_body_bytes}")
+
+    def accept(self, delivery: Delivery) -> Outcome:
+        """Verify, then enqueue once. Raises a WebhookError for every refusal."""
+        source = self.source(delivery.source)
+        self.check_size(len(delivery.body))
+        now = self._clock()
+
+        keys = _keys(source.spec.scheme, self._secrets.for_source(source.name))
+        if not any(keys):
+            raise SourceUnavailableError(f"no secret of source {source.name!r} is usable for its kind")
+        verified = source.spec.scheme.verify(delivery.headers, delivery.body, keys, now)
+
+        facts = source.spec.fields.extract(delivery.headers, delivery.body)
+        body, encoding = Envelope.encode_body(delivery.body)
+        envelope = Envelope(
+            id=f"{source.name}/{facts.event_id}",
+            event_id=facts.event_id,
+            source=source.name,
+            kind=source.kind,
+            type=facts.type,
+            received_at=datetime.fromtimestamp(now, tz=UTC),
+            occurred_at=facts.occurred_at,
+            resource_id=facts.resource_id,
+            headers=source.spec.fields.kept(delivery.headers),
+            body=body,
+            body_encoding=encoding,
+            verification=Verification(secret_index=verified.secret_index),
+        )
+        metrics.add_metric(name="SecretIndexMatched", unit=MetricUnit.Count, value=verified.secret_index)
+        logger.append_keys(envelope_id=envelope.id, event_type=envelope.type, secret_index=verified.secret_index)
+        return self._dedupe.once(
+            source.name, facts.event_id, envelope.id, enqueue=lambda: self._queue.send(envelope)
+        )
+
+
+def create_receiver(settings: ReceiverSettings) -> Receiver:
+    """Wire a receiver with default AWS clients (one set per cold start)."""
+    import boto3
+    from botocore.config import Config
+
+    # Fail fast: a stuck AWS call must become a 503 long before the Lambda times out.
+    config = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 2})
+    return Receiver(
+        sources=load_sources(settings.sources_file),
+        secrets=SourceSecrets(
+            settings.secret_id, boto3.client("secretsmanager", config=config), max_age_seconds=settings.secrets_cache_seconds
+        ),
+        dedupe=Deduplicator(settings.dedupe_table, boto3.client("dynamodb", config=config), ttl_seconds=settings.dedupe_ttl_seconds),
+        queue=EnvelopeQueue(settings.queue_url, boto3.client("sqs", config=config)),
+        max_body_bytes=settings.max_body_bytes,
+        retry_after_seconds=settings.retry_after_seconds,
+    )

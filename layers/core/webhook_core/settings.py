@@ -1,0 +1,58 @@
+"""The receiver's settings, read from its environment once per cold start."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from webhook_core.errors import ConfigurationError
+
+# SQS takes at most 262,144 bytes a message. The body may travel base64-encoded
+# (4/3 larger) beside headers and metadata, so the body limit stays well below.
+MAX_BODY_LIMIT = 190_000
+
+
+class ReceiverSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sources_file: Path
+    secret_id: Annotated[str, Field(min_length=1)]
+    dedupe_table: Annotated[str, Field(min_length=1)]
+    queue_url: Annotated[str, Field(min_length=1)]
+    max_body_bytes: Annotated[int, Field(ge=1, le=MAX_BODY_LIMIT)] = 180_000
+    # Providers retry for up to 3 days (Stripe, Standard Webhooks ~1.5 days); a
+    # week covers every documented retry horizon.
+    dedupe_ttl_seconds: Annotated[int, Field(ge=3_600, le=90 * 86_400)] = 7 * 86_400
+    secrets_cache_seconds: Annotated[int, Field(ge=0, le=3_600)] = 60
+    retry_after_seconds: Annotated[int, Field(ge=1, le=3_600)] = 10
+
+    ENVIRONMENT: ClassVar[dict[str, str]] = {
+        "sources_file": "SOURCES_FILE",
+        "secret_id": "SOURCE_SECRETS_ID",
+        "dedupe_table": "DEDUPE_TABLE_NAME",
+        "queue_url": "EVENTS_QUEUE_URL",
+        "max_body_bytes": "MAX_BODY_BYTES",
+        "dedupe_ttl_seconds": "DEDUPE_TTL_SECONDS",
+        "secrets_cache_seconds": "SECRETS_CACHE_SECONDS",
+        "retry_after_seconds": "IN_PROGRESS_RETRY_AFTER_SECONDS",
+    }
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str], default_sources_file: Path) -> ReceiverSettings:
+        values: dict[str, object] = {
+            field: environ[variable]
+            for field, variable in cls.ENVIRONMENT.items()
+            if environ.get(variable)
+        }
+        values.setdefault("sources_file", default_sources_file)
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = [
+                f"{cls.ENVIRONMENT.get(str(error['loc'][0]), error['loc'][0])}: {error['msg']}"
+                for error in exc.errors(include_url=False, include_input=False)
+            ]
+            raise ConfigurationError("invalid receiver settings: " + "; ".join(problems)) from None
