@@ -8,11 +8,12 @@ import binascii
 import functools
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from webhook_core.errors import (
     DeliveryInProgressError,
     ServiceUnavailableError,
@@ -23,8 +24,31 @@ from webhook_core.observability import MetricUnit, logger, metrics
 from webhook_core.receiving import Delivery, Receiver, create_receiver
 from webhook_core.settings import ReceiverSettings
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
 SOURCES_FILE = Path(__file__).with_name("sources.json")
-ERROR_RESPONSE = {"description": 'Error: `{"error": {"code": "...", "message": "..."}}`'}
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
+OUTCOME_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["status", "id"],
+    "properties": {"status": {"type": "string", "enum": ["accepted", "duplicate"]}, "id": {"type": "string"}},
+}
+
+
+def _documented(description: str, schema: dict[str, Any]) -> OpenAPIResponse:
+    return {"description": description, "content": {content_types.APPLICATION_JSON: {"schema": schema}}}
+
 
 app = APIGatewayRestResolver()
 
@@ -41,13 +65,13 @@ def get_receiver() -> Receiver:
     summary="Receive a webhook from a configured source",
     description="Verifies the provider's signature on the raw body, accepts each event once and queues it.",
     responses={
-        200: {"description": 'Already accepted: `{"status": "duplicate", "id": "..."}`'},
-        202: {"description": 'Accepted and queued: `{"status": "accepted", "id": "..."}`'},
-        401: ERROR_RESPONSE,
-        404: ERROR_RESPONSE,
-        409: {"description": "The same event is still being accepted; see Retry-After"},
-        413: ERROR_RESPONSE,
-        503: ERROR_RESPONSE,
+        200: _documented("Already accepted (a provider's retry): nothing is queued again", OUTCOME_SCHEMA),
+        202: _documented("Verified, new, and queued", OUTCOME_SCHEMA),
+        401: _documented("Missing or bad signature, or a timestamp outside the tolerance", ERROR_SCHEMA),
+        404: _documented("No source is configured under this name", ERROR_SCHEMA),
+        409: _documented("The same event is still being accepted; retry after Retry-After seconds", ERROR_SCHEMA),
+        413: _documented("The body is over the configured limit", ERROR_SCHEMA),
+        503: _documented("Temporarily unable to accept (secret missing, AWS failure): retry later", ERROR_SCHEMA),
     },
 )
 def receive_webhook(source: str) -> Response[dict[str, str]]:
@@ -66,6 +90,17 @@ def receive_webhook(source: str) -> Response[dict[str, str]]:
 
 @app.exception_handler(WebhookError)
 def refuse(error: WebhookError) -> Response[dict[str, Any]]:
+    return _refusal(error)
+
+
+@app.exception_handler(Exception)
+def fail_safe(error: Exception) -> Response[dict[str, Any]]:
+    # Whatever broke, the provider is told to retry: a verified delivery is never dropped.
+    logger.exception("unexpected error")
+    return _refusal(ServiceUnavailableError(f"unexpected {type(error).__name__}"))
+
+
+def _refusal(error: WebhookError) -> Response[dict[str, Any]]:
     if isinstance(error, SignatureError):
         metrics.add_dimension(name="reason", value=error.reason)
     metrics.add_metric(name=error.metric, unit=MetricUnit.Count, value=1)
@@ -77,15 +112,9 @@ def refuse(error: WebhookError) -> Response[dict[str, Any]]:
     return _json(error.status, {"error": {"code": error.code, "message": error.message}}, headers)
 
 
-@app.exception_handler(Exception)
-def fail_safe(error: Exception) -> Response[dict[str, Any]]:
-    # Whatever broke, the provider is told to retry: a verified delivery is never dropped.
-    logger.exception("unexpected error")
-    return refuse(ServiceUnavailableError(f"unexpected {type(error).__name__}"))
-
-
 @app.not_found
 def no_route(_: Exception) -> Response[dict[str, Any]]:
+    metrics.add_metric(name="NotFound", unit=MetricUnit.Count, value=1)
     return _json(404, {"error": {"code": "not_found", "message": "No such route."}})
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import boto3
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -23,6 +24,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
 )
 
+from webhook_core.aws import CLIENT_CONFIG
 from webhook_core.errors import DedupeStoreError, DeliveryInProgressError
 
 if TYPE_CHECKING:
@@ -37,7 +39,7 @@ class Outcome:
     duplicate: bool
 
 
-def _mark_replay(response: dict[str, Any], record: DataRecord) -> dict[str, Any]:
+def _mark_replay(response: Any, idempotent_data: DataRecord) -> Any:
     # Powertools calls this only when it answers from a COMPLETED record.
     return {**response, "duplicate": True}
 
@@ -45,7 +47,7 @@ def _mark_replay(response: dict[str, Any], record: DataRecord) -> dict[str, Any]
 class Deduplicator:
     KEY_PREFIX = "delivery"
 
-    def __init__(self, table_name: str, client: DynamoDBClient, ttl_seconds: int) -> None:
+    def __init__(self, table_name: str, *, ttl_seconds: int, client: DynamoDBClient | None = None) -> None:
         self._config = IdempotencyConfig(
             raise_on_no_idempotency_key=True,
             expires_after_seconds=ttl_seconds,
@@ -55,7 +57,9 @@ class Deduplicator:
         self._once = idempotent_function(
             self._run,
             data_keyword_argument="delivery",
-            persistence_store=DynamoDBPersistenceLayer(table_name=table_name, boto3_client=client),
+            persistence_store=DynamoDBPersistenceLayer(
+                table_name=table_name, boto3_client=client or boto3.client("dynamodb", config=CLIENT_CONFIG)
+            ),
             config=self._config,
             key_prefix=self.KEY_PREFIX,
         )
@@ -67,7 +71,9 @@ class Deduplicator:
     def once(self, source: str, event_id: str, envelope_id: str, enqueue: Callable[[], object]) -> Outcome:
         """Run `enqueue` unless this (source, event id) was already accepted."""
         try:
-            result = self._once(delivery={"source": source, "event_id": event_id}, envelope_id=envelope_id, enqueue=enqueue)
+            result = self._once(
+                delivery={"source": source, "event_id": event_id}, envelope_id=envelope_id, enqueue=enqueue
+            )
         except IdempotencyAlreadyInProgressError as exc:
             raise DeliveryInProgressError(f"{envelope_id} is still in progress") from exc
         except BaseError as exc:

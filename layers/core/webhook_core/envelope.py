@@ -9,7 +9,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ENVELOPE_VERSION = 1
 # SQS rejects message bodies with characters outside XML's set; JSON escapes the
 # control characters, but not U+FFFE/U+FFFF or lone surrogates, so such bodies travel base64.
 _NOT_SQS_SAFE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -27,7 +26,7 @@ class Envelope(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    version: Literal[1] = ENVELOPE_VERSION
+    version: Literal[1] = 1
     id: str = Field(min_length=1)
     event_id: str = Field(min_length=1)
     source: str = Field(min_length=1)

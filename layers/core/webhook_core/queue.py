@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from webhook_core.aws import CLIENT_CONFIG
 from webhook_core.errors import QueueError
 
 if TYPE_CHECKING:
@@ -17,9 +19,9 @@ MAX_MESSAGE_BYTES = 262_144
 
 
 class EnvelopeQueue:
-    def __init__(self, queue_url: str, client: SQSClient) -> None:
+    def __init__(self, queue_url: str, client: SQSClient | None = None) -> None:
         self._queue_url = queue_url
-        self._client = client
+        self._client = client or boto3.client("sqs", config=CLIENT_CONFIG)
 
     def send(self, envelope: Envelope) -> str:
         """Send one envelope with `source` and `type` attributes; return the message id."""

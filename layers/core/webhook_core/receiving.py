@@ -39,6 +39,7 @@ def _keys(scheme: SignatureScheme, secrets: tuple[str, ...]) -> tuple[bytes | No
 class Receiver:
     def __init__(
         self,
+        *,
         sources: Mapping[str, Source],
         secrets: SourceSecrets,
         dedupe: Deduplicator,
@@ -58,6 +59,10 @@ class Receiver:
     @property
     def dedupe(self) -> Deduplicator:
         return self._dedupe
+
+    @property
+    def queue(self) -> EnvelopeQueue:
+        return self._queue
 
     def source(self, name: str) -> Source:
         source = self._sources.get(name)
@@ -98,25 +103,16 @@ class Receiver:
         )
         metrics.add_metric(name="SecretIndexMatched", unit=MetricUnit.Count, value=verified.secret_index)
         logger.append_keys(envelope_id=envelope.id, event_type=envelope.type, secret_index=verified.secret_index)
-        return self._dedupe.once(
-            source.name, facts.event_id, envelope.id, enqueue=lambda: self._queue.send(envelope)
-        )
+        return self._dedupe.once(source.name, facts.event_id, envelope.id, enqueue=lambda: self._queue.send(envelope))
 
 
 def create_receiver(settings: ReceiverSettings) -> Receiver:
     """Wire a receiver with default AWS clients (one set per cold start)."""
-    import boto3
-    from botocore.config import Config
-
-    # Fail fast: a stuck AWS call must become a 503 long before the Lambda times out.
-    config = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 2})
     return Receiver(
         sources=load_sources(settings.sources_file),
-        secrets=SourceSecrets(
-            settings.secret_id, boto3.client("secretsmanager", config=config), max_age_seconds=settings.secrets_cache_seconds
-        ),
-        dedupe=Deduplicator(settings.dedupe_table, boto3.client("dynamodb", config=config), ttl_seconds=settings.dedupe_ttl_seconds),
-        queue=EnvelopeQueue(settings.queue_url, boto3.client("sqs", config=config)),
+        secrets=SourceSecrets(settings.secret_id, max_age_seconds=settings.secrets_cache_seconds),
+        dedupe=Deduplicator(settings.dedupe_table, ttl_seconds=settings.dedupe_ttl_seconds),
+        queue=EnvelopeQueue(settings.queue_url),
         max_body_bytes=settings.max_body_bytes,
         retry_after_seconds=settings.retry_after_seconds,
     )

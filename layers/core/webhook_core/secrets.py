@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import boto3
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 
+from webhook_core.aws import CLIENT_CONFIG
 from webhook_core.errors import SourceUnavailableError
 
 if TYPE_CHECKING:
@@ -18,10 +20,12 @@ if TYPE_CHECKING:
 
 
 class SourceSecrets:
-    def __init__(self, secret_id: str, client: SecretsManagerClient, max_age_seconds: int = 60) -> None:
+    def __init__(
+        self, secret_id: str, *, max_age_seconds: int = 60, client: SecretsManagerClient | None = None
+    ) -> None:
         self._secret_id = secret_id
         self._max_age = max_age_seconds
-        self._provider = SecretsProvider(boto3_client=client)
+        self._provider = SecretsProvider(boto3_client=client or boto3.client("secretsmanager", config=CLIENT_CONFIG))
 
     def for_source(self, source: str) -> tuple[str, ...]:
         """The source's active secrets, newest first; SourceUnavailableError if none."""

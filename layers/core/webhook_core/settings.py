@@ -43,9 +43,7 @@ class ReceiverSettings(BaseModel):
     @classmethod
     def from_environment(cls, environ: Mapping[str, str], default_sources_file: Path) -> ReceiverSettings:
         values: dict[str, object] = {
-            field: environ[variable]
-            for field, variable in cls.ENVIRONMENT.items()
-            if environ.get(variable)
+            field: environ[variable] for field, variable in cls.ENVIRONMENT.items() if environ.get(variable)
         }
         values.setdefault("sources_file", default_sources_file)
         try:

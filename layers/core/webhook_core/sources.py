@@ -93,9 +93,7 @@ class HmacSource(_Source):
 
     def spec(self) -> ProviderSpec:
         kept = tuple(
-            header.lower()
-            for header in ("content-type", "user-agent", self.id_header, self.type_header)
-            if header
+            header.lower() for header in ("content-type", "user-agent", self.id_header, self.type_header) if header
         )
         return ProviderSpec(
             kind="hmac",

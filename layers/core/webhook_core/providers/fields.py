@@ -54,9 +54,7 @@ class EventFields:
         )
 
     def kept(self, headers: Mapping[str, str]) -> dict[str, str]:
-        return {
-            name: headers[name][:MAX_KEPT_HEADER_CHARS] for name in self.kept_headers if name in headers
-        }
+        return {name: headers[name][:MAX_KEPT_HEADER_CHARS] for name in self.kept_headers if name in headers}
 
     @property
     def _needs_body(self) -> bool:

@@ -20,7 +20,7 @@ from webhook_core.errors import SignatureError
 Algorithm = Literal["sha1", "sha256", "sha512"]
 Encoding = Literal["hex", "base64"]
 SignatureFormat = Literal["plain", "keyed_list", "versioned_list"]
-SecretEncoding = Literal["text", "whsec_base64"]
+KeyFormat = Literal["text", "whsec_base64"]
 
 PLACEHOLDER = re.compile(r"\{(body|timestamp|id)\}")
 ANY_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -61,7 +61,7 @@ class SignatureScheme:
     timestamp_header: str | None = None
     id_header: str | None = None
     signed_content: str = "{body}"
-    secret_encoding: SecretEncoding = "text"
+    key_format: KeyFormat = "text"
     tolerance_seconds: int = 300
     _template: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
@@ -77,7 +77,7 @@ class SignatureScheme:
 
     def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]:
         """Turn configured secrets into HMAC keys; an undecodable one becomes None."""
-        return tuple(_derive_key(secret, self.secret_encoding) for secret in secrets)
+        return tuple(_derive_key(secret, self.key_format) for secret in secrets)
 
     def verify(
         self,
@@ -101,9 +101,7 @@ class SignatureScheme:
         timestamp: int | None = None
         if self.has_timestamp:
             raw_timestamp = (
-                header_timestamp
-                if self.timestamp_key is not None
-                else headers.get(self.timestamp_header or "")
+                header_timestamp if self.timestamp_key is not None else headers.get(self.timestamp_header or "")
             )
             timestamp = _parse_timestamp(raw_timestamp)
             if abs(now - timestamp) > self.tolerance_seconds:
@@ -130,7 +128,7 @@ class SignatureScheme:
 
     def sign(self, body: bytes, secret: str, *, timestamp: int | None = None, event_id: str = "") -> str:
         """The header value this scheme's sender would send (for tests and tools)."""
-        key = _derive_key(secret, self.secret_encoding)
+        key = _derive_key(secret, self.key_format)
         if key is None:
             raise ValueError("secret is not in this scheme's encoding")
         content = self._signed_content(body, timestamp, event_id)
@@ -149,10 +147,7 @@ class SignatureScheme:
     def _signed_content(self, body: bytes, timestamp: int | None, event_id: str) -> bytes:
         values = {"body": body, "timestamp": str(timestamp).encode(), "id": event_id.encode()}
         # split() with one capture group alternates literal text and placeholder names.
-        return b"".join(
-            values[part] if position % 2 else part.encode()
-            for position, part in enumerate(self._template)
-        )
+        return b"".join(values[part] if position % 2 else part.encode() for position, part in enumerate(self._template))
 
     def _parse_header(self, header: str) -> tuple[list[bytes], str | None]:
         encoded: list[str] = []
@@ -201,7 +196,7 @@ def scheme_problems(scheme: SignatureScheme) -> list[str]:
     return problems
 
 
-def _derive_key(secret: str, encoding: SecretEncoding) -> bytes | None:
+def _derive_key(secret: str, encoding: KeyFormat) -> bytes | None:
     if not secret:
         return None
     if encoding == "text":

@@ -18,7 +18,7 @@ def spec(tolerance_seconds: int = 300, header_prefix: str = "webhook") -> Provid
             timestamp_header=f"{header_prefix}-timestamp",
             id_header=f"{header_prefix}-id",
             signed_content="{id}.{timestamp}.{body}",
-            secret_encoding="whsec_base64",
+            key_format="whsec_base64",
             tolerance_seconds=tolerance_seconds,
         ),
         fields=EventFields(

@@ -1,0 +1,86 @@
+"""Integration tests: the receiver handler, invoked with API Gateway REST events,
+against DynamoDB, SQS and Secrets Manager in moto (in-process)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from functions.receiver import app as receiver_app
+from tests.support import template_resources
+from tests.support.apigw import rest_event
+from tests.support.lambda_context import FakeLambdaContext
+from tests.support.signers import SECRETS, Signed
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+@dataclass
+class Stack:
+    resources: template_resources.LocalResources
+    dynamodb: Any
+    sqs: Any
+    secrets: Any
+    invoke: Callable[..., Response]
+
+    def set_secrets(self, document: dict[str, Any] | str) -> None:
+        value = document if isinstance(document, str) else json.dumps(document)
+        self.secrets.put_secret_value(SecretId=self.resources.secret_id, SecretString=value)
+
+    def dedupe_records(self) -> list[dict[str, Any]]:
+        return self.dynamodb.scan(TableName=self.resources.table_name)["Items"]  # type: ignore[no-any-return]
+
+    def messages(self, queue_url: str | None = None) -> list[dict[str, Any]]:
+        """Every message on the queue, received once and left there (visible again after the test)."""
+        url = queue_url or self.resources.queue_url
+        found: dict[str, dict[str, Any]] = {}
+        for _ in range(20):
+            batch = self.sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=30
+            ).get("Messages", [])
+            if not batch:
+                break
+            found.update({message["MessageId"]: message for message in batch})
+        return list(found.values())
+
+    def deliver(self, source: str, signed: Signed, **event_options: Any) -> Response:
+        return self.invoke(rest_event(source, signed.body, signed.headers, **event_options))
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    with mock_aws():
+        resources = template_resources.create()
+        monkeypatch.setenv("SOURCE_SECRETS_ID", resources.secret_id)
+        monkeypatch.setenv("DEDUPE_TABLE_NAME", resources.table_name)
+        monkeypatch.setenv("EVENTS_QUEUE_URL", resources.queue_url)
+        monkeypatch.setenv("SECRETS_CACHE_SECONDS", "0")
+        receiver_app.get_receiver.cache_clear()
+
+        def invoke(event: dict[str, Any], context: FakeLambdaContext | None = None) -> Response:
+            raw = receiver_app.lambda_handler(event, context or FakeLambdaContext())
+            headers = {name.lower(): value for name, value in (raw.get("headers") or {}).items()}
+            headers.update({name.lower(): values[-1] for name, values in (raw.get("multiValueHeaders") or {}).items()})
+            return Response(raw["statusCode"], json.loads(raw["body"]), headers)
+
+        stack = Stack(
+            resources=resources,
+            dynamodb=boto3.client("dynamodb"),
+            sqs=boto3.client("sqs"),
+            secrets=boto3.client("secretsmanager"),
+            invoke=invoke,
+        )
+        stack.set_secrets(SECRETS)
+        yield stack
+        receiver_app.get_receiver.cache_clear()

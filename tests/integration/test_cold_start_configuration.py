@@ -1,0 +1,34 @@
+"""A bad sources file or setting stops the function at cold start, naming what is wrong."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from functions.receiver import app as receiver_app
+from tests.integration.conftest import Stack
+from tests.support.signers import sign
+from webhook_core.errors import ConfigurationError
+
+pytestmark = pytest.mark.integration
+
+
+def test_an_unknown_kind_stops_the_function_naming_the_source(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources = tmp_path / "sources.json"
+    sources.write_text(json.dumps({"sources": [{"name": "billing", "kind": "paypal-classic"}]}))
+    monkeypatch.setenv("SOURCES_FILE", str(sources))
+    receiver_app.get_receiver.cache_clear()
+    with pytest.raises(ConfigurationError, match="source 'billing'"):
+        stack.deliver("billing", sign("stripe"))
+    assert stack.dedupe_records() == []
+
+
+def test_a_missing_setting_stops_the_function_naming_the_variable(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EVENTS_QUEUE_URL")
+    receiver_app.get_receiver.cache_clear()
+    with pytest.raises(ConfigurationError, match="EVENTS_QUEUE_URL"):
+        stack.deliver("stripe", sign("stripe"))

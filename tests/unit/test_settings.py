@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from webhook_core.errors import ConfigurationError
+from webhook_core.settings import ReceiverSettings
+
+REQUIRED = {
+    "SOURCE_SECRETS_ID": "arn:aws:secretsmanager:us-east-1:1:secret:s",
+    "DEDUPE_TABLE_NAME": "dedupe",
+    "EVENTS_QUEUE_URL": "https://sqs.example/q",
+}
+
+
+def test_settings_come_from_the_environment_with_defaults() -> None:
+    settings = ReceiverSettings.from_environment({**REQUIRED, "MAX_BODY_BYTES": "1000"}, Path("s.json"))
+    assert settings.dedupe_table == "dedupe"
+    assert settings.max_body_bytes == 1000
+    assert settings.dedupe_ttl_seconds == 7 * 86_400
+    assert settings.sources_file == Path("s.json")
+
+
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        ({k: v for k, v in REQUIRED.items() if k != "DEDUPE_TABLE_NAME"}, "DEDUPE_TABLE_NAME"),
+        ({**REQUIRED, "MAX_BODY_BYTES": "250000"}, "MAX_BODY_BYTES"),
+        ({**REQUIRED, "DEDUPE_TTL_SECONDS": "ten"}, "DEDUPE_TTL_SECONDS"),
+    ],
+)
+def test_a_bad_setting_names_the_environment_variable(environ: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigurationError, match=variable):
+        ReceiverSettings.from_environment(environ, Path("s.json"))

@@ -1,0 +1,88 @@
+"""The sources file: the shipped one is valid; a bad one stops the function with a message naming the source."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.unit.conftest import SHIPPED_SOURCES
+from webhook_core.errors import ConfigurationError
+from webhook_core.sources import KINDS, load_sources, parse_sources
+
+
+def test_the_shipped_file_has_one_example_source_per_kind_named_after_it() -> None:
+    sources = load_sources(SHIPPED_SOURCES)
+    assert {name: source.kind for name, source in sources.items()} == {kind: kind for kind in KINDS}
+
+
+def problem(document: object) -> str:
+    with pytest.raises(ConfigurationError) as caught:
+        parse_sources(document)
+    return str(caught.value)
+
+
+def test_an_unknown_kind_names_the_source_and_the_known_kinds() -> None:
+    message = problem({"sources": [{"name": "billing", "kind": "strpe"}]})
+    assert "source 'billing'" in message
+    assert "strpe" in message
+    assert "'stripe'" in message
+
+
+def test_a_duplicate_name_is_refused() -> None:
+    message = problem({"sources": [{"name": "a", "kind": "stripe"}, {"name": "a", "kind": "github"}]})
+    assert "duplicate source name 'a'" in message
+
+
+def test_an_unknown_option_names_the_source_and_the_option() -> None:
+    message = problem({"sources": [{"name": "gh", "kind": "github", "tolerance": 5}]})
+    assert message.endswith("source 'gh': tolerance: unknown option")
+
+
+def test_a_bad_option_value_names_the_source_and_the_option() -> None:
+    message = problem({"sources": [{"name": "s", "kind": "stripe", "tolerance_seconds": 0}]})
+    assert "source 's': tolerance_seconds:" in message
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"signed_content": "{timestamp}"}, "must include {body}"),
+        ({"signed_content": "{body}{nonce}"}, "unknown placeholders ['nonce']"),
+        ({"timestamp_header": "X-Ts"}, "is not signed"),
+        ({"signed_content": "{timestamp}.{body}"}, "no timestamp header"),
+        ({"signed_content": "{id}.{body}"}, "no id header"),
+        ({"algorithm": "md5"}, "algorithm"),
+        ({"header": "Bad Header"}, "header"),
+    ],
+)
+def test_an_unsound_hmac_scheme_is_refused(options: dict[str, str], expected: str) -> None:
+    message = problem({"sources": [{"name": "h", "kind": "hmac", "header": "X-Sig", **options}]})
+    assert "source 'h'" in message
+    assert expected in message
+
+
+def test_every_bad_source_is_reported_at_once() -> None:
+    message = problem(
+        {"sources": [{"name": "a", "kind": "nope"}, {"kind": "stripe"}, {"name": "Bad Name", "kind": "stripe"}]}
+    )
+    assert "source 'a'" in message
+    assert "source #2: name: Field required" in message
+    assert "source 'Bad Name': name:" in message
+
+
+@pytest.mark.parametrize("document", [[], {"sources": {}}, {"sources": []}, {"sources": [], "extra": 1}])
+def test_a_malformed_file_is_refused(document: object) -> None:
+    assert problem(document)
+
+
+def test_a_missing_or_invalid_file_names_the_path(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="not found"):
+        load_sources(tmp_path / "missing.json")
+    broken = tmp_path / "sources.json"
+    broken.write_text("{not json")
+    with pytest.raises(ConfigurationError, match="not valid JSON"):
+        load_sources(broken)
+    broken.write_text(json.dumps({"sources": [{"name": "ok", "kind": "github"}]}))
+    assert list(load_sources(broken)) == ["ok"]

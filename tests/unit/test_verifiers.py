@@ -1,0 +1,274 @@
+"""Every kind accepts what its provider signs and rejects every kind of tampering."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from datetime import UTC, datetime
+
+import pytest
+import stripe
+import svix.webhooks
+from standardwebhooks.webhooks import Webhook as StandardWebhook
+
+from tests.support import signers
+from tests.support.signers import KINDS, SECRETS, SIGNATURE_HEADER, TIMESTAMPED, sign
+from webhook_core.errors import SignatureError
+from webhook_core.providers.scheme import SignatureScheme, Verified
+from webhook_core.sources import Source, parse_sources
+
+
+def verify(
+    source: Source, headers: dict[str, str], body: bytes, secrets: list[str], now: float | None = None
+) -> Verified:
+    lowered = {name.lower(): value for name, value in headers.items()}
+    keys = source.spec.scheme.derive_keys(secrets)
+    return source.spec.scheme.verify(lowered, body, keys, time.time() if now is None else now)
+
+
+def reason(source: Source, headers: dict[str, str], body: bytes, secrets: list[str], now: float | None = None) -> str:
+    with pytest.raises(SignatureError) as caught:
+        verify(source, headers, body, secrets, now)
+    return caught.value.reason
+
+
+# --- vectors from the providers' own libraries and documentation -------------
+
+
+@pytest.mark.parametrize(
+    "body", [b"{}", b'{"id":"evt_1","type":"charge.succeeded"}', '{"emoji": "\u00e9\u2603"}'.encode()]
+)
+def test_stripe_accepts_what_the_stripe_library_signs(shipped_sources: dict[str, Source], body: bytes) -> None:
+    now = int(time.time())
+    header = stripe.WebhookSignature.generate_signature_header(body.decode(), signers.STRIPE_SECRET, now)
+    assert (
+        verify(shipped_sources["stripe"], {"Stripe-Signature": header}, body, [signers.STRIPE_SECRET]).secret_index == 0
+    )
+
+
+def test_stripe_signature_our_scheme_makes_passes_the_stripe_library(shipped_sources: dict[str, Source]) -> None:
+    body, now = b'{"id":"evt_2"}', int(time.time())
+    header = shipped_sources["stripe"].spec.scheme.sign(body, signers.STRIPE_SECRET, timestamp=now)
+    assert stripe.WebhookSignature.verify_header(body.decode(), header, signers.STRIPE_SECRET, tolerance=300)
+
+
+def test_stripe_accepts_any_of_several_v1_signatures_and_ignores_v0(shipped_sources: dict[str, Source]) -> None:
+    body, now = b'{"id":"evt_3"}', int(time.time())
+    real = stripe.WebhookSignature.generate_signature_header(body.decode(), signers.STRIPE_SECRET, now)
+    real_v1 = real.split("v1=")[1]
+    header = f"t={now},v1={'ab' * 32},v0={real_v1},v1={real_v1}"
+    assert verify(shipped_sources["stripe"], {"Stripe-Signature": header}, body, [signers.STRIPE_SECRET])
+    only_v0 = f"t={now},v0={real_v1}"
+    assert (
+        reason(shipped_sources["stripe"], {"Stripe-Signature": only_v0}, body, [signers.STRIPE_SECRET])
+        == "malformed_signature"
+    )
+
+
+@pytest.mark.parametrize("library", ["standardwebhooks", "svix"])
+def test_standard_accepts_what_the_official_libraries_sign(shipped_sources: dict[str, Source], library: str) -> None:
+    body, now, msg_id = b'{"type":"user.created","data":{"id":1}}', int(time.time()), "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"
+    when = datetime.fromtimestamp(now, tz=UTC)
+    if library == "svix":
+        signature = svix.webhooks.Webhook(signers.STANDARD_SECRET).sign(msg_id, when, body.decode())
+    else:
+        signature = StandardWebhook(signers.STANDARD_SECRET).sign(msg_id, when, body.decode())
+    headers = {"webhook-id": msg_id, "webhook-timestamp": str(now), "webhook-signature": signature}
+    assert verify(shipped_sources["standard"], headers, body, [signers.STANDARD_SECRET]).secret_index == 0
+
+
+def test_standard_signature_our_scheme_makes_passes_the_official_library(shipped_sources: dict[str, Source]) -> None:
+    body, now, msg_id = b'{"type":"a"}', int(time.time()), "msg_1"
+    signature = shipped_sources["standard"].spec.scheme.sign(
+        body, signers.STANDARD_SECRET, timestamp=now, event_id=msg_id
+    )
+    headers = {"webhook-id": msg_id, "webhook-timestamp": str(now), "webhook-signature": signature}
+    assert StandardWebhook(signers.STANDARD_SECRET).verify(body, headers) == {"type": "a"}
+
+
+def test_standard_accepts_a_header_listing_several_signatures(shipped_sources: dict[str, Source]) -> None:
+    signed = sign("standard")
+    other = base64.b64encode(b"x" * 32).decode()
+    headers = {**signed.headers, "webhook-signature": f"v1a,{other} v1,{other} {signed.headers['webhook-signature']}"}
+    assert verify(shipped_sources["standard"], headers, signed.body, [signers.STANDARD_SECRET])
+
+
+def test_github_accepts_the_example_from_its_documentation() -> None:
+    # docs.github.com, "Validating webhook deliveries": secret, payload and signature as published.
+    source = parse_sources({"sources": [{"name": "gh", "kind": "github"}]})["gh"]
+    headers = {"X-Hub-Signature-256": "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"}
+    assert verify(source, headers, b"Hello, World!", ["It's a Secret to Everybody"]).secret_index == 0
+    assert reason(source, headers, b"Hello, World?", ["It's a Secret to Everybody"]) == "signature_mismatch"
+
+
+@pytest.mark.parametrize("algorithm", ["sha1", "sha256", "sha512"])
+@pytest.mark.parametrize("encoding", ["hex", "base64"])
+@pytest.mark.parametrize("prefix", ["", "v1="])
+def test_generic_hmac_matches_hmac_for_every_option(algorithm: str, encoding: str, prefix: str) -> None:
+    config = {
+        "name": "g",
+        "kind": "hmac",
+        "header": "X-Sig",
+        "algorithm": algorithm,
+        "encoding": encoding,
+        "prefix": prefix,
+    }
+    source = parse_sources({"sources": [config]})["g"]
+    body = b'{"ok": true}'
+    mac = hmac.new(b"k3y", body, getattr(hashlib, algorithm)).digest()
+    value = mac.hex() if encoding == "hex" else base64.b64encode(mac).decode()
+    assert verify(source, {"x-sig": prefix + value}, body, ["k3y"])
+    assert source.spec.scheme.sign(body, "k3y") == prefix + value
+    flipped = bytes([body[0] ^ 1]) + body[1:]
+    assert reason(source, {"x-sig": prefix + value}, flipped, ["k3y"]) == "signature_mismatch"
+
+
+def test_generic_hmac_with_timestamp_and_id_in_the_signed_content() -> None:
+    config = {
+        "name": "g",
+        "kind": "hmac",
+        "header": "X-Sig",
+        "timestamp_header": "X-Ts",
+        "id_header": "X-Id",
+        "signed_content": "{id}:{timestamp}:{body}",
+    }
+    source = parse_sources({"sources": [config]})["g"]
+    now, body = int(time.time()), b"payload"
+    digest = hmac.new(b"k", f"abc:{now}:".encode() + body, hashlib.sha256).hexdigest()
+    headers = {"X-Sig": digest, "X-Ts": str(now), "X-Id": "abc"}
+    assert verify(source, headers, body, ["k"]).timestamp == now
+    assert reason(source, {**headers, "X-Id": "abd"}, body, ["k"]) == "signature_mismatch"
+    assert reason(source, {"X-Sig": digest, "X-Ts": str(now)}, body, ["k"]) == "missing_signed_header"
+
+
+# --- rotation ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_any_active_secret_verifies_and_the_matching_index_is_reported(
+    shipped_sources: dict[str, Source], kind: str
+) -> None:
+    old = SECRETS[kind][0]
+    new = "whsec_bmV3LXNlY3JldC1mb3ItdGVzdHMtMTIzNDU2" if kind == "standard" else f"{old}-new"
+    signed_with_old = sign(kind, secret=old)
+    assert verify(shipped_sources[kind], signed_with_old.headers, signed_with_old.body, [new, old]).secret_index == 1
+    signed_with_new = sign(kind, secret=new)
+    assert verify(shipped_sources[kind], signed_with_new.headers, signed_with_new.body, [new, old]).secret_index == 0
+    assert reason(shipped_sources[kind], signed_with_old.headers, signed_with_old.body, [new]) == "signature_mismatch"
+
+
+# --- tampering, for every kind ------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_one_flipped_body_byte_is_rejected(shipped_sources: dict[str, Source], kind: str) -> None:
+    signed = sign(kind)
+    for position in (0, len(signed.body) // 2, len(signed.body) - 1):
+        body = bytearray(signed.body)
+        body[position] ^= 0x01
+        assert reason(shipped_sources[kind], signed.headers, bytes(body), SECRETS[kind]) == "signature_mismatch"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_wrong_secret_is_rejected(shipped_sources: dict[str, Source], kind: str) -> None:
+    wrong = "whsec_d3Jvbmctc2VjcmV0LWZvci10ZXN0cw==" if kind == "standard" else "not-the-secret"
+    signed = sign(kind, secret=wrong)
+    assert reason(shipped_sources[kind], signed.headers, signed.body, SECRETS[kind]) == "signature_mismatch"
+
+
+@pytest.mark.parametrize("kind", TIMESTAMPED)
+@pytest.mark.parametrize("skew", [-301, 301, -86_400, 10**9])
+def test_stale_and_future_timestamps_are_rejected(shipped_sources: dict[str, Source], kind: str, skew: int) -> None:
+    now = int(time.time())
+    signed = sign(kind, timestamp=now + skew)
+    assert (
+        reason(shipped_sources[kind], signed.headers, signed.body, SECRETS[kind], now=now)
+        == "timestamp_out_of_tolerance"
+    )
+
+
+@pytest.mark.parametrize("kind", TIMESTAMPED)
+@pytest.mark.parametrize("skew", [-299, 0, 299])
+def test_timestamps_inside_the_tolerance_are_accepted(shipped_sources: dict[str, Source], kind: str, skew: int) -> None:
+    now = int(time.time())
+    signed = sign(kind, timestamp=now + skew)
+    assert verify(shipped_sources[kind], signed.headers, signed.body, SECRETS[kind], now=now)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_signature_of_another_source_is_rejected(kind: str) -> None:
+    # Two sources of the same kind (two Stripe accounts): each secret proves only its own source.
+    config = {"sources": [{"name": "a", "kind": kind}, {"name": "b", "kind": kind}]}
+    if kind == "hmac":
+        config = {
+            "sources": [
+                {
+                    "name": n,
+                    "kind": "hmac",
+                    "header": "X-Signature",
+                    "prefix": "sha256=",
+                    "timestamp_header": "X-Timestamp",
+                    "signed_content": "{timestamp}.{body}",
+                }
+                for n in "ab"
+            ]
+        }
+    sources = parse_sources(config)
+    secret_b = "whsec_c291cmNlLWItc2VjcmV0LWZvci10ZXN0cw==" if kind == "standard" else "source-b-secret"
+    signed_for_b = sign(kind, secret=secret_b)
+    assert verify(sources["b"], signed_for_b.headers, signed_for_b.body, [secret_b])
+    assert reason(sources["a"], signed_for_b.headers, signed_for_b.body, SECRETS[kind]) == "signature_mismatch"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_missing_signature_header_is_rejected(shipped_sources: dict[str, Source], kind: str) -> None:
+    signed = sign(kind)
+    headers = {k: v for k, v in signed.headers.items() if k != SIGNATURE_HEADER[kind]}
+    assert reason(shipped_sources[kind], headers, signed.body, SECRETS[kind]) == "missing_signature"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("keep", [0.5, 0.95])
+def test_a_truncated_signature_header_is_rejected(shipped_sources: dict[str, Source], kind: str, keep: float) -> None:
+    signed = sign(kind)
+    header = signed.headers[SIGNATURE_HEADER[kind]]
+    truncated = {**signed.headers, SIGNATURE_HEADER[kind]: header[: int(len(header) * keep)]}
+    assert reason(shipped_sources[kind], truncated, signed.body, SECRETS[kind]) in {
+        "signature_mismatch",
+        "malformed_signature",
+    }
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_emptied_body_is_rejected(shipped_sources: dict[str, Source], kind: str) -> None:
+    signed = sign(kind)
+    assert reason(shipped_sources[kind], signed.headers, b"", SECRETS[kind]) == "signature_mismatch"
+
+
+@pytest.mark.parametrize("kind", TIMESTAMPED)
+@pytest.mark.parametrize("bad", ["", "abc", "1.5", "-5", "12345678901234", "\u0661\u0662"])
+def test_a_malformed_timestamp_is_rejected(shipped_sources: dict[str, Source], kind: str, bad: str) -> None:
+    signed = sign(kind)
+    headers = dict(signed.headers)
+    if kind == "stripe":
+        headers["Stripe-Signature"] = headers["Stripe-Signature"].replace(
+            headers["Stripe-Signature"].split(",")[0], f"t={bad}"
+        )
+    else:
+        headers["webhook-timestamp" if kind == "standard" else "X-Timestamp"] = bad
+    assert reason(shipped_sources[kind], headers, signed.body, SECRETS[kind]) in {
+        "missing_timestamp",
+        "malformed_timestamp",
+    }
+
+
+def test_an_undecodable_secret_never_verifies_anything() -> None:
+    scheme = parse_sources({"sources": [{"name": "s", "kind": "standard"}]})["s"].spec.scheme
+    assert scheme.derive_keys(["whsec_not base64!", ""]) == (None, None)
+
+
+def test_a_scheme_with_an_unsigned_timestamp_is_refused() -> None:
+    with pytest.raises(ValueError, match="not signed"):
+        SignatureScheme(signature_header="x", timestamp_header="x-ts")
