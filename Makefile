@@ -71,11 +71,11 @@ test-py311: ## Run the tests on a plain python3.11 in .venv-3.11
 
 .PHONY: openapi
 openapi: install ## Regenerate the committed OpenAPI document from the receiver's routes
-	$(BIN)/python -m functions.receiver.openapi > functions/receiver/openapi.json
+	PYTHONPATH=layers/core $(BIN)/python -m functions.receiver.openapi > openapi.json
 
 .PHONY: bench
 bench: install ## Benchmarks: receiver cold init and warm CPU, as ratios to baselines
-	$(BIN)/python -m benchmarks.receiver
+	PYTHONPATH=layers/core $(BIN)/python -m benchmarks.receiver
 
 .PHONY: deploy
 deploy: build ## sam deploy (guided the first time: make deploy ARGS=--guided)

@@ -27,7 +27,9 @@ def test_an_unknown_kind_stops_the_function_naming_the_source(
     assert stack.dedupe_records() == []
 
 
-def test_a_missing_setting_stops_the_function_naming_the_variable(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_setting_stops_the_function_naming_the_variable(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("EVENTS_QUEUE_URL")
     receiver_app.get_receiver.cache_clear()
     with pytest.raises(ConfigurationError, match="EVENTS_QUEUE_URL"):
