@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HeadersDict
 
 
 class _Raw:
@@ -43,6 +43,7 @@ def install(secret_string: str, session: boto3.session.Session | None = None) ->
         target = target.decode() if isinstance(target, bytes) else target
         body = json.loads(request.body or b"{}")
         content = json.dumps(_answer(target, body, secret_string)).encode()
-        return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.0"}, _Raw(content))
+        return AWSResponse(request.url, 200, HeadersDict({"Content-Type": "application/x-amz-json-1.0"}), _Raw(content))  # type: ignore[arg-type]
 
-    session.events.register("before-send", before_send)
+    # botocore sends nothing when a before-send handler returns a response.
+    session.events.register("before-send", before_send)  # type: ignore[arg-type]

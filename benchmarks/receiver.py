@@ -60,7 +60,7 @@ def stripe_event(size: int = 1024) -> dict[str, Any]:
     body = json.dumps(document).encode()
     timestamp = int(time.time())
     mac = hmac.new(SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    base = json.loads((ROOT / "events" / "apigw-rest-webhook.json").read_text())
+    base: dict[str, Any] = json.loads((ROOT / "events" / "apigw-rest-webhook.json").read_text())
     base.update(
         path="/webhooks/stripe",
         pathParameters={"source": "stripe"},
