@@ -34,13 +34,17 @@ def envelope(raw: bytes) -> Envelope:
         ("caf\u00e9 \u2603 \U0001f600".encode(), "text"),
         (b"\xff\xfe binary", "base64"),
         ("bad \ufffe char".encode(), "base64"),
+        ("bad \uffff char".encode(), "base64"),
+        (b"controls \x00\x01\x1f\x7f are escaped", "text"),
         (b"", "text"),
     ],
 )
 def test_the_body_travels_as_text_when_sqs_can_carry_it_and_base64_otherwise(raw: bytes, encoding: str) -> None:
     message = envelope(raw)
     assert message.body_encoding == encoding
-    assert Envelope.model_validate_json(message.to_message(MAX_MESSAGE_BYTES)).raw_body() == raw
+    sqs_body = message.to_message(MAX_MESSAGE_BYTES)
+    assert all(ch in "\t\n\r" or 0x20 <= ord(ch) <= 0xD7FF or 0xE000 <= ord(ch) <= 0xFFFD or ord(ch) >= 0x10000 for ch in sqs_body)
+    assert Envelope.model_validate_json(sqs_body).raw_body() == raw
 
 
 def test_a_body_whose_json_escaping_would_not_fit_sqs_goes_base64() -> None:
