@@ -43,7 +43,10 @@ def test_the_body_travels_as_text_when_sqs_can_carry_it_and_base64_otherwise(raw
     message = envelope(raw)
     assert message.body_encoding == encoding
     sqs_body = message.to_message(MAX_MESSAGE_BYTES)
-    assert all(ch in "\t\n\r" or 0x20 <= ord(ch) <= 0xD7FF or 0xE000 <= ord(ch) <= 0xFFFD or ord(ch) >= 0x10000 for ch in sqs_body)
+    assert all(
+        ch in "\t\n\r" or 0x20 <= ord(ch) <= 0xD7FF or 0xE000 <= ord(ch) <= 0xFFFD or ord(ch) >= 0x10000
+        for ch in sqs_body
+    )
     assert Envelope.model_validate_json(sqs_body).raw_body() == raw
 
 

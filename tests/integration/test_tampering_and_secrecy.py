@@ -1,0 +1,129 @@
+"""Through the handler: every kind of tampering is a 401 that writes nothing, and
+no secret ever reaches a response or a log line."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.integration.conftest import Stack
+from tests.support.apigw import rest_event
+from tests.support.signers import KINDS, SECRETS, SIGNATURE_HEADER, TIMESTAMPED, Signed, sign
+
+pytestmark = pytest.mark.integration
+
+
+def flipped_byte(kind: str) -> Signed:
+    signed = sign(kind)
+    body = bytearray(signed.body)
+    body[len(body) // 2] ^= 0x20
+    return Signed(bytes(body), signed.headers, signed.event_id, signed.event_type)
+
+
+def other_source(kind: str) -> Signed:
+    return sign(kind, secret="whsec_b3RoZXItc291cmNlLXNlY3JldC0xMjM0NQ==" if kind == "standard" else "other-source")
+
+
+def truncated(kind: str) -> Signed:
+    signed = sign(kind)
+    name = SIGNATURE_HEADER[kind]
+    return Signed(signed.body, {**signed.headers, name: signed.headers[name][:-8]}, signed.event_id, signed.event_type)
+
+
+def missing(kind: str) -> Signed:
+    signed = sign(kind)
+    headers = {k: v for k, v in signed.headers.items() if k != SIGNATURE_HEADER[kind]}
+    return Signed(signed.body, headers, signed.event_id, signed.event_type)
+
+
+def emptied(kind: str) -> Signed:
+    signed = sign(kind)
+    return Signed(b"", signed.headers, signed.event_id, signed.event_type)
+
+
+TAMPERING: dict[str, Callable[[str], Signed]] = {
+    "flipped body byte": flipped_byte,
+    "signature of another source": other_source,
+    "truncated header": truncated,
+    "missing header": missing,
+    "empty body": emptied,
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("tampering", list(TAMPERING))
+def test_tampering_is_401_and_writes_nothing(stack: Stack, kind: str, tampering: str) -> None:
+    response = stack.deliver(kind, TAMPERING[tampering](kind))
+    assert response.status == 401
+    assert stack.dedupe_records() == []
+    assert stack.messages() == []
+
+
+@pytest.mark.parametrize("kind", TIMESTAMPED)
+# Well past the 300 s tolerance: the second boundary itself is tested in the unit tests with a fixed clock.
+@pytest.mark.parametrize("skew", [-400, 400])
+def test_stale_and_future_deliveries_are_401_and_write_nothing(stack: Stack, kind: str, skew: int) -> None:
+    assert stack.deliver(kind, sign(kind, timestamp=int(time.time()) + skew)).status == 401
+    assert stack.dedupe_records() == []
+    assert stack.messages() == []
+
+
+def test_no_secret_reaches_a_response_or_a_log_line(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    responses = [stack.deliver(kind, sign(kind)) for kind in KINDS]
+    responses += [
+        stack.deliver(kind, sign(kind, secret="whsec_d3Jvbmc=" if kind == "standard" else "wrong")) for kind in KINDS
+    ]
+    stack.set_secrets({"stripe": ["whsec_only_stripe_is_set"]})
+    responses += [stack.deliver("github", sign("github"))]
+    stack.set_secrets("{broken json whsec_hidden_in_broken_document")
+    responses += [stack.deliver("stripe", sign("stripe"))]
+
+    assert sorted(r.status for r in responses) == [202] * 4 + [401] * 4 + [503] * 2
+    seen = capsys.readouterr().out + json.dumps([r.body for r in responses])
+    for secret in [*(s for values in SECRETS.values() for s in values), "whsec_only_stripe_is_set", "whsec_hidden"]:
+        assert secret not in seen
+
+
+odd_headers = st.dictionaries(
+    st.sampled_from(
+        [
+            "Stripe-Signature",
+            "X-Hub-Signature-256",
+            "webhook-signature",
+            "webhook-timestamp",
+            "webhook-id",
+            "X-Signature",
+            "X-Timestamp",
+            "Content-Type",
+        ]
+    ),
+    st.text(max_size=120),
+    max_size=5,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    source=st.sampled_from([*KINDS, "nobody", "UPPER", "a" * 70]),
+    headers=odd_headers,
+    body=st.binary(max_size=300),
+    base64_encoded=st.booleans(),
+    corrupt_base64=st.booleans(),
+)
+def test_arbitrary_requests_get_a_clear_error_and_write_nothing(
+    stack: Stack, source: str, headers: dict[str, str], body: bytes, base64_encoded: bool, corrupt_base64: bool
+) -> None:
+    event = rest_event(source, body, headers, base64_encoded=True)
+    if corrupt_base64:
+        event["body"] = event["body"] + "!*"
+    elif not base64_encoded:
+        event.update(body=body.decode("utf-8", errors="replace"), isBase64Encoded=False)
+    response = stack.invoke(event)
+    assert response.status in {401, 404}
+    assert set(response.body) == {"error"}
+    assert stack.dedupe_records() == []

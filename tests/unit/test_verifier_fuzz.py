@@ -1,0 +1,75 @@
+"""Whatever arrives, a verifier answers with a verdict, never a crash."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.support.signers import KINDS, SECRETS, SIGNATURE_HEADER, sign
+from webhook_core.errors import SignatureError
+from webhook_core.sources import Source
+
+header_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=300)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    headers=st.dictionaries(
+        st.sampled_from(
+            [
+                "stripe-signature",
+                "x-hub-signature-256",
+                "webhook-signature",
+                "webhook-id",
+                "webhook-timestamp",
+                "x-signature",
+                "x-timestamp",
+                "x-event-id",
+            ]
+        ),
+        header_text,
+    ),
+    body=st.binary(max_size=512),
+)
+def test_arbitrary_headers_and_bodies_are_rejected_cleanly(
+    shipped_sources: dict[str, Source], kind: str, headers: dict[str, str], body: bytes
+) -> None:
+    scheme = shipped_sources[kind].spec.scheme
+    with pytest.raises(SignatureError):
+        scheme.verify(headers, body, scheme.derive_keys(SECRETS[kind]), time.time())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mutation=st.tuples(st.integers(min_value=0, max_value=10_000), st.characters(codec="ascii")))
+def test_any_one_character_change_to_a_real_signature_header_is_rejected(
+    shipped_sources: dict[str, Source], kind: str, mutation: tuple[int, str]
+) -> None:
+    signed = sign(kind)
+    name = SIGNATURE_HEADER[kind]
+    header = signed.headers[name]
+    position, character = mutation[0] % len(header), mutation[1]
+    changed = header[:position] + character + header[position + 1 :]
+    headers = {key.lower(): value for key, value in {**signed.headers, name: changed}.items()}
+    scheme = shipped_sources[kind].spec.scheme
+    keys = scheme.derive_keys(SECRETS[kind])
+    if changed.lower() == header.lower() and (kind != "standard" or changed == header):
+        return  # hex is case-insensitive; the same signature is still the same signature
+    try:
+        scheme.verify(headers, signed.body, keys, time.time())
+    except SignatureError:
+        return
+    # Only a change that leaves the signed value itself intact may pass (a separator's spacing, an unused key).
+    assert _signature_value(kind, changed) == _signature_value(kind, header)
+
+
+def _signature_value(kind: str, header: str) -> str:
+    if kind == "stripe":
+        return ",".join(sorted(part.strip() for part in header.split(",") if part.strip().startswith("v1=")))
+    if kind == "standard":
+        return " ".join(part for part in header.split() if part.startswith("v1,"))
+    return header.strip().lower()
