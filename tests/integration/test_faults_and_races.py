@@ -105,6 +105,24 @@ def test_an_in_progress_record_left_by_a_crashed_invocation_expires_with_its_tim
     assert len(stack.messages()) == 1
 
 
+@pytest.fixture
+def atomic_conditional_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies a conditional write atomically; moto checks the condition and
+    writes in two Python steps that threads can interleave. One lock restores
+    DynamoDB's guarantee, so the race below tests our code, not moto's."""
+    from moto.dynamodb.models.table import Table
+
+    lock = threading.Lock()
+    put_item = Table.put_item
+
+    def locked_put(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return put_item(*args, **kwargs)
+
+    monkeypatch.setattr(Table, "put_item", locked_put)
+
+
+@pytest.mark.usefixtures("atomic_conditional_writes")
 def test_twenty_identical_deliveries_at_once_queue_exactly_one_message(stack: Stack) -> None:
     signed = sign("stripe")
     receiver_app.get_receiver()  # one cold start, as in one warm Lambda sandbox shared by the threads
