@@ -1,0 +1,105 @@
+"""Deploy-time facts no local run shows, checked on template.yaml itself."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.support.template_resources import parameter_default, resource, template
+
+
+def properties(logical_id: str) -> dict[str, Any]:
+    return resource(logical_id)["Properties"]  # type: ignore[no-any-return]
+
+
+def test_the_functions_run_python313_on_arm64_with_the_shared_layer() -> None:
+    function = template()["Globals"]["Function"]
+    assert (function["Runtime"], function["Architectures"]) == ("python3.13", ["arm64"])
+    assert function["Layers"] == [{"Ref": "CoreLayer"}]
+    assert resource("CoreLayer")["Metadata"]["BuildMethod"] == "python3.13"
+
+
+def test_the_dead_letter_queue_outlives_the_main_queue() -> None:
+    assert properties("EventsDeadLetterQueue")["MessageRetentionPeriod"] == 14 * 86_400
+    assert (
+        properties("EventsDeadLetterQueue")["MessageRetentionPeriod"]
+        > properties("EventsQueue")["MessageRetentionPeriod"]
+    )
+
+
+def test_the_main_queue_redrives_to_the_dlq_after_the_parameterised_receive_count() -> None:
+    redrive = properties("EventsQueue")["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]}
+    assert redrive["maxReceiveCount"] == {"Ref": "MaxReceiveCount"}
+    assert parameter_default("MaxReceiveCount") >= 1
+
+
+def test_the_dedupe_table_matches_powertools_idempotency_and_is_protected() -> None:
+    table = properties("DedupeTable")
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert table["SSESpecification"]["SSEEnabled"] is True
+
+
+def test_every_log_group_has_a_retention_and_every_function_its_own_group() -> None:
+    groups = [name for name, r in template()["Resources"].items() if r["Type"] == "AWS::Logs::LogGroup"]
+    assert groups
+    for name in groups:
+        assert properties(name)["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    functions = [name for name, r in template()["Resources"].items() if r["Type"] == "AWS::Serverless::Function"]
+    for name in functions:
+        assert "LogGroup" in properties(name)["LoggingConfig"]
+
+
+def test_the_receiver_may_touch_only_its_own_resources() -> None:
+    policies = properties("ReceiverFunction")["Policies"]
+    text = json.dumps(policies)
+    assert '"Resource": "*"' not in text
+    statement = policies[0]["Statement"][0]
+    assert sorted(statement["Action"]) == sorted(
+        ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+    )
+    assert statement["Resource"] == {"Fn::GetAtt": ["DedupeTable", "Arn"]}
+    assert {next(iter(p)) for p in policies[1:]} == {"SQSSendMessagePolicy", "AWSSecretsManagerGetSecretValuePolicy"}
+
+
+def test_the_receiver_settings_come_from_the_template_resources() -> None:
+    variables = properties("ReceiverFunction")["Environment"]["Variables"]
+    assert variables["DEDUPE_TABLE_NAME"] == {"Ref": "DedupeTable"}
+    assert variables["EVENTS_QUEUE_URL"] == {"Ref": "EventsQueue"}
+    assert variables["SOURCE_SECRETS_ID"] == {"Ref": "SourceSecrets"}
+
+
+def test_the_api_takes_every_body_as_binary_and_routes_post_webhooks_source() -> None:
+    api = properties("WebhookApi")
+    assert api["BinaryMediaTypes"] == ["*~1*"]
+    assert api["TracingEnabled"] is True
+    event = properties("ReceiverFunction")["Events"]["Webhook"]["Properties"]
+    assert (event["Path"], event["Method"]) == ("/webhooks/{source}", "post")
+
+
+def test_the_secret_starts_as_an_empty_json_object() -> None:
+    assert json.loads(properties("SourceSecrets")["SecretString"]) == {}
+
+
+def test_every_skipped_checkov_check_has_a_written_reason() -> None:
+    for name, definition in template()["Resources"].items():
+        for skip in definition.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert len(skip["comment"]) > 40, f"{name}: {skip['id']} needs a reason"
+
+
+def test_the_outputs_name_every_resource_a_tool_needs() -> None:
+    outputs = template()["Outputs"]
+    for name in (
+        "WebhookBaseUrl",
+        "DedupeTableName",
+        "EventsQueueUrl",
+        "EventsQueueArn",
+        "DeadLetterQueueUrl",
+        "DeadLetterQueueArn",
+        "SourceSecretsArn",
+        "ReceiverFunctionName",
+    ):
+        assert name in outputs
