@@ -15,6 +15,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from webhook_core.errors import (
+    ConfigurationError,
     DeliveryInProgressError,
     ServiceUnavailableError,
     SignatureError,
@@ -57,7 +58,11 @@ app = APIGatewayRestResolver()
 def get_receiver() -> Receiver:
     """Settings validated and sources loaded once per cold start; a bad source
     file raises ConfigurationError here and the function does not serve."""
-    return create_receiver(ReceiverSettings.from_environment(os.environ, SOURCES_FILE))
+    try:
+        return create_receiver(ReceiverSettings.from_environment(os.environ, SOURCES_FILE))
+    except ConfigurationError as error:
+        logger.critical("the receiver is misconfigured and will not serve", extra={"reason": str(error)})
+        raise
 
 
 @app.post(

@@ -3,7 +3,9 @@ against DynamoDB, SQS and Secrets Manager in moto (in-process)."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -84,3 +86,16 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         stack.set_secrets(SECRETS)
         yield stack
         receiver_app.get_receiver.cache_clear()
+
+
+@pytest.fixture
+def receiver_logs() -> Iterator[io.StringIO]:
+    """What the receiver's Powertools logger writes (its handler keeps the stream it was created with)."""
+    from webhook_core.observability import logger
+
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    yield buffer
+    handler.setStream(previous)

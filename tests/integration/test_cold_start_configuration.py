@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_an_unknown_kind_stops_the_function_naming_the_source(
-    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver_logs: io.StringIO
 ) -> None:
     sources = tmp_path / "sources.json"
     sources.write_text(json.dumps({"sources": [{"name": "billing", "kind": "paypal-classic"}]}))
@@ -25,6 +26,10 @@ def test_an_unknown_kind_stops_the_function_naming_the_source(
     with pytest.raises(ConfigurationError, match="source 'billing'"):
         stack.deliver("billing", sign("stripe"))
     assert stack.dedupe_records() == []
+    logged = [json.loads(line) for line in receiver_logs.getvalue().splitlines() if line.startswith("{")]
+    critical = [entry for entry in logged if entry.get("level") == "CRITICAL"]
+    assert critical
+    assert "source 'billing'" in critical[0]["reason"]
 
 
 def test_a_missing_setting_stops_the_function_naming_the_variable(
