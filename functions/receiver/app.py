@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from webhook_core.errors import (
@@ -82,7 +83,9 @@ def get_receiver() -> Receiver:
 def receive_webhook(source: str) -> Response[dict[str, str]]:
     receiver = get_receiver()
     receiver.source(source)
-    metrics.add_dimension(name="source", value=source)
+    # Metrics keep only the `service` dimension, so alarms see every source at once;
+    # the source travels as EMF metadata (queryable in Logs Insights).
+    metrics.add_metadata(key="source", value=source)
     outcome = receiver.accept(Delivery(source=source, headers=_headers(), body=_raw_body(receiver)))
     if outcome.duplicate:
         metrics.add_metric(name="Duplicate", unit=MetricUnit.Count, value=1)
@@ -107,7 +110,10 @@ def fail_safe(error: Exception) -> Response[dict[str, Any]]:
 
 def _refusal(error: WebhookError) -> Response[dict[str, Any]]:
     if isinstance(error, SignatureError):
-        metrics.add_dimension(name="reason", value=error.reason)
+        with single_metric(
+            name="SignatureRejectedByReason", unit=MetricUnit.Count, value=1, namespace=metrics.namespace
+        ) as by_reason:
+            by_reason.add_dimension(name="reason", value=error.reason)
     metrics.add_metric(name=error.metric, unit=MetricUnit.Count, value=1)
     log = logger.error if isinstance(error, ServiceUnavailableError) else logger.warning
     log("refused", extra={"status": error.status, "code": error.code, "detail": error.detail})

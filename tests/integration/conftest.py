@@ -44,7 +44,7 @@ class Stack:
         return self.dynamodb.scan(TableName=self.resources.table_name)["Items"]  # type: ignore[no-any-return]
 
     def messages(self, queue_url: str | None = None) -> list[dict[str, Any]]:
-        """Every message on the queue, received once and left there (visible again after the test)."""
+        """Every message on the queue, received once and left there, visible again."""
         url = queue_url or self.resources.queue_url
         found: dict[str, dict[str, Any]] = {}
         for _ in range(20):
@@ -54,6 +54,10 @@ class Stack:
             if not batch:
                 break
             found.update({message["MessageId"]: message for message in batch})
+        for message in found.values():
+            self.sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
         return list(found.values())
 
     def deliver(self, source: str, signed: Signed, **event_options: Any) -> Response:

@@ -35,6 +35,7 @@ def parameter_default(name: str) -> Any:
 @dataclass(frozen=True)
 class LocalResources:
     table_name: str
+    state_table_name: str
     queue_url: str
     dead_letter_queue_url: str
     secret_id: str
@@ -60,15 +61,19 @@ def create(prefix: str = "webhooks", session: boto3.session.Session | None = Non
     dynamodb, sqs, secrets = session.client("dynamodb"), session.client("sqs"), session.client("secretsmanager")
     attributes: dict[str, str] = {}
 
-    table = resource("DedupeTable")["Properties"]
-    table_name = f"{prefix}-dedupe"
-    dynamodb.create_table(
-        TableName=table_name,
-        AttributeDefinitions=table["AttributeDefinitions"],
-        KeySchema=table["KeySchema"],
-        BillingMode=table["BillingMode"],
-    )
-    dynamodb.update_time_to_live(TableName=table_name, TimeToLiveSpecification=table["TimeToLiveSpecification"])
+    def create_table(logical_id: str, name: str) -> str:
+        table = resource(logical_id)["Properties"]
+        dynamodb.create_table(
+            TableName=name,
+            AttributeDefinitions=table["AttributeDefinitions"],
+            KeySchema=table["KeySchema"],
+            BillingMode=table["BillingMode"],
+        )
+        dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=table["TimeToLiveSpecification"])
+        return name
+
+    table_name = create_table("DedupeTable", f"{prefix}-dedupe")
+    state_table_name = create_table("ProcessorStateTable", f"{prefix}-state")
 
     def create_queue(logical_id: str, name: str) -> str:
         properties = _resolve(resource(logical_id)["Properties"], attributes)
@@ -87,4 +92,4 @@ def create(prefix: str = "webhooks", session: boto3.session.Session | None = Non
 
     secret = resource("SourceSecrets")["Properties"]
     secret_id: str = secrets.create_secret(Name=f"{prefix}/source-secrets", SecretString=secret["SecretString"])["ARN"]
-    return LocalResources(table_name, queue_url, dead_letter_queue_url, secret_id)
+    return LocalResources(table_name, state_table_name, queue_url, dead_letter_queue_url, secret_id)

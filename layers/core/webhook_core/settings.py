@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -15,8 +15,33 @@ from webhook_core.errors import ConfigurationError
 MAX_BODY_LIMIT = 190_000
 
 
-class ReceiverSettings(BaseModel):
+class _EnvironmentSettings(BaseModel):
+    """Settings read from environment variables, named in ENVIRONMENT."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ENVIRONMENT: ClassVar[dict[str, str]] = {}
+    LABEL: ClassVar[str] = "settings"
+
+    @classmethod
+    def _from(cls, environ: Mapping[str, str], defaults: Mapping[str, object]) -> Self:
+        values: dict[str, object] = {
+            field: environ[variable] for field, variable in cls.ENVIRONMENT.items() if environ.get(variable)
+        }
+        for field, value in defaults.items():
+            values.setdefault(field, value)
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = [
+                f"{cls.ENVIRONMENT.get(str(error['loc'][0]), error['loc'][0])}: {error['msg']}"
+                for error in exc.errors(include_url=False, include_input=False)
+            ]
+            raise ConfigurationError(f"invalid {cls.LABEL}: " + "; ".join(problems)) from None
+
+
+class ReceiverSettings(_EnvironmentSettings):
+    LABEL: ClassVar[str] = "receiver settings"
 
     sources_file: Path
     secret_id: Annotated[str, Field(min_length=1)]
@@ -42,15 +67,22 @@ class ReceiverSettings(BaseModel):
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str], default_sources_file: Path) -> ReceiverSettings:
-        values: dict[str, object] = {
-            field: environ[variable] for field, variable in cls.ENVIRONMENT.items() if environ.get(variable)
-        }
-        values.setdefault("sources_file", default_sources_file)
-        try:
-            return cls.model_validate(values)
-        except ValidationError as exc:
-            problems = [
-                f"{cls.ENVIRONMENT.get(str(error['loc'][0]), error['loc'][0])}: {error['msg']}"
-                for error in exc.errors(include_url=False, include_input=False)
-            ]
-            raise ConfigurationError("invalid receiver settings: " + "; ".join(problems)) from None
+        return cls._from(environ, {"sources_file": default_sources_file})
+
+
+class ProcessorSettings(_EnvironmentSettings):
+    LABEL: ClassVar[str] = "processor settings"
+
+    state_table: Annotated[str, Field(min_length=1)]
+    # Processed ids, failure records and ordering marks must outlive any message:
+    # 4 days on the queue plus 14 in the dead-letter queue, and a replay after that.
+    state_ttl_seconds: Annotated[int, Field(ge=3_600, le=365 * 86_400)] = 21 * 86_400
+
+    ENVIRONMENT: ClassVar[dict[str, str]] = {
+        "state_table": "STATE_TABLE_NAME",
+        "state_ttl_seconds": "STATE_TTL_SECONDS",
+    }
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> ProcessorSettings:
+        return cls._from(environ, {})

@@ -1,0 +1,37 @@
+"""SQS entry point: batches from the events queue, each record dispatched to its
+registered handler (handlers/), failures reported one by one."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from webhook_core.errors import ConfigurationError
+from webhook_core.observability import logger, metrics
+from webhook_core.processing import Processor
+from webhook_core.registry import default_registry
+from webhook_core.settings import ProcessorSettings
+
+
+@functools.cache
+def get_processor() -> Processor:
+    try:
+        settings = ProcessorSettings.from_environment(os.environ)
+    except ConfigurationError as error:
+        logger.critical("the processor is misconfigured and will not run", extra={"reason": str(error)})
+        raise
+    # The business handlers: the `handlers` package beside this file registers
+    # them into the default registry when it is imported.
+    importlib.import_module("handlers")
+    return Processor.from_settings(settings, default_registry)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return get_processor().process_batch(event, context)

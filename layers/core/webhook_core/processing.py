@@ -1,0 +1,170 @@
+"""Processing one SQS record: parse the envelope, find its handler, run it once.
+
+Each record is processed on its own: a failure is recorded (for the DLQ tools)
+and raised, so Powertools' BatchProcessor reports that record alone in
+batchItemFailures and SQS retries only it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from pydantic import ValidationError
+
+from webhook_core.aws import CLIENT_CONFIG
+from webhook_core.envelope import Envelope
+from webhook_core.observability import MetricUnit, logger, metrics
+from webhook_core.registry import Event, HandlerRegistry, Registration
+from webhook_core.state import ProcessorState
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from webhook_core.settings import ProcessorSettings
+
+PROCESSED_KEY_PREFIX = "processed"
+
+
+class PoisonRecordError(Exception):
+    """The message is not a valid envelope: no handler can ever take it."""
+
+
+def processed_record_key(envelope_id: str) -> str:
+    """The key of an envelope's idempotency record, as Powertools computes it
+    (so `webhooks dlq replay --force` can clear it)."""
+    data = json.dumps({"envelope_id": envelope_id}, sort_keys=True)
+    return f"{PROCESSED_KEY_PREFIX}#{hashlib.sha256(data.encode()).hexdigest()}"
+
+
+class Processor:
+    def __init__(
+        self,
+        *,
+        registry: HandlerRegistry,
+        state: ProcessorState,
+        table_name: str,
+        ttl_seconds: int,
+        client: DynamoDBClient | None = None,
+    ) -> None:
+        self._registry = registry
+        self._state = state
+        self._config = IdempotencyConfig(
+            raise_on_no_idempotency_key=True, expires_after_seconds=ttl_seconds, hash_function="sha256"
+        )
+        self._run_once = idempotent_function(
+            self._run,
+            data_keyword_argument="key",
+            persistence_store=DynamoDBPersistenceLayer(
+                table_name=table_name, boto3_client=client or boto3.client("dynamodb", config=CLIENT_CONFIG)
+            ),
+            config=self._config,
+            key_prefix=PROCESSED_KEY_PREFIX,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: ProcessorSettings, registry: HandlerRegistry) -> Processor:
+        client = boto3.client("dynamodb", config=CLIENT_CONFIG)
+        return cls(
+            registry=registry,
+            state=ProcessorState(settings.state_table, ttl_seconds=settings.state_ttl_seconds, client=client),
+            table_name=settings.state_table,
+            ttl_seconds=settings.state_ttl_seconds,
+            client=client,
+        )
+
+    @property
+    def state(self) -> ProcessorState:
+        return self._state
+
+    def bind(self, context: LambdaContext | None) -> None:
+        """Tie the in-progress expiry to this invocation's remaining time, so a
+        crashed attempt's record expires and the retry runs the handler."""
+        self._config.register_lambda_context(context)  # type: ignore[arg-type]
+
+    def process_batch(self, event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+        """Process an SQS batch; the response names exactly the records that failed."""
+        self.bind(context)
+        # Every record is reported on its own, even when all fail: SQS then retries
+        # each and counts its receives toward the dead-letter queue the same way.
+        batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        return process_partial_response(event=event, record_handler=self.process, processor=batch, context=context)
+
+    def process(self, record: SQSRecord) -> None:
+        envelope = self._envelope(record)
+        attempt = _receives(record)
+        logger.append_keys(envelope_id=envelope.id, event_type=envelope.type, attempt=attempt)
+        registration = self._registry.find(envelope.kind, envelope.type)
+        if registration is None:
+            # Acknowledged, not failed: an event nobody handles must not clog the DLQ.
+            metrics.add_metric(name="UnhandledType", unit=MetricUnit.Count, value=1)
+            logger.info("no handler for this event type; acknowledged")
+            return
+        try:
+            self._run_once(key={"envelope_id": envelope.id}, envelope=envelope, registration=registration)
+        except Exception as error:
+            metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=1)
+            logger.exception("handler failed", extra={"error_type": type(error).__name__})
+            self._record_failure(envelope.id, error, attempt)
+            raise
+        if attempt > 1:
+            self._forget_failure(envelope.id)
+        metrics.add_metric(name="Processed", unit=MetricUnit.Count, value=1)
+        latency_ms = max(0.0, (time.time() - envelope.received_at.timestamp()) * 1000)
+        metrics.add_metric(name="EndToEndLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
+
+    def _run(self, *, key: dict[str, str], envelope: Envelope, registration: Registration) -> dict[str, Any]:
+        event = Event(
+            envelope=envelope,
+            payload=registration.parse(envelope),
+            ordering=self._state,
+            on_stale=_count_stale,
+        )
+        registration.function(event)
+        return {"envelope_id": envelope.id}
+
+    def _envelope(self, record: SQSRecord) -> Envelope:
+        try:
+            return Envelope.model_validate_json(record.body)
+        except ValidationError as error:
+            metrics.add_metric(name="PoisonRecord", unit=MetricUnit.Count, value=1)
+            reason = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()[:5])
+            logger.error("not a valid envelope", extra={"message_id": record.message_id, "reason": reason})
+            try:
+                self._state.record_failure(f"message/{record.message_id}", PoisonRecordError(reason), _receives(record))
+            except Exception:  # noqa: BLE001 - the record fails either way; this only loses the note
+                logger.exception("could not record the failure")
+            raise PoisonRecordError(reason) from None
+
+    def _record_failure(self, envelope_id: str, error: Exception, attempt: int) -> None:
+        try:
+            self._state.record_failure(envelope_id, error, attempt)
+        except Exception:  # noqa: BLE001 - never mask the handler's own error
+            logger.exception("could not record the failure")
+
+    def _forget_failure(self, envelope_id: str) -> None:
+        try:
+            self._state.clear_failure(envelope_id)
+        except Exception:  # noqa: BLE001 - a stale note is harmless
+            logger.warning("could not clear the failure record")
+
+
+def _receives(record: SQSRecord) -> int:
+    return int(record.attributes.approximate_receive_count or 1)
+
+
+def _count_stale(envelope: Envelope) -> None:
+    metrics.add_metric(name="StaleSkipped", unit=MetricUnit.Count, value=1)
+    logger.info("stale event skipped: a newer one was already applied")

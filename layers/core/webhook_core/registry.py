@@ -1,0 +1,111 @@
+"""The handler registry: the API business code is written against.
+
+    from webhook_core.registry import Event, on
+
+    @on("stripe", "invoice.paid", payload=StripeEvent[Invoice])
+    def record_payment(event: Event[StripeEvent[Invoice]]) -> None:
+        ...
+
+A handler is registered per (source kind, event type); either may be "*". It
+receives an `Event`: the envelope, the payload parsed into its model, and the
+out-of-order guard. Raising fails the record: SQS retries it alone, and after
+MaxReceiveCount receives it lands in the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from webhook_core.envelope import Envelope
+
+P = TypeVar("P")
+WILDCARD = "*"
+
+
+class Ordering(Protocol):
+    """What the out-of-order guard needs (webhook_core.state.ProcessorState)."""
+
+    def apply_if_newer(self, source: str, resource_id: str, event_time: datetime, envelope_id: str) -> bool: ...
+
+
+class UnknownOrderError(ValueError):
+    """The event has no resource id or no time to order it by."""
+
+
+@dataclass(frozen=True)
+class Event(Generic[P]):
+    envelope: Envelope
+    payload: P
+    ordering: Ordering
+    on_stale: Callable[[Envelope], None] = lambda envelope: None
+
+    def is_newest(self, resource_id: str | None = None, occurred_at: datetime | None = None) -> bool:
+        """True when this event is newer than (or as new as) the last one applied
+        to the resource, and marks it applied; False when it is stale and should
+        be skipped. Defaults to the envelope's resource_id and occurred_at."""
+        resource = resource_id or self.envelope.resource_id
+        when = occurred_at or self.envelope.occurred_at
+        if not resource or when is None:
+            raise UnknownOrderError(f"{self.envelope.id} has no resource id or time to order by")
+        newest = self.ordering.apply_if_newer(self.envelope.source, resource, when, self.envelope.id)
+        if not newest:
+            self.on_stale(self.envelope)
+        return newest
+
+
+Handler = Callable[[Event[Any]], None]
+
+
+@dataclass(frozen=True)
+class Registration:
+    kind: str
+    event_type: str
+    function: Handler
+    payload: type[BaseModel] | None
+
+    def parse(self, envelope: Envelope) -> Any:
+        """The payload as the handler wants it: its model, else decoded JSON."""
+        raw = envelope.raw_body()
+        if self.payload is not None:
+            return self.payload.model_validate_json(raw)
+        return json.loads(raw)
+
+
+class HandlerRegistry:
+    def __init__(self) -> None:
+        self._handlers: dict[tuple[str, str], Registration] = {}
+
+    def on(
+        self, kind: str, event_type: str = WILDCARD, *, payload: type[BaseModel] | None = None
+    ) -> Callable[[Handler], Handler]:
+        def register(function: Handler) -> Handler:
+            key = (kind, event_type)
+            if key in self._handlers:
+                existing = self._handlers[key].function
+                where = f"{existing.__module__}.{existing.__name__}"
+                raise ValueError(f"{kind}/{event_type} already has a handler: {where}")
+            self._handlers[key] = Registration(kind, event_type, function, payload)
+            return function
+
+        return register
+
+    def find(self, kind: str, event_type: str) -> Registration | None:
+        """The most specific registration: exact, then any type of the kind, then any kind."""
+        for key in ((kind, event_type), (kind, WILDCARD), (WILDCARD, event_type), (WILDCARD, WILDCARD)):
+            if key in self._handlers:
+                return self._handlers[key]
+        return None
+
+    def __len__(self) -> int:
+        return len(self._handlers)
+
+
+# The registry the deployed processor uses; handler modules register into it with @on.
+default_registry = HandlerRegistry()
+on = default_registry.on

@@ -1,0 +1,240 @@
+"""The processor over moto SQS and DynamoDB: partial failures, DLQ redrive,
+idempotency, the out-of-order guard, poison records, unregistered types."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.support import template_resources
+from tests.support.envelopes import envelope, stripe_body
+from tests.support.lambda_context import FakeLambdaContext
+from tests.support.sqs import QueuePoller, lambda_event
+from webhook_core.envelope import Envelope
+from webhook_core.observability import metrics
+from webhook_core.payloads.stripe import Invoice, StripeEvent
+from webhook_core.processing import Processor, processed_record_key
+from webhook_core.registry import Event, HandlerRegistry
+from webhook_core.state import ProcessorState
+
+pytestmark = pytest.mark.integration
+
+
+class HandlerFailedError(RuntimeError):
+    pass
+
+
+@dataclass
+class Harness:
+    resources: template_resources.LocalResources
+    sqs: Any
+    dynamodb: Any
+    registry: HandlerRegistry
+    processor: Processor
+    calls: list[str] = field(default_factory=list)
+
+    def send(self, *envelopes: Envelope | str) -> None:
+        for item in envelopes:
+            body = item if isinstance(item, str) else item.to_message(250_000)
+            self.sqs.send_message(QueueUrl=self.resources.queue_url, MessageBody=body)
+
+    def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return dict(self.processor.process_batch(event, context))
+
+    def poller(self) -> QueuePoller:
+        return QueuePoller(self.sqs, self.resources.queue_url)
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        return self.sqs.receive_message(  # type: ignore[no-any-return]
+            QueueUrl=self.resources.dead_letter_queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+        ).get("Messages", [])
+
+
+@pytest.fixture
+def harness() -> Iterator[Harness]:
+    with mock_aws():
+        resources = template_resources.create()
+        registry = HandlerRegistry()
+        processor = Processor(
+            registry=registry,
+            state=ProcessorState(resources.state_table_name, ttl_seconds=86_400),
+            table_name=resources.state_table_name,
+            ttl_seconds=86_400,
+        )
+        harness = Harness(resources, boto3.client("sqs"), boto3.client("dynamodb"), registry, processor)
+
+        @registry.on("stripe", "checkout.session.completed")
+        def ok(event: Event[Any]) -> None:
+            harness.calls.append(event.envelope.id)
+
+        @registry.on("stripe", "invoice.payment_failed")
+        def always_fails(event: Event[Any]) -> None:
+            harness.calls.append(event.envelope.id)
+            raise HandlerFailedError("the billing system said no")
+
+        yield harness
+
+
+def test_a_mixed_batch_reports_exactly_the_failing_messages(harness: Harness) -> None:
+    good, bad, good_too = envelope(), envelope(event_type="invoice.payment_failed"), envelope()
+    harness.send(good, bad, good_too)
+    (succeeded, failed) = harness.poller().poll_once(harness.handle, FakeLambdaContext()) or ([], [])
+    bad_message_ids = list(failed)
+    assert len(succeeded) == 2
+    assert len(bad_message_ids) == 1
+    assert sorted(harness.calls) == sorted([good.id, bad.id, good_too.id])
+
+
+def test_a_record_that_always_fails_reaches_the_dlq_after_max_receive_count_with_its_reason(harness: Harness) -> None:
+    max_receives = template_resources.parameter_default("MaxReceiveCount")
+    doomed = envelope(event_type="invoice.payment_failed")
+    harness.send(doomed)
+    rounds = harness.poller().drain(harness.handle, FakeLambdaContext())
+
+    assert len(rounds) == max_receives
+    assert all(failed and not succeeded for succeeded, failed in rounds)
+    assert harness.calls == [doomed.id] * max_receives  # a failed attempt releases its idempotency record
+    (dead,) = harness.dead_letters()
+    assert json.loads(dead["Body"])["id"] == doomed.id
+    failure = harness.processor.state.last_failure(doomed.id)
+    assert failure is not None
+    assert (failure.error_type, failure.message, failure.attempt) == (
+        "HandlerFailedError",
+        "the billing system said no",
+        max_receives,
+    )
+
+
+def test_the_same_envelope_delivered_twice_runs_its_handler_once(harness: Harness) -> None:
+    once = envelope()
+    harness.send(once, once)  # SQS's at-least-once delivery, or the receiver re-accepting after a lost ack
+    rounds = harness.poller().drain(harness.handle, FakeLambdaContext())
+    assert sum(len(succeeded) for succeeded, _ in rounds) == 2
+    assert harness.calls == [once.id]
+    record = harness.dynamodb.get_item(
+        TableName=harness.resources.state_table_name, Key={"id": {"S": processed_record_key(once.id)}}
+    )["Item"]
+    assert record["status"]["S"] == "COMPLETED"
+
+
+def test_a_second_batch_with_an_already_processed_envelope_is_acknowledged_without_running(harness: Harness) -> None:
+    first = envelope()
+    context = FakeLambdaContext()
+    harness.handle(lambda_event([_message(first)], "arn:aws:sqs:us-east-1:123456789012:q"), context)
+    response = harness.handle(lambda_event([_message(first, "m2")], "arn:aws:sqs:us-east-1:123456789012:q"), context)
+    assert response["batchItemFailures"] == []
+    assert harness.calls == [first.id]
+
+
+@pytest.mark.parametrize("order", ["newest last", "newest first"])
+def test_a_stale_event_is_skipped_and_a_newer_one_applied_in_either_order(harness: Harness, order: str) -> None:
+    applied: list[str] = []
+
+    @harness.registry.on("stripe", "invoice.updated", payload=StripeEvent[Invoice])
+    def apply_invoice(event: Event[StripeEvent[Invoice]]) -> None:
+        if event.is_newest():
+            applied.append(event.envelope.event_id)
+
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    older = envelope(
+        event_type="invoice.updated",
+        event_id="evt_old",
+        resource_id="in_1",
+        occurred_at=start,
+        body=stripe_body("evt_old", "invoice.updated", {"id": "in_1", "status": "open"}),
+    )
+    newer = envelope(
+        event_type="invoice.updated",
+        event_id="evt_new",
+        resource_id="in_1",
+        occurred_at=start + timedelta(seconds=5),
+        body=stripe_body("evt_new", "invoice.updated", {"id": "in_1", "status": "paid"}),
+    )
+    first, second = (older, newer) if order == "newest last" else (newer, older)
+    context = FakeLambdaContext()
+    for item in (first, second):
+        assert (
+            harness.handle(lambda_event([_message(item)], "arn:aws:sqs:us-east-1:1:q"), context)["batchItemFailures"]
+            == []
+        )
+    assert applied == (["evt_old", "evt_new"] if order == "newest last" else ["evt_new"])
+
+
+def test_the_ordering_guard_is_per_resource_and_ties_are_applied(harness: Harness) -> None:
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+    state = harness.processor.state
+    assert state.apply_if_newer("stripe", "in_1", when, "stripe/a")
+    assert state.apply_if_newer("stripe", "in_2", when - timedelta(days=1), "stripe/b")  # another resource
+    assert state.apply_if_newer("stripe", "in_1", when, "stripe/c")  # same time: order unknowable, applied
+    assert not state.apply_if_newer("stripe", "in_1", when - timedelta(milliseconds=1), "stripe/d")
+    assert state.apply_if_newer("other-stripe", "in_1", when - timedelta(days=1), "x/e")  # another source
+
+
+def test_a_poison_record_fails_alone_with_a_recorded_reason(harness: Harness) -> None:
+    good = envelope()
+    event = lambda_event(
+        [
+            _message(good, "m1"),
+            {"MessageId": "m-poison", "ReceiptHandle": "r", "Body": "{not an envelope"},
+            _message(envelope(), "m3"),
+        ],
+        "arn:aws:sqs:us-east-1:1:q",
+    )
+    response = harness.handle(event, FakeLambdaContext())
+    assert response["batchItemFailures"] == [{"itemIdentifier": "m-poison"}]
+    assert len(harness.calls) == 2
+    failure = harness.processor.state.last_failure("message/m-poison")
+    assert failure is not None
+    assert failure.error_type == "PoisonRecordError"
+
+
+def test_an_unregistered_type_is_acknowledged_and_counted(harness: Harness) -> None:
+    metrics.clear_metrics()
+    stray = envelope(event_type="customer.created")
+    response = harness.handle(lambda_event([_message(stray)], "arn:aws:sqs:us-east-1:1:q"), FakeLambdaContext())
+    assert response["batchItemFailures"] == []
+    assert harness.calls == []
+    assert metrics.metric_set["UnhandledType"]["Value"] == [1.0]
+    metrics.clear_metrics()
+
+
+def test_a_payload_that_does_not_match_its_model_fails_the_record(harness: Harness) -> None:
+    @harness.registry.on("stripe", "invoice.paid", payload=StripeEvent[Invoice])
+    def needs_an_invoice(event: Event[StripeEvent[Invoice]]) -> None:
+        harness.calls.append(event.envelope.id)
+
+    broken = envelope(event_type="invoice.paid", body=b"this is not json")
+    response = harness.handle(lambda_event([_message(broken)], "arn:aws:sqs:us-east-1:1:q"), FakeLambdaContext())
+    assert len(response["batchItemFailures"]) == 1
+    assert harness.calls == []
+    failure = harness.processor.state.last_failure(broken.id)
+    assert failure is not None
+    assert failure.error_type == "ValidationError"
+
+
+def test_a_success_after_failures_clears_the_failure_record(harness: Harness) -> None:
+    attempts: list[int] = []
+
+    @harness.registry.on("github", "push")
+    def flaky(event: Event[Any]) -> None:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise HandlerFailedError(f"attempt {len(attempts)} failed")
+
+    item = envelope(kind="github", event_type="push")
+    harness.send(item)
+    rounds = harness.poller().drain(harness.handle, FakeLambdaContext())
+    assert [bool(failed) for _, failed in rounds] == [True, True, False]
+    assert harness.processor.state.last_failure(item.id) is None
+    assert harness.dead_letters() == []
+
+
+def _message(item: Envelope, message_id: str | None = None) -> dict[str, Any]:
+    return {"MessageId": message_id or f"m-{item.event_id}", "ReceiptHandle": "r", "Body": item.to_message(250_000)}
