@@ -4,6 +4,7 @@ idempotency, the out-of-order guard, poison records, unregistered types."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -238,3 +239,36 @@ def test_a_success_after_failures_clears_the_failure_record(harness: Harness) ->
 
 def _message(item: Envelope, message_id: str | None = None) -> dict[str, Any]:
     return {"MessageId": message_id or f"m-{item.event_id}", "ReceiptHandle": "r", "Body": item.to_message(250_000)}
+
+
+def test_a_crashed_attempt_is_retried_once_its_in_progress_record_expires(harness: Harness) -> None:
+    attempts: list[str] = []
+
+    @harness.registry.on("github", "pull_request")
+    def dies_once(event: Event[Any]) -> None:
+        attempts.append(event.envelope.id)
+        if len(attempts) == 1:
+            raise SystemExit("the sandbox died mid-handler")  # nothing can release the record
+
+    item = envelope(kind="github", event_type="pull_request")
+    event = lambda_event([_message(item)], "arn:aws:sqs:us-east-1:1:q")
+    with pytest.raises(SystemExit):
+        harness.handle(event, FakeLambdaContext(remaining_millis=1))
+    time.sleep(0.01)
+    assert harness.handle(event, FakeLambdaContext())["batchItemFailures"] == []
+    assert attempts == [item.id, item.id]
+
+
+def test_stale_skips_are_counted(harness: Harness) -> None:
+    @harness.registry.on("stripe", "invoice.updated")
+    def apply(event: Event[Any]) -> None:
+        event.is_newest()
+
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+    newer = envelope(event_type="invoice.updated", resource_id="in_9", occurred_at=when)
+    older = envelope(event_type="invoice.updated", resource_id="in_9", occurred_at=when - timedelta(hours=1))
+    metrics.clear_metrics()
+    harness.handle(lambda_event([_message(newer), _message(older)], "arn:aws:sqs:us-east-1:1:q"), FakeLambdaContext())
+    assert metrics.metric_set["StaleSkipped"]["Value"] == [1.0]
+    assert metrics.metric_set["Processed"]["Value"] == [1.0, 1.0]
+    metrics.clear_metrics()

@@ -103,3 +103,56 @@ def test_the_outputs_name_every_resource_a_tool_needs() -> None:
         "ReceiverFunctionName",
     ):
         assert name in outputs
+
+
+def test_the_queue_visibility_timeout_is_at_least_six_times_the_processor_timeout() -> None:
+    assert properties("EventsQueue")["VisibilityTimeout"] >= 6 * properties("ProcessorFunction")["Timeout"]
+
+
+def test_the_processor_reports_partial_failures_with_parameterised_batching_and_concurrency() -> None:
+    source = properties("ProcessorFunction")["Events"]["Queue"]
+    assert source["Type"] == "SQS"
+    settings = source["Properties"]
+    assert settings["Queue"] == {"Fn::GetAtt": ["EventsQueue", "Arn"]}
+    assert settings["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert settings["BatchSize"] == {"Ref": "ProcessorBatchSize"}
+    assert settings["MaximumBatchingWindowInSeconds"] == {"Ref": "ProcessorBatchingWindowSeconds"}
+    assert settings["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "ProcessorMaximumConcurrency"}}
+
+
+def test_the_processor_may_touch_only_its_state_table() -> None:
+    (policy,) = properties("ProcessorFunction")["Policies"]
+    (statement,) = policy["Statement"]
+    assert statement["Resource"] == {"Fn::GetAtt": ["ProcessorStateTable", "Arn"]}
+    assert all(action.startswith("dynamodb:") and "Scan" not in action for action in statement["Action"])
+
+
+def test_every_alarm_notifies_the_topic_and_the_email_subscription_is_optional() -> None:
+    alarms = {name: r for name, r in template()["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert {
+        "DeadLetterQueueNotEmptyAlarm",
+        "OldestMessageAgeAlarm",
+        "ReceiverServerErrorsAlarm",
+        "SignatureFailuresAlarm",
+        "ProcessorFailuresAlarm",
+        "ProcessorFunctionErrorsAlarm",
+    } <= set(alarms)
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    assert resource("AlarmEmailSubscription")["Condition"] == "HasAlarmEmail"
+    dlq = alarms["DeadLetterQueueNotEmptyAlarm"]["Properties"]
+    assert (dlq["MetricName"], dlq["Threshold"], dlq["ComparisonOperator"]) == (
+        "ApproximateNumberOfMessagesVisible",
+        0,
+        "GreaterThanThreshold",
+    )
+
+
+def test_metric_alarms_watch_the_names_the_code_emits() -> None:
+    from webhook_core.errors import SignatureError
+
+    signature = properties("SignatureFailuresAlarm")
+    assert signature["MetricName"] == SignatureError.metric
+    assert properties("ProcessorFailuresAlarm")["MetricName"] == "Failed"
+    namespace = template()["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    assert signature["Namespace"] == namespace

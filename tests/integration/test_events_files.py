@@ -1,0 +1,39 @@
+"""The committed events/ files are what the handlers accept (they are for `sam local invoke`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from functions.processor import app as processor_app
+from tests.integration.conftest import Stack
+from tests.support.lambda_context import FakeLambdaContext
+from webhook_core.envelope import Envelope
+
+pytestmark = pytest.mark.integration
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+
+def test_every_sqs_record_in_events_is_a_valid_envelope() -> None:
+    for path in EVENTS.glob("processor-*.json"):
+        for record in json.loads(path.read_text())["Records"]:
+            envelope = Envelope.model_validate_json(record["body"])
+            assert record["messageAttributes"]["source"]["stringValue"] == envelope.source
+            assert record["messageAttributes"]["type"]["stringValue"] == envelope.type
+
+
+def test_the_processor_batch_event_is_processed_without_failures_by_the_example_handlers(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STATE_TABLE_NAME", stack.resources.state_table_name)
+    processor_app.get_processor.cache_clear()
+    event = json.loads((EVENTS / "processor-sqs-batch.json").read_text())
+    assert processor_app.lambda_handler(event, FakeLambdaContext()) == {"batchItemFailures": []}
+    handled = {
+        item["id"]["S"].split("#")[0]
+        for item in stack.dynamodb.scan(TableName=stack.resources.state_table_name)["Items"]
+    }
+    assert "processed" in handled
+    processor_app.get_processor.cache_clear()
