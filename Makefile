@@ -17,10 +17,11 @@ PIP_INSTALL = pip install --quiet --disable-pip-version-check --require-hashes -
 help: ## List the commands
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
-$(BIN)/.installed: requirements/dev.txt layers/core/requirements.txt
+$(BIN)/.installed: requirements/dev.txt layers/core/requirements.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "python3 (3.11 or newer) not found" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m $(PIP_INSTALL) -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
 	touch $@
 
 .PHONY: install
@@ -36,6 +37,10 @@ install: $(BIN)/.installed ## Create .venv with the locked development dependenc
 	$(PYTHON) -m venv .venv-checkov
 	.venv-checkov/bin/python -m $(PIP_INSTALL) -r requirements/checkov.txt
 	touch $@
+
+.PHONY: dev
+dev: install ## Run the whole pipeline locally (no Docker, no AWS account); ARGS="--port 3001" to change
+	$(BIN)/webhooks dev $(ARGS)
 
 .PHONY: test
 test: lint pytest template ## The full test suite: lint, types, tests, template checks, sam build, checkov

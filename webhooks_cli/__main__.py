@@ -1,0 +1,3 @@
+from webhooks_cli.cli import main
+
+main()

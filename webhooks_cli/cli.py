@@ -1,0 +1,201 @@
+"""The `webhooks` command line."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from webhooks_cli import devsecrets, signing
+from webhooks_cli.errors import CliError
+from webhooks_cli.local.gateway import describe
+from webhooks_cli.local.poller import RecordOutcome
+from webhooks_cli.project import Project
+
+console = Console(highlight=False, soft_wrap=True)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="serverless-webhook-receiver")
+def main() -> None:
+    """Operate the serverless webhook receiver: run it locally, send signed test
+    deliveries, inspect and replay dead letters."""
+
+
+# --- dev ------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--port", default=3000, show_default=True, help="Port of the local API (0 picks a free one).")
+@click.option("--aws-port", default=4566, show_default=True, help="Port of the AWS emulator (0 picks a free one).")
+@click.option(
+    "--visibility-timeout",
+    default=5,
+    show_default=True,
+    type=click.IntRange(0, 43_200),
+    help="Seconds before a failed record is retried locally (the template's value would make you wait minutes).",
+)
+@click.option(
+    "--aws-only", is_flag=True, help="Only the emulator and its resources (for `sam local`); writes env.local.json."
+)
+@click.option("--verbose", is_flag=True, help="Also show the functions' own JSON logs.")
+def dev(port: int, aws_port: int, visibility_timeout: int, aws_only: bool, verbose: bool) -> None:
+    """Run the whole pipeline locally: AWS emulator, API and processor, on 127.0.0.1."""
+    from webhooks_cli.local.stack import DevOptions, LocalStack
+
+    project = Project.locate()
+    max_receives = _max_receive_count(project)
+    stack = LocalStack(
+        project,
+        DevOptions(port, aws_port, visibility_timeout, aws_only, verbose),
+        on_request=_print_request,
+        on_record=lambda outcome: _print_record(outcome, max_receives),
+        on_error=lambda message: errors.print(f"[red]{escape(message)}[/red]"),
+    )
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: Any) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        stack.start()
+        if aws_only:
+            env_file = project.root / "env.local.json"
+            env_file.write_text(json.dumps(stack.sam_env_vars(), indent=2) + "\n", encoding="utf-8")
+        _banner(stack, project, env_file if aws_only else None)
+        while not stopping.wait(0.2):
+            pass
+    finally:
+        stack.stop()
+    console.print("stopped")
+
+
+def _banner(stack: Any, project: Project, env_file: Path | None) -> None:
+    console.print(
+        f"[bold]AWS emulator[/bold]  {stack.aws_endpoint}  (table, queues, DLQ and secret from template.yaml)"
+    )
+    if env_file is not None:
+        console.print(f"[bold]sam local[/bold]     env vars for its containers: {env_file.name}")
+        console.print("              sam local start-api --env-vars env.local.json")
+    else:
+        console.print(f"[bold]Webhooks[/bold]      POST {stack.url}/webhooks/<source>")
+    console.print("[bold]Dev secrets[/bold]   (from .dev-secrets.json, git-ignored)")
+    for source, secrets in stack.secrets.items():
+        console.print(f"  {source:<12} {secrets[0]}")
+    if env_file is None:
+        port_flag = "" if stack.gateway and stack.gateway.port == 3000 else f" --port {stack.gateway.port}"
+        console.print(f"[bold]Try[/bold]           webhooks send stripe{port_flag}")
+    console.print("Ctrl-C stops it.")
+
+
+def _print_request(method: str, path: str, status: int, payload: str, seconds: float) -> None:
+    colour = "green" if status < 300 else "yellow" if status < 500 else "red"
+    console.print(
+        f"{time.strftime('%H:%M:%S')}  {method} {escape(path)}  [{colour}]{status}[/{colour}] "
+        f"{escape(describe(payload))}  {seconds * 1000:.1f} ms"
+    )
+
+
+def _print_record(outcome: RecordOutcome, max_receives: int) -> None:
+    stamp = time.strftime("%H:%M:%S")
+    if outcome.succeeded:
+        console.print(f"{stamp}  [green]processed[/green]  {escape(outcome.envelope_id)}  {escape(outcome.event_type)}")
+        return
+    fate = "next receive moves it to the DLQ" if outcome.receive_count >= max_receives else "will be retried"
+    console.print(
+        f"{stamp}  [red]failed[/red]     {escape(outcome.envelope_id)}  {escape(outcome.event_type)}  "
+        f"(receive {outcome.receive_count} of {max_receives}; {fate})"
+    )
+
+
+def _max_receive_count(project: Project) -> int:
+    return int(project.parameter_default("MaxReceiveCount") or 5)
+
+
+# --- send -----------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("source")
+@click.option("--type", "event_type", help="Which bundled sample to send (default: the kind's first).")
+@click.option("--file", "body_file", type=click.Path(path_type=Path, dir_okay=False), help="Send this body instead.")
+@click.option(
+    "--times", default=1, show_default=True, type=click.IntRange(1, 10_000), help="Send the same delivery N times."
+)
+@click.option("--url", help="Base URL of a deployed endpoint, e.g. https://…/dev/webhooks (default: the local stack).")
+@click.option("--port", default=3000, show_default=True, help="Port of the local stack.")
+@click.option("--stack", "stack_name", help="A deployed stack: its URL and the source's secret come from it.")
+@click.option("--region", help="AWS region of --stack.")
+@click.option("--profile", help="AWS profile of --stack.")
+@click.option("--endpoint-url", help="Any AWS-compatible endpoint for --stack's lookups.")
+def send(
+    source: str,
+    event_type: str | None,
+    body_file: Path | None,
+    times: int,
+    url: str | None,
+    port: int,
+    stack_name: str | None,
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+) -> None:
+    """Sign a sample (or your own) payload exactly as SOURCE's provider does and POST it."""
+    from webhook_core.errors import ConfigurationError
+    from webhook_core.sources import load_sources
+
+    project = Project.locate()
+    try:
+        sources = load_sources(project.sources_file)
+    except ConfigurationError as exc:
+        raise CliError(str(exc)) from None
+    if source not in sources:
+        raise CliError(f"no source {source!r} in {project.sources_file.name}; sources: {', '.join(sources)}")
+
+    if stack_name:
+        from webhooks_cli.aws import StackTarget
+
+        target = StackTarget.resolve(stack_name, region=region, profile=profile, endpoint_url=endpoint_url)
+        base_url = url or target.output("WebhookBaseUrl")
+        secrets = target.source_secrets()
+    else:
+        base_url = url or f"http://127.0.0.1:{port}/webhooks"
+        secrets = devsecrets.load(project.dev_secrets_file)
+    if not secrets.get(source):
+        where = f"stack {stack_name}" if stack_name else ".dev-secrets.json (start `webhooks dev` once)"
+        raise CliError(f"no secret for source {source!r} in {where}")
+
+    delivery = signing.sign(sources[source], secrets[source][0], event_type=event_type, body_file=body_file)
+    target_url = f"{base_url.rstrip('/')}/{source}"
+    for attempt in range(1, times + 1):
+        status, body = _post(target_url, delivery)
+        prefix = f"[{attempt}/{times}] " if times > 1 else ""
+        colour = "green" if status < 300 else "yellow" if status < 500 else "red"
+        console.print(
+            f"{prefix}POST {target_url}  {delivery.event_type}  [{colour}]{status}[/{colour}]  {escape(body)}"
+        )
+
+
+def _post(url: str, delivery: signing.Delivery) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=delivery.body, headers=delivery.headers, method="POST")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the user's own endpoint
+            return response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        hint = " (is `webhooks dev` running?)" if "127.0.0.1" in url else ""
+        raise CliError(f"cannot reach {url}: {reason}{hint}") from None

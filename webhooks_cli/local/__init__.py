@@ -1,0 +1,1 @@
+"""The local stack: an AWS emulator, an API Gateway stand-in and an SQS poller."""

@@ -1,0 +1,202 @@
+"""An API Gateway (REST, Lambda proxy) stand-in on 127.0.0.1: each request becomes
+the event AWS would send, and the receiver's answer becomes the HTTP response."""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from webhooks_cli.local.runtime import LocalFunction
+
+MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway's own limit
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    resource: str  # e.g. /webhooks/{source}
+    pattern: re.Pattern[str]
+
+    @classmethod
+    def of(cls, method: str, resource: str) -> Route:
+        regex = re.sub(r"\\\{([A-Za-z0-9_]+)\\\}", r"(?P<\1>[^/]+)", re.escape(resource))
+        return cls(method.upper(), resource, re.compile(f"^{regex}$"))
+
+
+class Gateway:
+    def __init__(
+        self,
+        function: LocalFunction,
+        routes: list[Route],
+        *,
+        stage: str,
+        binary_media_types: list[str],
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        on_request: Callable[[str, str, int, str, float], None] | None = None,
+    ) -> None:
+        self.function = function
+        self.routes = routes
+        self.stage = stage
+        self.binary_media_types = [media.replace("~1", "/") for media in binary_media_types]
+        self.on_request = on_request or (lambda *args: None)
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                gateway.handle(self)
+
+            do_GET = do_PUT = do_PATCH = do_DELETE = do_POST  # noqa: N815
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # one readable line per request comes from on_request instead
+
+        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        started = time.perf_counter()
+        url = urlsplit(request.path)
+        length = int(request.headers.get("Content-Length") or 0)
+        if length > MAX_PAYLOAD:
+            self._send(request, 413, {"Content-Type": "application/json"}, b'{"message":"Request Too Long"}')
+            return
+        body = request.rfile.read(length) if length else b""
+        route, parameters = self._match(request.command, url.path)
+        if route is None:
+            # What API Gateway answers for a method or path it does not have.
+            self._send(
+                request, 403, {"Content-Type": "application/json"}, b'{"message":"Missing Authentication Token"}'
+            )
+            self.on_request(request.command, url.path, 403, "", time.perf_counter() - started)
+            return
+        event = self.event(request, route, parameters=parameters, path=url.path, query=url.query, body=body)
+        try:
+            response = self.function.invoke(event)
+        except Exception as exc:  # noqa: BLE001 - a function error is API Gateway's 502, not a crash of the gateway
+            self._send(request, 502, {"Content-Type": "application/json"}, b'{"message": "Internal server error"}')
+            self.on_request(
+                request.command, url.path, 502, f"{type(exc).__name__}: {exc}", time.perf_counter() - started
+            )
+            return
+        status, headers, payload = self._response(response)
+        self._send(request, status, headers, payload)
+        self.on_request(
+            request.command, url.path, status, payload.decode("utf-8", "replace"), time.perf_counter() - started
+        )
+
+    def event(
+        self,
+        request: BaseHTTPRequestHandler,
+        route: Route,
+        parameters: dict[str, str],
+        path: str,
+        query: str,
+        body: bytes,
+    ) -> dict[str, Any]:
+        multi_headers: dict[str, list[str]] = {}
+        for name, value in request.headers.items():
+            multi_headers.setdefault(name, []).append(value)
+        multi_query = parse_qs(query, keep_blank_values=True) if query else {}
+        content_type = request.headers.get("Content-Type", "")
+        binary = self._is_binary(content_type)
+        now = time.time()
+        return {
+            "resource": route.resource,
+            "path": path,
+            "httpMethod": request.command,
+            "headers": {name: values[-1] for name, values in multi_headers.items()},
+            "multiValueHeaders": multi_headers,
+            "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": parameters or None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourceId": "local",
+                "resourcePath": route.resource,
+                "httpMethod": request.command,
+                "extendedRequestId": uuid.uuid4().hex[:16],
+                "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+                "path": f"/{self.stage}{path}",
+                "accountId": "000000000000",
+                "protocol": request.request_version,
+                "stage": self.stage,
+                "domainPrefix": "local",
+                "requestTimeEpoch": int(now * 1000),
+                "requestId": str(uuid.uuid4()),
+                "identity": {"sourceIp": request.client_address[0], "userAgent": request.headers.get("User-Agent")},
+                "domainName": request.headers.get("Host", "127.0.0.1"),
+                "apiId": "local",
+            },
+            "body": (base64.b64encode(body).decode() if binary else body.decode("utf-8", "replace")) if body else None,
+            "isBase64Encoded": binary and bool(body),
+        }
+
+    def _match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+        for route in self.routes:
+            found = route.pattern.match(path)
+            if found and route.method in (method, "ANY"):
+                return route, found.groupdict()
+        return None, {}
+
+    def _is_binary(self, content_type: str) -> bool:
+        media = content_type.split(";", maxsplit=1)[0].strip() or "application/json"
+        return any(fnmatch.fnmatch(media, pattern) for pattern in self.binary_media_types)
+
+    @staticmethod
+    def _response(response: Any) -> tuple[int, dict[str, str], bytes]:
+        if not isinstance(response, dict) or "statusCode" not in response:
+            return 502, {"Content-Type": "application/json"}, b'{"message": "Internal server error"}'
+        headers = {name: str(value) for name, value in (response.get("headers") or {}).items()}
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            headers[name] = ", ".join(str(value) for value in values)
+        body = response.get("body") or ""
+        payload = base64.b64decode(body) if response.get("isBase64Encoded") else str(body).encode()
+        return int(response["statusCode"]), headers, payload
+
+    @staticmethod
+    def _send(request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], payload: bytes) -> None:
+        request.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in {"content-length", "connection"}:
+                request.send_header(name, value)
+        request.send_header("Content-Length", str(len(payload)))
+        request.end_headers()
+        request.wfile.write(payload)
+
+
+def describe(payload: str) -> str:
+    """The one-line gist of a receiver answer."""
+    try:
+        document = json.loads(payload)
+    except ValueError:
+        return payload[:80]
+    if isinstance(document, dict) and "status" in document:
+        return f"{document['status']} {document.get('id', '')}".strip()
+    if isinstance(document, dict) and isinstance(document.get("error"), dict):
+        return str(document["error"].get("code", ""))
+    return payload[:80]

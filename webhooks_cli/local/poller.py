@@ -1,0 +1,159 @@
+"""Feeds the processor the way Lambda's SQS event source mapping does: batches
+up to the batch size within the batching window, partial batch failures (only
+the failed records come back, after the visibility timeout), and SQS's own
+redrive to the dead-letter queue after maxReceiveCount receives."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from webhooks_cli.local.runtime import LocalFunction
+
+MAX_RECEIVE = 10  # ReceiveMessage's own limit per call
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    message_id: str
+    envelope_id: str
+    event_type: str
+    receive_count: int
+    succeeded: bool
+
+
+def lambda_sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    """The event Lambda builds from ReceiveMessage output."""
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": {
+                    "ApproximateReceiveCount": message.get("Attributes", {}).get("ApproximateReceiveCount", "1"),
+                    "SentTimestamp": message.get("Attributes", {}).get("SentTimestamp", "0"),
+                    "SenderId": message.get("Attributes", {}).get("SenderId", "local"),
+                    "ApproximateFirstReceiveTimestamp": message.get("Attributes", {}).get(
+                        "ApproximateFirstReceiveTimestamp", "0"
+                    ),
+                },
+                "messageAttributes": {
+                    name: {
+                        "stringValue": value.get("StringValue"),
+                        "stringListValues": [],
+                        "binaryListValues": [],
+                        "dataType": value["DataType"],
+                    }
+                    for name, value in message.get("MessageAttributes", {}).items()
+                },
+                "md5OfBody": message.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for message in messages
+        ]
+    }
+
+
+class Poller:
+    def __init__(
+        self,
+        sqs: Any,
+        function: LocalFunction,
+        *,
+        queue_url: str,
+        queue_arn: str,
+        region: str,
+        batch_size: int,
+        batching_window: float,
+        visibility_timeout: int,
+        on_record: Callable[[RecordOutcome], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
+        self.sqs = sqs
+        self.function = function
+        self.queue_url = queue_url
+        self.queue_arn = queue_arn
+        self.region = region
+        self.batch_size = batch_size
+        self.batching_window = batching_window
+        self.visibility_timeout = visibility_timeout
+        self.on_record = on_record or (lambda outcome: None)
+        self.on_error = on_error or (lambda message: None)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="poller", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                messages = self._receive_batch()
+                if messages:
+                    self.process(messages)
+            except (BotoCoreError, ClientError) as exc:
+                if self._stop.is_set():
+                    return
+                self.on_error(f"polling failed: {exc}")
+                self._stop.wait(1)
+
+    def _receive_batch(self) -> list[dict[str, Any]]:
+        batch: list[dict[str, Any]] = []
+        deadline = time.monotonic() + self.batching_window
+        while len(batch) < self.batch_size and not self._stop.is_set():
+            wait = 1 if not batch else max(0, min(1, deadline - time.monotonic()))
+            received = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=min(MAX_RECEIVE, self.batch_size - len(batch)),
+                WaitTimeSeconds=round(wait),
+                VisibilityTimeout=self.visibility_timeout,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            batch.extend(received)
+            if batch and (not received or time.monotonic() >= deadline):
+                break
+        return batch
+
+    def process(self, messages: list[dict[str, Any]]) -> list[RecordOutcome]:
+        """One invocation: delete what succeeded; failures reappear after the visibility timeout."""
+        try:
+            response = self.function.invoke(lambda_sqs_event(messages, self.queue_arn, self.region))
+            failed = {item["itemIdentifier"] for item in (response or {}).get("batchItemFailures", [])}
+        except Exception as exc:  # noqa: BLE001 - a function error retries the whole batch, as on AWS
+            self.on_error(f"processor invocation failed: {type(exc).__name__}: {exc}")
+            failed = {message["MessageId"] for message in messages}
+        succeeded = [message for message in messages if message["MessageId"] not in failed]
+        for start in range(0, len(succeeded), MAX_RECEIVE):
+            chunk = succeeded[start : start + MAX_RECEIVE]
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+            )
+        outcomes = [self._outcome(message, message["MessageId"] not in failed) for message in messages]
+        for outcome in outcomes:
+            self.on_record(outcome)
+        return outcomes
+
+    @staticmethod
+    def _outcome(message: dict[str, Any], succeeded: bool) -> RecordOutcome:
+        try:
+            envelope = json.loads(message["Body"])
+            envelope_id, event_type = str(envelope.get("id", "?")), str(envelope.get("type", "?"))
+        except (ValueError, AttributeError):
+            envelope_id, event_type = f"message/{message['MessageId']}", "not an envelope"
+        count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+        return RecordOutcome(message["MessageId"], envelope_id, event_type, count, succeeded)

@@ -1,0 +1,158 @@
+"""The stack's stateful resources, created in an AWS emulator from template.yaml's
+own definitions (key schema, TTL, queue attributes, redrive), so local never
+drifts from what is deployed."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from webhooks_cli.errors import CliError
+from webhooks_cli.project import Project
+
+LOCAL_STACK_NAME = "webhooks-local"
+QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "RedrivePolicy", "SqsManagedSseEnabled")
+
+
+@dataclass(frozen=True)
+class LocalResources:
+    stack_name: str
+    dedupe_table: str
+    state_table: str
+    queue_url: str
+    queue_arn: str
+    dead_letter_queue_url: str
+    secret_id: str
+
+    def physical_ids(self) -> dict[str, str]:
+        """What `!Ref <logical id>` resolves to for each resource, as in CloudFormation."""
+        return {
+            "DedupeTable": self.dedupe_table,
+            "ProcessorStateTable": self.state_table,
+            "EventsQueue": self.queue_url,
+            "EventsDeadLetterQueue": self.dead_letter_queue_url,
+            "SourceSecrets": self.secret_id,
+        }
+
+
+class Resolver:
+    """Resolves the intrinsics the template uses, with parameters at their defaults."""
+
+    def __init__(self, project: Project, stack_name: str) -> None:
+        self.project = project
+        self.stack_name = stack_name
+        self.refs: dict[str, str] = {}
+        self.attributes: dict[str, str] = {}
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            ((function, argument),) = value.items()
+            if function == "Ref":
+                return self._ref(argument)
+            if function == "Fn::GetAtt":
+                key = ".".join(argument)
+                if key not in self.attributes:
+                    raise CliError(f"cannot resolve !GetAtt {key} locally")
+                return self.attributes[key]
+            if function == "Fn::Sub" and isinstance(argument, str):
+                return self._sub(argument)
+        if isinstance(value, dict):
+            return {key: self(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self(item) for item in value]
+        return value
+
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::StackName":
+            return self.stack_name
+        if name in self.refs:
+            return self.refs[name]
+        parameters = self.project.template.get("Parameters", {})
+        if name in parameters:
+            return parameters[name].get("Default")
+        raise CliError(f"cannot resolve !Ref {name} locally")
+
+    def _sub(self, text: str) -> str:
+        return re.sub(r"\$\{([^}]+)\}", lambda match: str(self._ref(match.group(1))), text)
+
+
+def create_resources(
+    project: Project, session: Any, stack_name: str = LOCAL_STACK_NAME
+) -> tuple[LocalResources, Resolver]:
+    """Create the tables, queues and secret in the emulator `session` points at."""
+    resolve = Resolver(project, stack_name)
+    dynamodb, sqs, secrets = session.client("dynamodb"), session.client("sqs"), session.client("secretsmanager")
+
+    def create_table(logical_id: str) -> str:
+        properties = resolve(project.resource(logical_id)["Properties"])
+        name = f"{stack_name}-{logical_id}"
+        dynamodb.create_table(
+            TableName=name,
+            AttributeDefinitions=properties["AttributeDefinitions"],
+            KeySchema=properties["KeySchema"],
+            BillingMode=properties["BillingMode"],
+        )
+        if "TimeToLiveSpecification" in properties:
+            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=properties["TimeToLiveSpecification"])
+        resolve.refs[logical_id] = name
+        return name
+
+    def create_queue(logical_id: str) -> str:
+        properties = resolve(project.resource(logical_id)["Properties"])
+        attributes = {
+            key: json.dumps(value)
+            if isinstance(value, dict)
+            else str(value).lower()
+            if isinstance(value, bool)
+            else str(value)
+            for key, value in properties.items()
+            if key in QUEUE_ATTRIBUTES
+        }
+        url: str = sqs.create_queue(QueueName=f"{stack_name}-{logical_id}", Attributes=attributes)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        resolve.refs[logical_id] = url
+        resolve.attributes[f"{logical_id}.Arn"] = arn
+        resolve.attributes[f"{logical_id}.QueueName"] = url.rsplit("/", 1)[1]
+        return url
+
+    dedupe_table = create_table("DedupeTable")
+    state_table = create_table("ProcessorStateTable")
+    dead_letter_queue_url = create_queue("EventsDeadLetterQueue")
+    queue_url = create_queue("EventsQueue")
+    secret = resolve(project.resource("SourceSecrets")["Properties"])
+    secret_id: str = secrets.create_secret(
+        Name=f"{stack_name}/source-secrets", SecretString=secret.get("SecretString", "{}")
+    )["ARN"]
+    resolve.refs["SourceSecrets"] = secret_id
+    resources = LocalResources(
+        stack_name=stack_name,
+        dedupe_table=dedupe_table,
+        state_table=state_table,
+        queue_url=queue_url,
+        queue_arn=resolve.attributes["EventsQueue.Arn"],
+        dead_letter_queue_url=dead_letter_queue_url,
+        secret_id=secret_id,
+    )
+    return resources, resolve
+
+
+def function_environment(project: Project, resolve: Resolver, logical_id: str) -> dict[str, str]:
+    """A function's environment as the template sets it (Globals, then the function's own)."""
+    variables: dict[str, Any] = {}
+    globals_env = project.template.get("Globals", {}).get("Function", {}).get("Environment", {})
+    variables.update(globals_env.get("Variables", {}))
+    own = project.resource(logical_id)["Properties"].get("Environment", {})
+    variables.update(own.get("Variables", {}))
+    return {name: str(resolve(value)) for name, value in variables.items()}
+
+
+def event_source(project: Project, resolve: Resolver) -> dict[str, Any]:
+    """The processor's SQS event source settings (batch size, batching window, …)."""
+    events = project.resource("ProcessorFunction")["Properties"]["Events"]
+    for definition in events.values():
+        if definition["Type"] == "SQS":
+            properties: dict[str, Any] = resolve(definition["Properties"])
+            return properties
+    raise CliError("the processor has no SQS event source in template.yaml")

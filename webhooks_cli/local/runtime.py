@@ -1,0 +1,64 @@
+"""Runs the functions' own handlers in this process, the way the Lambda runtime
+does: the layer's folder and the function's code folder are on the import path,
+the environment is the one template.yaml gives the function, and each call gets
+a context with the function's remaining time."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from webhooks_cli.errors import CliError
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    timeout_seconds: float
+    memory_limit_in_mb: int = 1024
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:000000000000:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000))
+
+
+@dataclass
+class LocalFunction:
+    name: str
+    handler: Any
+    timeout_seconds: float
+    memory_mb: int
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        context = LambdaContext(self.name, self.timeout_seconds, self.memory_mb)
+        return self.handler(event, context)
+
+
+def load_function(
+    name: str, code_dir: Path, layer_dir: Path, handler: str, timeout: float, memory: int
+) -> LocalFunction:
+    """Import `handler` ("module.function") from `code_dir` under a name of its own,
+    so two functions' `app` modules can live in one process."""
+    for folder in (layer_dir, code_dir):
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))  # what /opt/python and /var/task are to the Lambda runtime
+    module_name, _, function_name = handler.rpartition(".")
+    path = code_dir / f"{module_name}.py"
+    spec = importlib.util.spec_from_file_location(f"local_functions.{name}.{module_name}", path)
+    if spec is None or spec.loader is None:
+        raise CliError(f"cannot load {path}")
+    module: ModuleType = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return LocalFunction(name, getattr(module, function_name), timeout, memory)

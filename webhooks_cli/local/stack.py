@@ -1,0 +1,176 @@
+"""`webhooks dev`: the whole pipeline in one process on 127.0.0.1 (DESIGN §7)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from webhook_core.sources import load_sources
+from webhooks_cli import devsecrets
+from webhooks_cli.errors import CliError
+from webhooks_cli.local.gateway import Gateway, Route
+from webhooks_cli.local.poller import Poller, RecordOutcome
+from webhooks_cli.local.resources import (
+    LocalResources,
+    create_resources,
+    event_source,
+    function_environment,
+)
+from webhooks_cli.local.runtime import LocalFunction, load_function
+from webhooks_cli.project import Project
+
+REGION = "us-east-1"
+# The emulator accepts any credentials; these keep boto3 from looking for real ones.
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+
+
+@dataclass
+class DevOptions:
+    port: int = 3000
+    aws_port: int = 4566
+    visibility_timeout: int = 5
+    aws_only: bool = False
+    verbose: bool = False
+
+
+class LocalStack:
+    def __init__(
+        self,
+        project: Project,
+        options: DevOptions,
+        *,
+        on_request: Callable[[str, str, int, str, float], None] | None = None,
+        on_record: Callable[[RecordOutcome], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
+        self.project = project
+        self.options = options
+        self.on_request = on_request
+        self.on_record = on_record
+        self.on_error = on_error
+        self.emulator: ThreadedMotoServer | None = None
+        self.gateway: Gateway | None = None
+        self.poller: Poller | None = None
+        self.resources: LocalResources | None = None
+        self.secrets: dict[str, list[str]] = {}
+        self.environment: dict[str, str] = {}
+        self.aws_endpoint = ""
+        self._stopped = threading.Event()
+
+    def start(self) -> None:
+        self._start_emulator()
+        session = boto3.session.Session(region_name=REGION)
+        self.resources, resolve = create_resources(self.project, session)
+
+        sources = load_sources(self.project.sources_file)
+        self.secrets = devsecrets.ensure(self.project.dev_secrets_file, sources)
+        session.client("secretsmanager").put_secret_value(
+            SecretId=self.resources.secret_id, SecretString=json.dumps(self.secrets)
+        )
+
+        receiver_env = function_environment(self.project, resolve, "ReceiverFunction")
+        processor_env = function_environment(self.project, resolve, "ProcessorFunction")
+        self.environment = {**receiver_env, **processor_env, **self._local_environment()}
+        self.environment["POWERTOOLS_SERVICE_NAME"] = "webhooks-local"
+        os.environ.update(self.environment)
+        if self.options.aws_only:
+            return
+
+        receiver = self._load("ReceiverFunction", "receiver")
+        processor = self._load("ProcessorFunction", "processor")
+        api_properties = self.project.resource("WebhookApi")["Properties"]
+        api = {key: resolve(api_properties[key]) for key in ("StageName", "BinaryMediaTypes") if key in api_properties}
+        routes = [
+            Route.of(definition["Properties"]["Method"], definition["Properties"]["Path"])
+            for definition in self.project.resource("ReceiverFunction")["Properties"]["Events"].values()
+            if definition["Type"] == "Api"
+        ]
+        self.gateway = Gateway(
+            receiver,
+            routes,
+            stage=str(api.get("StageName", "dev")),
+            binary_media_types=list(api.get("BinaryMediaTypes", [])),
+            port=self.options.port,
+            on_request=self.on_request,
+        )
+        mapping = event_source(self.project, resolve)
+        self.poller = Poller(
+            session.client("sqs"),
+            processor,
+            queue_url=self.resources.queue_url,
+            queue_arn=self.resources.queue_arn,
+            region=REGION,
+            batch_size=int(mapping.get("BatchSize", 10)),
+            batching_window=float(mapping.get("MaximumBatchingWindowInSeconds", 0)),
+            visibility_timeout=self.options.visibility_timeout,
+            on_record=self.on_record,
+            on_error=self.on_error,
+        )
+        self.gateway.start()
+        self.poller.start()
+
+    def stop(self) -> None:
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        if self.poller:
+            self.poller.stop()
+        if self.gateway:
+            self.gateway.stop()
+        if self.emulator:
+            self.emulator.stop()
+
+    @property
+    def url(self) -> str:
+        port = self.gateway.port if self.gateway else self.options.port
+        return f"http://127.0.0.1:{port}"
+
+    def _start_emulator(self) -> None:
+        # The emulator's own access log would print a line per AWS call.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.emulator = ThreadedMotoServer(ip_address="127.0.0.1", port=self.options.aws_port, verbose=False)
+        try:
+            self.emulator.start()
+        except OSError as exc:
+            raise CliError(f"cannot start the AWS emulator on port {self.options.aws_port}: {exc.strerror}") from exc
+        host, port = self.emulator.get_host_and_port()
+        self.aws_endpoint = f"http://{host}:{port}"
+        os.environ.update(self._local_environment())
+
+    def _local_environment(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.aws_endpoint,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            **LOCAL_CREDENTIALS,
+            # Metrics would print an EMF blob per request; the readable lines say the same.
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "INFO" if self.options.verbose else "WARNING",
+        }
+
+    def _load(self, logical_id: str, folder: str) -> LocalFunction:
+        properties = self.project.resource(logical_id)["Properties"]
+        globals_function = self.project.template.get("Globals", {}).get("Function", {})
+        return load_function(
+            folder,
+            code_dir=self.project.function_dir(folder),
+            layer_dir=self.project.layer_dir,
+            handler=str(properties.get("Handler", "app.lambda_handler")),
+            timeout=float(properties.get("Timeout", globals_function.get("Timeout", 3))),
+            memory=int(properties.get("MemorySize", globals_function.get("MemorySize", 128))),
+        )
+
+    def sam_env_vars(self) -> dict[str, Any]:
+        """An env-vars file for `sam local invoke/start-api` pointing at this emulator.
+        Inside SAM's Docker containers the host is host.docker.internal, not 127.0.0.1."""
+        docker_endpoint = self.aws_endpoint.replace("127.0.0.1", "host.docker.internal")
+        shared = {**self.environment, "AWS_ENDPOINT_URL": docker_endpoint}
+        return {"Parameters": shared, "ReceiverFunction": shared, "ProcessorFunction": shared}
