@@ -113,6 +113,7 @@ class Gateway:
         self,
         request: BaseHTTPRequestHandler,
         route: Route,
+        *,
         parameters: dict[str, str],
         path: str,
         query: str,

@@ -46,7 +46,7 @@ class LocalFunction:
 
 
 def load_function(
-    name: str, code_dir: Path, layer_dir: Path, handler: str, timeout: float, memory: int
+    name: str, *, code_dir: Path, layer_dir: Path, handler: str, timeout: float, memory: int
 ) -> LocalFunction:
     """Import `handler` ("module.function") from `code_dir` under a name of its own,
     so two functions' `app` modules can live in one process."""
