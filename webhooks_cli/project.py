@@ -96,4 +96,5 @@ class Project:
 
     @property
     def dev_secrets_file(self) -> Path:
-        return self.root / ".dev-secrets.json"
+        configured = os.environ.get("WEBHOOKS_DEV_SECRETS_FILE")
+        return Path(configured) if configured else self.root / ".dev-secrets.json"

@@ -211,7 +211,7 @@ def test_a_payload_that_does_not_match_its_model_fails_the_record(harness: Harne
     def needs_an_invoice(event: Event[StripeEvent[Invoice]]) -> None:
         harness.calls.append(event.envelope.id)
 
-    broken = envelope(event_type="invoice.paid", body=b"this is not json")
+    broken = envelope(event_type="invoice.paid", body={"id": "evt_x", "type": "invoice.paid"})  # no data.object
     response = harness.handle(lambda_event([_message(broken)], "arn:aws:sqs:us-east-1:1:q"), FakeLambdaContext())
     assert len(response["batchItemFailures"]) == 1
     assert harness.calls == []
@@ -272,3 +272,12 @@ def test_stale_skips_are_counted(harness: Harness) -> None:
     assert metrics.metric_set["StaleSkipped"]["Value"] == [1.0]
     assert metrics.metric_set["Processed"]["Value"] == [1.0, 1.0]
     metrics.clear_metrics()
+
+
+def test_a_verified_body_that_does_not_parse_fails_even_without_a_handler(harness: Harness) -> None:
+    garbled = envelope(event_type="unknown", body=b"<xml>not json</xml>")
+    response = harness.handle(lambda_event([_message(garbled)], "arn:aws:sqs:us-east-1:1:q"), FakeLambdaContext())
+    assert len(response["batchItemFailures"]) == 1
+    failure = harness.processor.state.last_failure(garbled.id)
+    assert failure is not None
+    assert failure.error_type == "UnparseableBodyError"

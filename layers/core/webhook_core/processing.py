@@ -42,6 +42,10 @@ class PoisonRecordError(Exception):
     """The message is not a valid envelope: no handler can ever take it."""
 
 
+class UnparseableBodyError(Exception):
+    """The delivery was verified but its body does not parse: a human must look."""
+
+
 def processed_record_key(envelope_id: str) -> str:
     """The key of an envelope's idempotency record, as Powertools computes it
     (so `webhooks dlq replay --force` can clear it)."""
@@ -106,6 +110,13 @@ class Processor:
         envelope = self._envelope(record)
         attempt = _receives(record)
         logger.append_keys(envelope_id=envelope.id, event_type=envelope.type, attempt=attempt)
+        try:
+            _check_body(envelope)
+        except UnparseableBodyError as error:
+            metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=1)
+            logger.error("verified body does not parse", extra={"reason": str(error)})
+            self._record_failure(envelope.id, error, attempt)
+            raise
         registration = self._registry.find(envelope.kind, envelope.type)
         if registration is None:
             # Acknowledged, not failed: an event nobody handles must not clog the DLQ.
@@ -159,6 +170,18 @@ class Processor:
             self._state.clear_failure(envelope_id)
         except Exception:  # noqa: BLE001 - a stale note is harmless
             logger.warning("could not clear the failure record")
+
+
+def _check_body(envelope: Envelope) -> None:
+    """A JSON delivery whose body is not JSON is not acknowledged as unhandled: it
+    fails, so it reaches the dead-letter queue for a human (DESIGN §1)."""
+    content_type = envelope.headers.get("content-type", "application/json").lower()
+    if "json" not in content_type:
+        return
+    try:
+        json.loads(envelope.raw_body())
+    except ValueError as exc:  # includes UnicodeDecodeError
+        raise UnparseableBodyError(f"the body is not JSON: {exc}") from None
 
 
 def _receives(record: SQSRecord) -> int:
