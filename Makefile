@@ -53,7 +53,7 @@ lint: install ## ruff (check and format) and mypy
 
 .PHONY: pytest
 pytest: install ## Unit and integration tests (parallel)
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --dist loadscope
 
 .PHONY: unit
 unit: install ## Unit tests only (network blocked)

@@ -1,0 +1,125 @@
+"""The local stack as a user meets it: real HTTP, real moto server, real poller."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import ROOT, DevStack, start_stack, stop
+from webhook_core.sources import load_sources
+from webhooks_cli import signing
+
+pytestmark = pytest.mark.e2e
+SOURCES = load_sources(ROOT / "functions" / "receiver" / "sources.json")
+MAX_RECEIVES = 5
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310 - 127.0.0.1 only
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def secret(stack: DevStack, source: str) -> str:
+    return str(json.loads(stack.secrets_file.read_text())[source][0])
+
+
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_every_kind_signed_is_accepted_then_deduplicated_forged_is_refused_and_each_is_processed_once(
+    dev_stack: DevStack, source: str
+) -> None:
+    delivery = signing.sign(SOURCES[source], secret(dev_stack, source))
+    url = f"{dev_stack.url}/webhooks/{source}"
+    status, body = post(url, delivery.body, delivery.headers)
+    assert (status, body["status"]) == (202, "accepted")
+    envelope_id = body["id"]
+    assert post(url, delivery.body, delivery.headers) == (200, {"status": "duplicate", "id": envelope_id})
+
+    forged_secret = "whsec_Zm9yZ2VkLWZvcmdlZC1mb3JnZWQ=" if SOURCES[source].kind == "standard" else "forged"
+    forged = signing.sign(SOURCES[source], forged_secret)
+    assert post(url, forged.body, forged.headers)[0] == 401
+
+    dev_stack.wait_for(rf"processed\s+{envelope_id}\b")
+    time.sleep(1.5)  # anything processed twice would have shown by now
+    processed = Counter(line.split()[2] for line in dev_stack.lines if " processed " in line)
+    assert processed[envelope_id] == 1
+
+
+def test_the_send_command_is_accepted_and_its_repeat_is_a_duplicate(dev_stack: DevStack) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "WEBHOOKS_PROJECT_DIR": str(ROOT),
+        "WEBHOOKS_DEV_SECRETS_FILE": str(dev_stack.secrets_file),
+        "COLUMNS": "200",
+    }
+    port = dev_stack.url.rsplit(":", 1)[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "webhooks_cli", "send", "stripe", "--port", port, "--times", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert " 202 " in lines[0]
+    assert '"accepted"' in lines[0]
+    assert " 200 " in lines[1]
+    assert '"duplicate"' in lines[1]
+    envelope_id = json.loads(lines[0].split("  ")[-1])["id"]
+    dev_stack.wait_for(rf"processed\s+{envelope_id}\b")
+
+
+def test_a_signed_but_unparseable_body_ends_in_the_dlq_after_max_receive_count(dev_stack: DevStack) -> None:
+    source = SOURCES["stripe"]
+    body_file = dev_stack.secrets_file.parent / "garbled.txt"
+    body_file.write_bytes(b"{this is not json")
+    delivery = signing.sign(source, secret(dev_stack, "stripe"), body_file=body_file)
+    status, body = post(f"{dev_stack.url}/webhooks/stripe", delivery.body, delivery.headers)
+    assert status == 202
+    envelope_id = body["id"]
+    dev_stack.wait_for(rf"failed\s+{envelope_id}\b", count=MAX_RECEIVES, timeout=60)
+
+    sqs: Any = dev_stack.aws("sqs")
+    dlq_url = next(url for url in sqs.list_queues()["QueueUrls"] if "DeadLetter" in url)
+    deadline, dead = time.monotonic() + 30, list[dict[str, Any]]()
+    while time.monotonic() < deadline and not dead:
+        dead = sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=1, AttributeNames=["All"]).get("Messages", [])
+    assert [json.loads(message["Body"])["id"] for message in dead] == [envelope_id]
+    failed_lines = [line for line in dev_stack.lines if " failed " in line and envelope_id in line]
+    assert len(failed_lines) == MAX_RECEIVES
+    assert "next receive moves it to the DLQ" in failed_lines[-1]
+
+
+def test_a_request_to_another_route_gets_what_api_gateway_answers(dev_stack: DevStack) -> None:
+    request = urllib.request.Request(f"{dev_stack.url}/elsewhere", data=b"{}", method="POST")  # noqa: S310
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=10)  # noqa: S310
+    assert caught.value.code == 403
+
+
+def test_ctrl_c_stops_the_stack_cleanly_within_seconds(tmp_path: Path) -> None:
+    stack = start_stack(tmp_path)
+    try:
+        started = time.monotonic()
+        stack.process.send_signal(signal.SIGINT)
+        assert stack.process.wait(timeout=10) == 0
+        assert time.monotonic() - started < 8
+        assert stack.lines[-1] == "stopped" or "stopped" in stack.output()
+    finally:
+        stop(stack)
