@@ -79,8 +79,9 @@ openapi: install ## Regenerate the committed OpenAPI document from the receiver'
 	PYTHONPATH=layers/core $(BIN)/python -m functions.receiver.openapi > openapi.json
 
 .PHONY: bench
-bench: install ## Benchmarks: receiver cold init and warm CPU, as ratios to baselines
+bench: install ## Benchmarks: receiver cold init and warm CPU (ratios to baselines), local pipeline throughput
 	PYTHONPATH=layers/core $(BIN)/python -m benchmarks.receiver
+	PYTHONPATH=layers/core $(BIN)/python -m benchmarks.pipeline
 
 .PHONY: deploy
 deploy: build ## sam deploy (guided the first time: make deploy ARGS=--guided)

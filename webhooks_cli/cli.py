@@ -199,3 +199,40 @@ def _post(url: str, delivery: signing.Delivery) -> tuple[int, str]:
         reason = getattr(exc, "reason", exc)
         hint = " (is `webhooks dev` running?)" if "127.0.0.1" in url else ""
         raise CliError(f"cannot reach {url}: {reason}{hint}") from None
+
+
+# --- events ---------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder to write to (default: the project's events/).",
+)
+def events(out: Path | None) -> None:
+    """Write signed API Gateway events, one per source, for `sam local invoke -e`.
+
+    They are signed with the dev secrets at the current time, so they verify for
+    the signature tolerance (5 minutes by default): regenerate them before use.
+    A deployed stage never gets a tolerance bypass."""
+    from webhook_core.errors import ConfigurationError
+    from webhook_core.sources import load_sources
+    from webhooks_cli.apigw import rest_event
+
+    project = Project.locate()
+    try:
+        sources = load_sources(project.sources_file)
+    except ConfigurationError as exc:
+        raise CliError(str(exc)) from None
+    secrets = devsecrets.load(project.dev_secrets_file)
+    folder = out or project.root / "events"
+    folder.mkdir(parents=True, exist_ok=True)
+    base = json.loads((project.root / "events" / "apigw-rest-webhook.json").read_text(encoding="utf-8"))
+    for name, source in sources.items():
+        if not secrets.get(name):
+            raise CliError(f"no dev secret for source {name!r}: start `webhooks dev` once to generate them")
+        delivery = signing.sign(source, secrets[name][0])
+        path = folder / f"receiver-{name}.json"
+        path.write_text(json.dumps(rest_event(base, delivery), indent=2) + "\n", encoding="utf-8")
+        console.print(f"wrote {path}  ({delivery.event_type}, {delivery.event_id})")

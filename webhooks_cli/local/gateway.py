@@ -7,6 +7,7 @@ import base64
 import fnmatch
 import json
 import re
+import socket
 import threading
 import time
 import uuid
@@ -54,6 +55,10 @@ class Gateway:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # see emulator.py
 
             def do_POST(self) -> None:
                 gateway.handle(self)

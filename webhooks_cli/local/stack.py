@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import threading
 from collections.abc import Callable
@@ -11,11 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from webhook_core.sources import load_sources
 from webhooks_cli import devsecrets
 from webhooks_cli.errors import CliError
+from webhooks_cli.local.emulator import Emulator
 from webhooks_cli.local.gateway import Gateway, Route
 from webhooks_cli.local.poller import Poller, RecordOutcome
 from webhooks_cli.local.resources import (
@@ -56,7 +55,7 @@ class LocalStack:
         self.on_request = on_request
         self.on_record = on_record
         self.on_error = on_error
-        self.emulator: ThreadedMotoServer | None = None
+        self.emulator: Emulator | None = None
         self.gateway: Gateway | None = None
         self.poller: Poller | None = None
         self.resources: LocalResources | None = None
@@ -134,15 +133,12 @@ class LocalStack:
         return f"http://127.0.0.1:{port}"
 
     def _start_emulator(self) -> None:
-        # The emulator's own access log would print a line per AWS call.
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self.emulator = ThreadedMotoServer(ip_address="127.0.0.1", port=self.options.aws_port, verbose=False)
         try:
-            self.emulator.start()
+            self.emulator = Emulator(port=self.options.aws_port)
         except OSError as exc:
             raise CliError(f"cannot start the AWS emulator on port {self.options.aws_port}: {exc.strerror}") from exc
-        host, port = self.emulator.get_host_and_port()
-        self.aws_endpoint = f"http://{host}:{port}"
+        self.emulator.start()
+        self.aws_endpoint = self.emulator.endpoint
         os.environ.update(self._local_environment())
 
     def _local_environment(self) -> dict[str, str]:

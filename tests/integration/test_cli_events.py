@@ -1,0 +1,44 @@
+"""`webhooks events` writes signed API Gateway events the receiver accepts, in-process
+(Docker cannot run here, so this stands in for `sam local invoke -e`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.integration.conftest import Stack
+from webhook_core.sources import load_sources
+from webhooks_cli import devsecrets
+from webhooks_cli.cli import main
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_generated_event_is_accepted_by_the_receiver(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets_file = tmp_path / "dev-secrets.json"
+    secrets = devsecrets.ensure(secrets_file, load_sources(ROOT / "functions" / "receiver" / "sources.json"))
+    stack.set_secrets(secrets)
+    monkeypatch.setenv("WEBHOOKS_DEV_SECRETS_FILE", str(secrets_file))
+    monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(ROOT))
+
+    result = CliRunner().invoke(main, ["events", "--out", str(tmp_path / "events")])
+    assert result.exit_code == 0, result.output
+    files = sorted((tmp_path / "events").glob("receiver-*.json"))
+    assert [path.name for path in files] == [f"receiver-{name}.json" for name in sorted(secrets)]
+    for path in files:
+        response = stack.invoke(json.loads(path.read_text()))
+        assert response.status == 202, (path.name, response.body)
+
+
+def test_without_dev_secrets_it_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBHOOKS_DEV_SECRETS_FILE", str(tmp_path / "none.json"))
+    monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(ROOT))
+    result = CliRunner().invoke(main, ["events", "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "start `webhooks dev` once" in result.output
