@@ -111,7 +111,13 @@ def _print_request(method: str, path: str, status: int, payload: str, seconds: f
 def _print_record(outcome: RecordOutcome, max_receives: int) -> None:
     stamp = time.strftime("%H:%M:%S")
     if outcome.succeeded:
-        console.print(f"{stamp}  [green]processed[/green]  {escape(outcome.envelope_id)}  {escape(outcome.event_type)}")
+        from webhook_core.registry import default_registry  # what the processor's handlers registered into
+
+        handled = default_registry.find(outcome.kind, outcome.event_type) is not None
+        note = "" if handled else "  (no handler registered: acknowledged)"
+        console.print(
+            f"{stamp}  [green]processed[/green]  {escape(outcome.envelope_id)}  {escape(outcome.event_type)}{note}"
+        )
         return
     fate = "next receive moves it to the DLQ" if outcome.receive_count >= max_receives else "will be retried"
     console.print(

@@ -23,6 +23,7 @@ MAX_RECEIVE = 10  # ReceiveMessage's own limit per call
 class RecordOutcome:
     message_id: str
     envelope_id: str
+    kind: str
     event_type: str
     receive_count: int
     succeeded: bool
@@ -152,8 +153,8 @@ class Poller:
     def _outcome(message: dict[str, Any], succeeded: bool) -> RecordOutcome:
         try:
             envelope = json.loads(message["Body"])
-            envelope_id, event_type = str(envelope.get("id", "?")), str(envelope.get("type", "?"))
+            envelope_id, kind, event_type = (str(envelope.get(key, "?")) for key in ("id", "kind", "type"))
         except (ValueError, AttributeError):
-            envelope_id, event_type = f"message/{message['MessageId']}", "not an envelope"
+            envelope_id, kind, event_type = f"message/{message['MessageId']}", "?", "not an envelope"
         count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-        return RecordOutcome(message["MessageId"], envelope_id, event_type, count, succeeded)
+        return RecordOutcome(message["MessageId"], envelope_id, kind, event_type, count, succeeded)
