@@ -41,7 +41,7 @@ class Stack:
         self.secrets.put_secret_value(SecretId=self.resources.secret_id, SecretString=value)
 
     def dedupe_records(self) -> list[dict[str, Any]]:
-        return self.dynamodb.scan(TableName=self.resources.table_name)["Items"]  # type: ignore[no-any-return]
+        return self.dynamodb.scan(TableName=self.resources.dedupe_table)["Items"]  # type: ignore[no-any-return]
 
     def messages(self, queue_url: str | None = None) -> list[dict[str, Any]]:
         """Every message on the queue, received once and left there, visible again."""
@@ -69,7 +69,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     with mock_aws():
         resources = template_resources.create()
         monkeypatch.setenv("SOURCE_SECRETS_ID", resources.secret_id)
-        monkeypatch.setenv("DEDUPE_TABLE_NAME", resources.table_name)
+        monkeypatch.setenv("DEDUPE_TABLE_NAME", resources.dedupe_table)
         monkeypatch.setenv("EVENTS_QUEUE_URL", resources.queue_url)
         monkeypatch.setenv("SECRETS_CACHE_SECONDS", "0")
         receiver_app.get_receiver.cache_clear()

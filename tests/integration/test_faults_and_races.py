@@ -37,7 +37,7 @@ def test_a_failed_enqueue_is_503_releases_the_record_and_the_retry_is_accepted_o
 
 
 def test_an_unavailable_dedupe_table_is_503_and_nothing_is_queued(stack: Stack) -> None:
-    stack.dynamodb.delete_table(TableName=stack.resources.table_name)
+    stack.dynamodb.delete_table(TableName=stack.resources.dedupe_table)
     response = stack.deliver("github", sign("github"))
     assert response.status == 503
     assert response.body["error"]["code"] == "unavailable"
@@ -142,9 +142,9 @@ def test_twenty_identical_deliveries_at_once_queue_exactly_one_message(stack: St
 
 
 def test_the_resources_are_created_from_the_template(stack: Stack) -> None:
-    table = stack.dynamodb.describe_table(TableName=stack.resources.table_name)["Table"]
+    table = stack.dynamodb.describe_table(TableName=stack.resources.dedupe_table)["Table"]
     assert table["KeySchema"] == template_resources.resource("DedupeTable")["Properties"]["KeySchema"]
-    ttl = stack.dynamodb.describe_time_to_live(TableName=stack.resources.table_name)["TimeToLiveDescription"]
+    ttl = stack.dynamodb.describe_time_to_live(TableName=stack.resources.dedupe_table)["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiration"}
     attributes = stack.sqs.get_queue_attributes(QueueUrl=stack.resources.queue_url, AttributeNames=["All"])[
         "Attributes"

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def pipeline(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    monkeypatch.setenv("STATE_TABLE_NAME", stack.resources.state_table_name)
+    monkeypatch.setenv("STATE_TABLE_NAME", stack.resources.state_table)
     processor_app.get_processor.cache_clear()
     yield stack
     processor_app.get_processor.cache_clear()
@@ -74,7 +74,7 @@ def test_a_delivery_its_handler_cannot_take_lands_in_the_dlq_with_its_reason(pip
 
     (dead,) = pipeline.messages(pipeline.resources.dead_letter_queue_url)
     assert json.loads(dead["Body"])["id"] == "stripe/evt_e2e_2"
-    failure = ProcessorState(pipeline.resources.state_table_name, ttl_seconds=60).last_failure("stripe/evt_e2e_2")
+    failure = ProcessorState(pipeline.resources.state_table, ttl_seconds=60).last_failure("stripe/evt_e2e_2")
     assert failure is not None
     assert failure.error_type == "ValidationError"
     assert "data.object.id" in failure.message

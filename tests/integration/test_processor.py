@@ -65,8 +65,8 @@ def harness() -> Iterator[Harness]:
         registry = HandlerRegistry()
         processor = Processor(
             registry=registry,
-            state=ProcessorState(resources.state_table_name, ttl_seconds=86_400),
-            table_name=resources.state_table_name,
+            state=ProcessorState(resources.state_table, ttl_seconds=86_400),
+            table_name=resources.state_table,
             ttl_seconds=86_400,
         )
         harness = Harness(resources, boto3.client("sqs"), boto3.client("dynamodb"), registry, processor)
@@ -120,7 +120,7 @@ def test_the_same_envelope_delivered_twice_runs_its_handler_once(harness: Harnes
     assert sum(len(succeeded) for succeeded, _ in rounds) == 2
     assert harness.calls == [once.id]
     record = harness.dynamodb.get_item(
-        TableName=harness.resources.state_table_name, Key={"id": {"S": processed_record_key(once.id)}}
+        TableName=harness.resources.state_table, Key={"id": {"S": processed_record_key(once.id)}}
     )["Item"]
     assert record["status"]["S"] == "COMPLETED"
 

@@ -6,41 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from webhooks_cli.local.poller import lambda_sqs_event
+
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 def lambda_event(messages: list[dict[str, Any]], queue_arn: str, region: str = "us-east-1") -> dict[str, Any]:
-    """The event Lambda builds from ReceiveMessage output (AttributeNames/MessageAttributeNames All)."""
-    records = []
-    for message in messages:
-        attributes = message.get("Attributes", {})
-        records.append(
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": {
-                    "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
-                    "SentTimestamp": attributes.get("SentTimestamp", "0"),
-                    "SenderId": attributes.get("SenderId", "AIDAEXAMPLE"),
-                    "ApproximateFirstReceiveTimestamp": attributes.get("ApproximateFirstReceiveTimestamp", "0"),
-                },
-                "messageAttributes": {
-                    name: {
-                        "stringValue": value.get("StringValue"),
-                        "stringListValues": [],
-                        "binaryListValues": [],
-                        "dataType": value["DataType"],
-                    }
-                    for name, value in message.get("MessageAttributes", {}).items()
-                },
-                "md5OfBody": message.get("MD5OfBody", ""),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": region,
-            }
-        )
-    return {"Records": records}
+    """The event Lambda builds from ReceiveMessage output (the local stack's own builder)."""
+    return lambda_sqs_event(messages, queue_arn, region)
 
 
 class QueuePoller:

@@ -156,3 +156,11 @@ def test_metric_alarms_watch_the_names_the_code_emits() -> None:
     assert properties("ProcessorFailuresAlarm")["MetricName"] == "Failed"
     namespace = template()["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
     assert signature["Namespace"] == namespace
+
+
+def test_the_local_template_reader_agrees_with_cfn_lint() -> None:
+    from cfnlint.decode import cfn_yaml
+
+    from tests.support.template_resources import ROOT
+
+    assert json.loads(json.dumps(cfn_yaml.load(str(ROOT / "template.yaml")))) == json.loads(json.dumps(template()))
