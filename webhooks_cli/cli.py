@@ -48,8 +48,15 @@ def main() -> None:
 @click.option(
     "--aws-only", is_flag=True, help="Only the emulator and its resources (for `sam local`); writes env.local.json."
 )
+@click.option(
+    "--env-vars-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where --aws-only writes the env vars for `sam local` (default: env.local.json in the project).",
+)
 @click.option("--verbose", is_flag=True, help="Also show the functions' own JSON logs.")
-def dev(port: int, aws_port: int, visibility_timeout: int, aws_only: bool, verbose: bool) -> None:
+def dev(
+    port: int, aws_port: int, visibility_timeout: int, aws_only: bool, env_vars_file: Path | None, verbose: bool
+) -> None:
     """Run the whole pipeline locally: AWS emulator, API and processor, on 127.0.0.1."""
     from webhooks_cli.local.stack import DevOptions, LocalStack
 
@@ -71,8 +78,8 @@ def dev(port: int, aws_port: int, visibility_timeout: int, aws_only: bool, verbo
     signal.signal(signal.SIGTERM, request_stop)
     try:
         stack.start()
+        env_file = env_vars_file or project.root / "env.local.json"
         if aws_only:
-            env_file = project.root / "env.local.json"
             env_file.write_text(json.dumps(stack.sam_env_vars(), indent=2) + "\n", encoding="utf-8")
         _banner(stack, project, env_file if aws_only else None)
         while not stopping.wait(0.2):
@@ -87,8 +94,8 @@ def _banner(stack: Any, project: Project, env_file: Path | None) -> None:
         f"[bold]AWS emulator[/bold]  {stack.aws_endpoint}  (table, queues, DLQ and secret from template.yaml)"
     )
     if env_file is not None:
-        console.print(f"[bold]sam local[/bold]     env vars for its containers: {env_file.name}")
-        console.print("              sam local start-api --env-vars env.local.json")
+        console.print(f"[bold]sam local[/bold]     env vars for its containers: {env_file}")
+        console.print(f"              sam local start-api --env-vars {env_file}")
     else:
         console.print(f"[bold]Webhooks[/bold]      POST {stack.url}/webhooks/<source>")
     console.print("[bold]Dev secrets[/bold]   (from .dev-secrets.json, git-ignored)")

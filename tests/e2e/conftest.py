@@ -55,7 +55,7 @@ class DevStack:
         )
 
 
-def start_stack(tmp_path: Path, *extra: str) -> DevStack:
+def start_stack(tmp_path: Path, *extra: str, ready: str = r"^Webhooks\s+POST http://127\.0\.0\.1:\d+") -> DevStack:
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
     env.update(
         WEBHOOKS_PROJECT_DIR=str(ROOT),
@@ -83,12 +83,13 @@ def start_stack(tmp_path: Path, *extra: str) -> DevStack:
 
     threading.Thread(target=pump, daemon=True).start()
     try:
-        (webhooks,) = stack.wait_for(r"^Webhooks\s+POST http://127\.0\.0\.1:\d+", timeout=STARTUP_SECONDS)
+        (webhooks,) = stack.wait_for(ready, timeout=STARTUP_SECONDS)
         (emulator,) = stack.wait_for(r"^AWS emulator\s+http://", timeout=5)
     except AssertionError:
         stop(stack)
         raise
-    stack.url = re.search(r"(http://127\.0\.0\.1:\d+)", webhooks).group(1)  # type: ignore[union-attr]
+    found = re.search(r"(http://127\.0\.0\.1:\d+)", webhooks)
+    stack.url = found.group(1) if found else ""
     stack.aws_endpoint = re.search(r"(http://127\.0\.0\.1:\d+)", emulator).group(1)  # type: ignore[union-attr]
     return stack
 

@@ -123,3 +123,63 @@ def test_ctrl_c_stops_the_stack_cleanly_within_seconds(tmp_path: Path) -> None:
         assert stack.lines[-1] == "stopped" or "stopped" in stack.output()
     finally:
         stop(stack)
+
+
+def test_aws_only_writes_env_vars_for_sam_local_pointing_at_the_emulator(tmp_path: Path) -> None:
+    env_file = tmp_path / "env.json"
+    stack = start_stack(tmp_path, "--aws-only", "--env-vars-file", str(env_file), ready=r"^sam local\s+env vars")
+    try:
+        variables = json.loads(env_file.read_text())
+        port = stack.aws_endpoint.rsplit(":", 1)[1]
+        for function in ("ReceiverFunction", "ProcessorFunction"):
+            assert variables[function]["AWS_ENDPOINT_URL"] == f"http://host.docker.internal:{port}"
+            assert variables[function]["DEDUPE_TABLE_NAME"]
+            assert variables[function]["STATE_TABLE_NAME"]
+        sqs: Any = stack.aws("sqs")
+        assert len(sqs.list_queues()["QueueUrls"]) == 2
+    finally:
+        stop(stack)
+
+
+def test_send_to_a_stack_reads_its_url_and_secret_from_the_stack(dev_stack: DevStack) -> None:
+    """`--stack` against any AWS-compatible endpoint: here the dev stack's own emulator
+    holds a CloudFormation stack whose outputs point at the local API and secret."""
+    cloudformation: Any = dev_stack.aws("cloudformation")
+    secrets: Any = dev_stack.aws("secretsmanager")
+    secret_arn = secrets.list_secrets()["SecretList"][0]["ARN"]
+    outputs = {"WebhookBaseUrl": f"{dev_stack.url}/webhooks", "SourceSecretsArn": secret_arn}
+    template = {
+        "Resources": {"Nothing": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    cloudformation.create_stack(StackName="deployed", TemplateBody=json.dumps(template))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "WEBHOOKS_PROJECT_DIR": str(ROOT),
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "COLUMNS": "200",
+    }
+    command = [sys.executable, "-m", "webhooks_cli", "send", "github", "--stack", "deployed", "--region", "us-east-1"]
+    result = subprocess.run(
+        [*command, "--endpoint-url", dev_stack.aws_endpoint],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert " 202 " in result.stdout
+
+    missing = subprocess.run(
+        [*command[:-4], "--stack", "absent", "--region", "us-east-1", "--endpoint-url", dev_stack.aws_endpoint],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert missing.returncode == 1
+    assert missing.stderr.strip().startswith("Error: cannot read stack 'absent'")
+    assert "Traceback" not in missing.stderr
