@@ -41,7 +41,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         secrets_file = Path(scratch) / "dev-secrets.json"
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(WEBHOOKS_PROJECT_DIR=str(ROOT), WEBHOOKS_DEV_SECRETS_FILE=str(secrets_file), PYTHONUNBUFFERED="1")
+        env.update(
+            WEBHOOKS_PROJECT_DIR=str(ROOT),
+            WEBHOOKS_DEV_SECRETS_FILE=str(secrets_file),
+            WEBHOOKS_DEV_STATE_FILE=str(Path(scratch) / "dev-state.json"),
+            PYTHONUNBUFFERED="1",
+        )
         process = subprocess.Popen(
             [sys.executable, "-m", "webhooks_cli", "dev", "--port", "0", "--aws-port", "0"],
             cwd=scratch,

@@ -95,6 +95,12 @@ class Project:
         return self.root / "functions" / name
 
     @property
+    def local_state_file(self) -> Path:
+        """Written by a running `webhooks dev`: its endpoint and resources, for the other commands."""
+        configured = os.environ.get("WEBHOOKS_DEV_STATE_FILE")
+        return Path(configured) if configured else self.root / ".webhooks-dev.json"
+
+    @property
     def dev_secrets_file(self) -> Path:
         configured = os.environ.get("WEBHOOKS_DEV_SECRETS_FILE")
         return Path(configured) if configured else self.root / ".dev-secrets.json"

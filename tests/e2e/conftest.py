@@ -28,6 +28,10 @@ class DevStack:
     lines: list[str] = field(default_factory=list)
     secrets_file: Path = Path()
 
+    @property
+    def state_file(self) -> Path:
+        return self.secrets_file.with_name("dev-state.json")
+
     def output(self) -> str:
         return "\n".join(self.lines)
 
@@ -60,6 +64,7 @@ def start_stack(tmp_path: Path, *extra: str, ready: str = r"^Webhooks\s+POST htt
     env.update(
         WEBHOOKS_PROJECT_DIR=str(ROOT),
         WEBHOOKS_DEV_SECRETS_FILE=str(tmp_path / "dev-secrets.json"),
+        WEBHOOKS_DEV_STATE_FILE=str(tmp_path / "dev-state.json"),
         PYTHONUNBUFFERED="1",
         COLUMNS="200",
     )

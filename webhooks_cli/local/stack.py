@@ -7,6 +7,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -25,6 +26,7 @@ from webhooks_cli.local.resources import (
 )
 from webhooks_cli.local.runtime import LocalFunction, load_function
 from webhooks_cli.project import Project
+from webhooks_cli.targets import Resources, write_local_state
 
 REGION = "us-east-1"
 # The emulator accepts any credentials; these keep boto3 from looking for real ones.
@@ -62,6 +64,7 @@ class LocalStack:
         self.secrets: dict[str, list[str]] = {}
         self.environment: dict[str, str] = {}
         self.aws_endpoint = ""
+        self.state_file: Path | None = None
         self._stopped = threading.Event()
 
     def start(self) -> None:
@@ -80,6 +83,18 @@ class LocalStack:
         self.environment = {**receiver_env, **processor_env, **self._local_environment()}
         self.environment["POWERTOOLS_SERVICE_NAME"] = "webhooks-local"
         os.environ.update(self.environment)
+        self.state_file = write_local_state(
+            self.project,
+            self.aws_endpoint,
+            Resources(
+                queue_url=self.resources.queue_url,
+                queue_arn=self.resources.queue_arn,
+                dead_letter_queue_url=self.resources.dead_letter_queue_url,
+                dead_letter_queue_arn=resolve.attributes["EventsDeadLetterQueue.Arn"],
+                state_table=self.resources.state_table,
+                secret_id=self.resources.secret_id,
+            ),
+        )
         if self.options.aws_only:
             return
 
@@ -120,6 +135,8 @@ class LocalStack:
         if self._stopped.is_set():
             return
         self._stopped.set()
+        if self.state_file is not None:
+            self.state_file.unlink(missing_ok=True)
         if self.poller:
             self.poller.stop()
         if self.gateway:

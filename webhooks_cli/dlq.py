@@ -1,0 +1,283 @@
+"""Dead letters: list, show, replay and purge them without losing one.
+
+Reading a queue means receiving its messages, which hides them for a while; every
+command here hands back (visibility 0) what it does not delete, so the DLQ looks
+untouched afterwards. Replay sends first and deletes second: an interruption
+leaves at worst a second copy on the main queue, which the processor's
+idempotency absorbs.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from webhook_core.processing import processed_record_key
+from webhook_core.state import FailureRecord, ProcessorState
+from webhooks_cli.errors import CliError
+
+BATCH = 10
+HOLD_SECONDS = 300  # how long a scan keeps messages to itself; released at the end
+
+
+@dataclass
+class DeadLetter:
+    message_id: str
+    receipt_handle: str
+    body: str
+    attributes: dict[str, str]
+    message_attributes: dict[str, Any]
+    envelope: dict[str, Any] | None
+    failure: FailureRecord | None = None
+
+    @property
+    def envelope_id(self) -> str:
+        return str(self.envelope.get("id")) if self.envelope else f"message/{self.message_id}"
+
+    @property
+    def source(self) -> str:
+        return str(self.envelope.get("source", "")) if self.envelope else ""
+
+    @property
+    def type(self) -> str:
+        return str(self.envelope.get("type", "")) if self.envelope else "(not an envelope)"
+
+    @property
+    def receive_count(self) -> int:
+        if self.failure is not None:
+            return self.failure.attempt
+        return int(self.attributes.get("ApproximateReceiveCount", "0"))
+
+    @property
+    def sent_at(self) -> datetime:
+        return datetime.fromtimestamp(int(self.attributes.get("SentTimestamp", "0")) / 1000, tz=UTC)
+
+    @property
+    def last_error(self) -> str:
+        if self.failure is None:
+            return ""
+        return f"{self.failure.error_type}: {self.failure.message}"
+
+    def raw_body(self) -> bytes:
+        if not self.envelope:
+            return self.body.encode()
+        body = str(self.envelope.get("body", ""))
+        if self.envelope.get("body_encoding") == "base64":
+            return base64.b64decode(body)
+        return body.encode()
+
+    def as_json(self, now: datetime) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "id": self.envelope_id,
+            "source": self.source,
+            "type": self.type,
+            "receive_count": self.receive_count,
+            "last_error": self.last_error,
+            "failed_at": self.failure.failed_at.isoformat() if self.failure else None,
+            "sent_at": self.sent_at.isoformat(),
+            "age_seconds": int((now - self.sent_at).total_seconds()),
+        }
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which dead letters a command acts on; empty means all."""
+
+    ids: tuple[str, ...] = ()
+    source: str | None = None
+    type: str | None = None
+    since: datetime | None = None
+    grep: str | None = None
+
+    @property
+    def everything(self) -> bool:
+        return not (self.ids or self.source or self.type or self.since or self.grep)
+
+    def matches(self, letter: DeadLetter) -> bool:
+        if self.ids and letter.message_id not in self.ids and letter.envelope_id not in self.ids:
+            return False
+        if self.source and letter.source != self.source:
+            return False
+        if self.type and letter.type != self.type:
+            return False
+        if self.since and letter.sent_at < self.since:
+            return False
+        return not (self.grep and self.grep not in letter.raw_body().decode("utf-8", "replace"))
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """`30m`, `2h`, `7d` ago, or an ISO 8601 time."""
+    now = now or datetime.now(tz=UTC)
+    found = re.fullmatch(r"(\d+)([smhd])", text.strip())
+    if found:
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[found.group(2)]
+        return now - timedelta(**{unit: int(found.group(1))})
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise CliError(f"--since takes 30m, 2h, 7d or an ISO time, not {text!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@dataclass
+class ReplayReport:
+    moved: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+class DeadLetterQueue:
+    def __init__(
+        self, sqs: Any, dynamodb: Any, *, dead_letter_queue_url: str, queue_url: str, state_table: str
+    ) -> None:
+        self.sqs = sqs
+        self.dynamodb = dynamodb
+        self.dead_letter_queue_url = dead_letter_queue_url
+        self.queue_url = queue_url
+        self.state_table = state_table
+        self.state = ProcessorState(state_table, ttl_seconds=1, client=dynamodb)
+
+    # --- reading --------------------------------------------------------------
+
+    def scan(self, with_failures: bool = True) -> list[DeadLetter]:
+        """Every dead letter, held invisible until release() (or HOLD_SECONDS)."""
+        letters: dict[str, DeadLetter] = {}
+        empty_receives = 0
+        while empty_receives < 2:
+            messages = self.sqs.receive_message(
+                QueueUrl=self.dead_letter_queue_url,
+                MaxNumberOfMessages=BATCH,
+                VisibilityTimeout=HOLD_SECONDS,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            fresh = [message for message in messages if message["MessageId"] not in letters]
+            empty_receives = 0 if fresh else empty_receives + 1
+            for message in messages:
+                letters[message["MessageId"]] = _letter(message)
+        if with_failures:
+            for letter in letters.values():
+                letter.failure = self.state.last_failure(letter.envelope_id)
+        return sorted(letters.values(), key=lambda letter: letter.sent_at)
+
+    def release(self, letters: Iterable[DeadLetter]) -> None:
+        pending = list(letters)
+        for start in range(0, len(pending), BATCH):
+            chunk = pending[start : start + BATCH]
+            self.sqs.change_message_visibility_batch(
+                QueueUrl=self.dead_letter_queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": letter.receipt_handle, "VisibilityTimeout": 0}
+                    for i, letter in enumerate(chunk)
+                ],
+            )
+
+    def select(self, selection: Selection) -> list[DeadLetter]:
+        letters = self.scan()
+        self.release(letters)
+        return [letter for letter in letters if selection.matches(letter)]
+
+    def already_processed(self, envelope_id: str) -> bool:
+        item = self.dynamodb.get_item(
+            TableName=self.state_table, Key={"id": {"S": processed_record_key(envelope_id)}}, ConsistentRead=True
+        ).get("Item")
+        return bool(item) and item.get("status", {}).get("S") == "COMPLETED"
+
+    # --- acting -----------------------------------------------------------------
+
+    def replay(
+        self,
+        selection: Selection,
+        *,
+        rate: float,
+        force: bool = False,
+        dry_run: bool = False,
+        on_progress: Callable[[DeadLetter, str], None] | None = None,
+    ) -> ReplayReport:
+        """Send the selected dead letters back to the main queue, then delete them
+        from the DLQ. Already-processed envelopes are skipped unless `force`, which
+        clears their processed record first so the handler runs again."""
+        report = ReplayReport()
+        letters = self.scan()
+        deleted: set[str] = set()
+        interval = 1 / rate if rate > 0 else 0.0
+        try:
+            for letter in (letter for letter in letters if selection.matches(letter)):
+                started = time.monotonic()
+                outcome = self._replay_one(letter, force=force, dry_run=dry_run, report=report)
+                if outcome == "moved":
+                    deleted.add(letter.message_id)
+                if on_progress:
+                    on_progress(letter, outcome)
+                if outcome == "moved" and interval:
+                    time.sleep(max(0.0, interval - (time.monotonic() - started)))
+        finally:
+            # Whatever happened, hand back everything not moved: nothing stays hidden.
+            self.release(letter for letter in letters if letter.message_id not in deleted)
+        return report
+
+    def _replay_one(self, letter: DeadLetter, *, force: bool, dry_run: bool, report: ReplayReport) -> str:
+        if letter.envelope and not force and self.already_processed(letter.envelope_id):
+            report.skipped.append(letter.envelope_id)
+            return "skipped"
+        if dry_run:
+            report.moved.append(letter.envelope_id)
+            return "would move"
+        try:
+            if force and letter.envelope:
+                self.dynamodb.delete_item(
+                    TableName=self.state_table, Key={"id": {"S": processed_record_key(letter.envelope_id)}}
+                )
+            self.sqs.send_message(
+                QueueUrl=self.queue_url, MessageBody=letter.body, MessageAttributes=letter.message_attributes
+            )
+        except Exception as exc:
+            report.failed.append((letter.envelope_id, f"{type(exc).__name__}: {exc}"))
+            raise
+        self.sqs.delete_message(QueueUrl=self.dead_letter_queue_url, ReceiptHandle=letter.receipt_handle)
+        report.moved.append(letter.envelope_id)
+        return "moved"
+
+    def purge(self, selection: Selection, *, dry_run: bool = False) -> list[DeadLetter]:
+        letters = self.scan(with_failures=False)
+        chosen = [letter for letter in letters if selection.matches(letter)]
+        try:
+            if not dry_run:
+                for start in range(0, len(chosen), BATCH):
+                    chunk = chosen[start : start + BATCH]
+                    self.sqs.delete_message_batch(
+                        QueueUrl=self.dead_letter_queue_url,
+                        Entries=[{"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(chunk)],
+                    )
+        finally:
+            chosen_ids = set() if dry_run else {letter.message_id for letter in chosen}
+            self.release(letter for letter in letters if letter.message_id not in chosen_ids)
+        return chosen
+
+
+def _letter(message: dict[str, Any]) -> DeadLetter:
+    try:
+        envelope = json.loads(message["Body"])
+    except ValueError:
+        envelope = None
+    if not isinstance(envelope, dict) or "id" not in envelope:
+        envelope = None
+    attributes = {
+        name: {key: value for key, value in item.items() if key in {"DataType", "StringValue", "BinaryValue"}}
+        for name, item in message.get("MessageAttributes", {}).items()
+    }
+    return DeadLetter(
+        message_id=message["MessageId"],
+        receipt_handle=message["ReceiptHandle"],
+        body=message["Body"],
+        attributes=message.get("Attributes", {}),
+        message_attributes=attributes,
+        envelope=envelope,
+    )

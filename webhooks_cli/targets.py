@@ -1,0 +1,91 @@
+"""Which stack a command works on: the running local stack (the default), a
+deployed stack (`--stack NAME`, from its CloudFormation outputs), or any
+AWS-compatible endpoint (`--endpoint-url`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from webhooks_cli.aws import StackTarget, describe, session
+from webhooks_cli.errors import CliError
+from webhooks_cli.project import Project
+
+LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+
+
+@dataclass(frozen=True)
+class Resources:
+    """The stack's resources a tool needs, whatever the target."""
+
+    queue_url: str
+    queue_arn: str
+    dead_letter_queue_url: str
+    dead_letter_queue_arn: str
+    state_table: str
+    secret_id: str
+
+
+@dataclass
+class Target:
+    description: str
+    resources: Resources
+    endpoint_url: str | None
+    local: bool
+    _session: Any
+
+    def client(self, service: str) -> Any:
+        if self.local:
+            return self._session.client(
+                service, endpoint_url=self.endpoint_url, region_name="us-east-1", **LOCAL_CREDENTIALS
+            )
+        return self._session.client(service, endpoint_url=self.endpoint_url)
+
+
+def write_local_state(project: Project, endpoint: str, resources: Resources) -> Path:
+    path = project.local_state_file
+    path.write_text(json.dumps({"endpoint": endpoint, **asdict(resources)}, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def resolve(
+    project: Project,
+    *,
+    stack: str | None = None,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+) -> Target:
+    if stack:
+        deployed = StackTarget.resolve(stack, region=region, profile=profile, endpoint_url=endpoint_url)
+        resources = Resources(
+            queue_url=deployed.output("EventsQueueUrl"),
+            queue_arn=deployed.output("EventsQueueArn"),
+            dead_letter_queue_url=deployed.output("DeadLetterQueueUrl"),
+            dead_letter_queue_arn=deployed.output("DeadLetterQueueArn"),
+            state_table=deployed.output("ProcessorStateTableName"),
+            secret_id=deployed.output("SourceSecretsArn"),
+        )
+        return Target(f"stack {stack}", resources, endpoint_url, False, deployed.session)
+
+    state_file = project.local_state_file
+    if not state_file.exists():
+        raise CliError("no local stack is running (start `webhooks dev`), and no --stack was given")
+    try:
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+        endpoint = endpoint_url or state.pop("endpoint")
+        resources = Resources(**state)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CliError(f"{state_file} is damaged ({exc}); restart `webhooks dev`") from None
+    target = Target(f"local stack at {endpoint}", resources, endpoint, True, session(region or "us-east-1", None))
+    try:
+        target.client("sqs").get_queue_attributes(QueueUrl=resources.dead_letter_queue_url, AttributeNames=["QueueArn"])
+    except (BotoCoreError, ClientError) as exc:
+        raise CliError(
+            f"the local stack at {endpoint} does not answer ({describe(exc)}); is `webhooks dev` running?"
+        ) from None
+    return target
