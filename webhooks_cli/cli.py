@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from webhooks_cli import devsecrets, signing
+from webhooks_cli.commands_ops import dlq, secrets
 from webhooks_cli.errors import CliError
 from webhooks_cli.local.gateway import describe
 from webhooks_cli.local.poller import RecordOutcome
@@ -68,6 +69,7 @@ def dev(
         on_request=_print_request,
         on_record=lambda outcome: _print_record(outcome, max_receives),
         on_error=lambda message: errors.print(f"[red]{escape(message)}[/red]"),
+        on_notice=lambda message: console.print(f"{time.strftime('%H:%M:%S')}  {escape(message)}"),
     )
     stopping = threading.Event()
 
@@ -99,8 +101,8 @@ def _banner(stack: Any, project: Project, env_file: Path | None) -> None:
     else:
         console.print(f"[bold]Webhooks[/bold]      POST {stack.url}/webhooks/<source>")
     console.print("[bold]Dev secrets[/bold]   (from .dev-secrets.json, git-ignored)")
-    for source, secrets in stack.secrets.items():
-        console.print(f"  {source:<12} {secrets[0]}")
+    for source, values in stack.secrets.items():
+        console.print(f"  {source:<12} {values[0]}")
     if env_file is None:
         port_flag = "" if stack.gateway and stack.gateway.port == 3000 else f" --port {stack.gateway.port}"
         console.print(f"[bold]Try[/bold]           webhooks send stripe{port_flag}")
@@ -182,15 +184,15 @@ def send(
 
         target = StackTarget.resolve(stack_name, region=region, profile=profile, endpoint_url=endpoint_url)
         base_url = url or target.output("WebhookBaseUrl")
-        secrets = target.source_secrets()
+        known = target.source_secrets()
     else:
         base_url = url or f"http://127.0.0.1:{port}/webhooks"
-        secrets = devsecrets.load(project.dev_secrets_file)
-    if not secrets.get(source):
+        known = devsecrets.load(project.dev_secrets_file)
+    if not known.get(source):
         where = f"stack {stack_name}" if stack_name else ".dev-secrets.json (start `webhooks dev` once)"
         raise CliError(f"no secret for source {source!r} in {where}")
 
-    delivery = signing.sign(sources[source], secrets[source][0], event_type=event_type, body_file=body_file)
+    delivery = signing.sign(sources[source], known[source][0], event_type=event_type, body_file=body_file)
     target_url = f"{base_url.rstrip('/')}/{source}"
     for attempt in range(1, times + 1):
         status, body = _post(target_url, delivery)
@@ -238,14 +240,18 @@ def events(out: Path | None) -> None:
         sources = load_sources(project.sources_file)
     except ConfigurationError as exc:
         raise CliError(str(exc)) from None
-    secrets = devsecrets.load(project.dev_secrets_file)
+    known = devsecrets.load(project.dev_secrets_file)
     folder = out or project.root / "events"
     folder.mkdir(parents=True, exist_ok=True)
     base = json.loads((project.root / "events" / "apigw-rest-webhook.json").read_text(encoding="utf-8"))
     for name, source in sources.items():
-        if not secrets.get(name):
+        if not known.get(name):
             raise CliError(f"no dev secret for source {name!r}: start `webhooks dev` once to generate them")
-        delivery = signing.sign(source, secrets[name][0])
+        delivery = signing.sign(source, known[name][0])
         path = folder / f"receiver-{name}.json"
         path.write_text(json.dumps(rest_event(base, delivery), indent=2) + "\n", encoding="utf-8")
         console.print(f"wrote {path}  ({delivery.event_type}, {delivery.event_id})")
+
+
+main.add_command(dlq)
+main.add_command(secrets)

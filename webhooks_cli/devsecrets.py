@@ -45,6 +45,10 @@ def ensure(path: Path, sources: dict[str, Source]) -> dict[str, list[str]]:
             document[name] = [new_secret(source.kind)]
             changed = True
     if changed:
-        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        os.chmod(path, 0o600)
+        save(path, document)
     return document
+
+
+def save(path: Path, document: dict[str, list[str]]) -> None:
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    os.chmod(path, 0o600)

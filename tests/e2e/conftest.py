@@ -59,10 +59,12 @@ class DevStack:
         )
 
 
-def start_stack(tmp_path: Path, *extra: str, ready: str = r"^Webhooks\s+POST http://127\.0\.0\.1:\d+") -> DevStack:
+def start_stack(
+    tmp_path: Path, *extra: str, ready: str = r"^Webhooks\s+POST http://127\.0\.0\.1:\d+", project_dir: Path = ROOT
+) -> DevStack:
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
     env.update(
-        WEBHOOKS_PROJECT_DIR=str(ROOT),
+        WEBHOOKS_PROJECT_DIR=str(project_dir),
         WEBHOOKS_DEV_SECRETS_FILE=str(tmp_path / "dev-secrets.json"),
         WEBHOOKS_DEV_STATE_FILE=str(tmp_path / "dev-state.json"),
         PYTHONUNBUFFERED="1",

@@ -183,3 +183,50 @@ def test_send_to_a_stack_reads_its_url_and_secret_from_the_stack(dev_stack: DevS
     assert missing.returncode == 1
     assert missing.stderr.strip().startswith("Error: cannot read stack 'absent'")
     assert "Traceback" not in missing.stderr
+
+
+def test_rotation_keeps_both_secrets_valid_until_the_old_is_removed(dev_stack: DevStack) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "WEBHOOKS_PROJECT_DIR": str(ROOT),
+        "WEBHOOKS_DEV_SECRETS_FILE": str(dev_stack.secrets_file),
+        "WEBHOOKS_DEV_STATE_FILE": str(dev_stack.state_file),
+        "COLUMNS": "200",
+    }
+
+    def webhooks(*arguments: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "webhooks_cli", *arguments],
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def status_with(secret_value: str) -> int:
+        delivery = signing.sign(SOURCES["github"], secret_value)
+        return post(f"{dev_stack.url}/webhooks/github", delivery.body, delivery.headers)[0]
+
+    old = secret(dev_stack, "github")
+    new = "rotated-github-secret-0123456789"
+    rotated = webhooks("secrets", "set", "github", "-", "--keep-old", stdin=new + "\n")
+    assert rotated.returncode == 0, rotated.stderr
+    assert new not in rotated.stdout
+    time.sleep(1.5)  # the local receiver caches secrets for 1 s
+    assert (status_with(new), status_with(old)) == (202, 202)
+
+    listed = webhooks("secrets", "list")
+    assert "github" in listed.stdout
+    assert new not in listed.stdout
+    assert old not in listed.stdout
+
+    assert webhooks("secrets", "set", "github", new).returncode == 0
+    time.sleep(1.5)
+    assert (status_with(new), status_with(old)) == (202, 401)
+    assert json.loads(dev_stack.secrets_file.read_text())["github"] == [new]
+
+    refused = webhooks("secrets", "set", "standard", "not-a-whsec-secret!")
+    assert refused.returncode == 1
+    assert "not a secret of kind 'standard'" in refused.stderr

@@ -78,6 +78,7 @@ class Poller:
         visibility_timeout: int,
         on_record: Callable[[RecordOutcome], None] | None = None,
         on_error: Callable[[str], None] | None = None,
+        before_batch: Callable[[], None] | None = None,
     ) -> None:
         self.sqs = sqs
         self.function = function
@@ -89,6 +90,7 @@ class Poller:
         self.visibility_timeout = visibility_timeout
         self.on_record = on_record or (lambda outcome: None)
         self.on_error = on_error or (lambda message: None)
+        self.before_batch = before_batch or (lambda: None)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="poller", daemon=True)
 
@@ -131,6 +133,7 @@ class Poller:
 
     def process(self, messages: list[dict[str, Any]]) -> list[RecordOutcome]:
         """One invocation: delete what succeeded; failures reappear after the visibility timeout."""
+        self.before_batch()
         try:
             response = self.function.invoke(lambda_sqs_event(messages, self.queue_arn, self.region))
             failed = {item["itemIdentifier"] for item in (response or {}).get("batchItemFailures", [])}

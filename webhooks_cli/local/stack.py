@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from typing import Any
 
 import boto3
 
+from webhook_core.registry import default_registry
 from webhook_core.sources import load_sources
 from webhooks_cli import devsecrets
 from webhooks_cli.errors import CliError
@@ -51,8 +53,10 @@ class LocalStack:
         on_request: Callable[[str, str, int, str, float], None] | None = None,
         on_record: Callable[[RecordOutcome], None] | None = None,
         on_error: Callable[[str], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
         self.project = project
+        self.on_notice = on_notice
         self.options = options
         self.on_request = on_request
         self.on_record = on_record
@@ -100,6 +104,7 @@ class LocalStack:
 
         receiver = self._load("ReceiverFunction", "receiver")
         processor = self._load("ProcessorFunction", "processor")
+        self._handler_files = self._processor_files()
         api_properties = self.project.resource("WebhookApi")["Properties"]
         api = {key: resolve(api_properties[key]) for key in ("StageName", "BinaryMediaTypes") if key in api_properties}
         routes = [
@@ -127,6 +132,7 @@ class LocalStack:
             visibility_timeout=self.options.visibility_timeout,
             on_record=self.on_record,
             on_error=self.on_error,
+            before_batch=self._reload_edited_handlers,
         )
         self.gateway.start()
         self.poller.start()
@@ -167,6 +173,8 @@ class LocalStack:
             # Metrics would print an EMF blob per request; the readable lines say the same.
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": "INFO" if self.options.verbose else "WARNING",
+            # A rotated secret (`webhooks secrets set`) takes effect at once locally.
+            "SECRETS_CACHE_SECONDS": "1",
         }
 
     def _load(self, logical_id: str, folder: str) -> LocalFunction:
@@ -180,6 +188,33 @@ class LocalStack:
             timeout=float(properties.get("Timeout", globals_function.get("Timeout", 3))),
             memory=int(properties.get("MemorySize", globals_function.get("MemorySize", 128))),
         )
+
+    def _processor_files(self) -> dict[Path, float]:
+        folder = self.project.function_dir("processor")
+        return {path: path.stat().st_mtime for path in sorted(folder.rglob("*.py"))}
+
+    def _reload_edited_handlers(self) -> None:
+        """Edit a handler while `webhooks dev` runs and the next batch uses it: the
+        queues keep their messages, so a fix can be tried on what is dead-lettered."""
+        current = self._processor_files()
+        if current == self._handler_files or self.poller is None:
+            return
+        self._handler_files = current
+        default_registry.clear()
+        for name in [
+            name
+            for name in sys.modules
+            if name == "handlers" or name.startswith(("handlers.", "local_functions.processor"))
+        ]:
+            del sys.modules[name]
+        try:
+            self.poller.function = self._load("ProcessorFunction", "processor")
+        except Exception as exc:  # noqa: BLE001 - a syntax error in an edit must not stop the stack
+            if self.on_error:
+                self.on_error(f"reloading the handlers failed: {type(exc).__name__}: {exc}")
+            return
+        if self.on_notice:
+            self.on_notice("handlers changed on disk: reloaded")
 
     def sam_env_vars(self) -> dict[str, Any]:
         """An env-vars file for `sam local invoke/start-api` pointing at this emulator.

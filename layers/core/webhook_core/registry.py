@@ -102,6 +102,10 @@ class HandlerRegistry:
                 return self._handlers[key]
         return None
 
+    def clear(self) -> None:
+        """Forget every handler (the local stack reloads edited handler modules)."""
+        self._handlers.clear()
+
     def __len__(self) -> int:
         return len(self._handlers)
 

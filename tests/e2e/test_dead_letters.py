@@ -1,0 +1,101 @@
+"""Issue 5's "done when", as a new user would do it on the local stack: a failing
+handler's deliveries land in the DLQ; `webhooks dlq list` shows why; after the
+handler is fixed, `webhooks dlq replay` processes each once and the DLQ is empty."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ROOT, start_stack, stop
+
+pytestmark = pytest.mark.e2e
+HANDLERS = Path("functions") / "processor" / "handlers" / "stripe_examples.py"
+BROKEN = '    raise RuntimeError("the fulfilment service is down")\n'
+
+
+def copy_project(destination: Path) -> Path:
+    destination.mkdir(parents=True)
+    for name in ("template.yaml", "functions", "layers", "events"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__", ".aws-sam"))
+        else:
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+def test_dead_letters_are_listed_with_their_reason_and_replayed_once_after_the_fix(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project")
+    handlers = project / HANDLERS
+    original = handlers.read_text()
+    broken = original.replace(
+        "    session = event.payload.data.object\n", "    session = event.payload.data.object\n" + BROKEN, 1
+    )
+    assert broken != original
+    handlers.write_text(broken)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(WEBHOOKS_PROJECT_DIR=str(project), COLUMNS="200")
+    stack = start_stack(tmp_path, "--visibility-timeout", "0", project_dir=project)
+    env.update(WEBHOOKS_DEV_SECRETS_FILE=str(stack.secrets_file), WEBHOOKS_DEV_STATE_FILE=str(stack.state_file))
+
+    def webhooks(*arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "webhooks_cli", *arguments],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    try:
+        port = stack.url.rsplit(":", 1)[1]
+        accepted = []
+        for _ in range(3):
+            sent = webhooks("send", "stripe", "--port", port)
+            assert sent.returncode == 0, sent.stderr
+            accepted.append(json.loads(sent.stdout.split("  ")[-1])["id"])
+        for envelope_id in accepted:
+            stack.wait_for(rf"failed\s+{envelope_id}\b.*next receive moves it to the DLQ", timeout=60)
+
+        listing = webhooks("dlq", "list", "--json")
+        for _ in range(20):
+            if len(json.loads(listing.stdout or "[]")) == 3:
+                break
+            listing = webhooks("dlq", "list", "--json")
+        assert listing.returncode == 0, listing.stderr
+        letters = json.loads(listing.stdout)
+        assert sorted(letter["id"] for letter in letters) == sorted(accepted)
+        assert all(letter["last_error"] == "RuntimeError: the fulfilment service is down" for letter in letters)
+        assert all(letter["receive_count"] == 5 for letter in letters)
+
+        table = webhooks("dlq", "list")
+        assert "the fulfilment service is down" in table.stdout
+        shown = webhooks("dlq", "show", accepted[0])
+        assert "checkout.session.completed" in shown.stdout
+        assert '"payment_status": "paid"' in shown.stdout
+
+        handlers.write_text(original)  # the fix; the running stack reloads it
+        dry = webhooks("dlq", "replay", "--dry-run")
+        assert "would move 3, skipped 0, failed 0" in dry.stdout
+        replayed = webhooks("dlq", "replay", "--rate", "50")
+        assert replayed.returncode == 0, replayed.stderr
+        assert "moved 3, skipped 0, failed 0" in replayed.stdout
+        for envelope_id in accepted:
+            stack.wait_for(rf"processed\s+{envelope_id}\b", timeout=30)
+
+        assert json.loads(webhooks("dlq", "list", "--json").stdout) == []
+        processed = Counter(line.split()[2] for line in stack.lines if " processed " in line)
+        assert all(processed[envelope_id] == 1 for envelope_id in accepted)
+        assert "handlers changed on disk: reloaded" in stack.output()
+    finally:
+        stop(stack)

@@ -1,0 +1,56 @@
+"""The CLI's refusals are one line and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from webhooks_cli.cli import main
+from webhooks_cli.dlq import parse_since
+from webhooks_cli.errors import CliError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(ROOT))
+    monkeypatch.setenv("WEBHOOKS_DEV_STATE_FILE", str(tmp_path / "no-stack.json"))
+    monkeypatch.setenv("WEBHOOKS_DEV_SECRETS_FILE", str(tmp_path / "no-secrets.json"))
+    return CliRunner()
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["dlq", "list"], ["dlq", "replay", "--dry-run"], ["dlq", "purge", "--yes"], ["secrets", "list"]],
+)
+def test_without_a_running_local_stack_or_a_stack_name_it_says_so(runner: CliRunner, arguments: list[str]) -> None:
+    result = runner.invoke(main, arguments)
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: no local stack is running (start `webhooks dev`), and no --stack was given"
+
+
+def test_send_to_an_unknown_source_names_the_known_ones(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["send", "paypal"])
+    assert result.exit_code == 1
+    assert "no source 'paypal'" in result.output
+    assert "stripe" in result.output
+
+
+def test_send_without_dev_secrets_says_how_to_get_them(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["send", "stripe"])
+    assert result.exit_code == 1
+    assert "start `webhooks dev` once" in result.output
+
+
+def test_since_takes_durations_and_iso_times() -> None:
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    assert parse_since("30m", now) == now - timedelta(minutes=30)
+    assert parse_since("2h", now) == now - timedelta(hours=2)
+    assert parse_since("7d", now) == now - timedelta(days=7)
+    assert parse_since("2026-11-25T10:00:00", now) == datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    with pytest.raises(CliError, match="--since takes"):
+        parse_since("yesterday", now)

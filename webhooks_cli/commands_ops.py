@@ -1,0 +1,402 @@
+"""`webhooks dlq …` and `webhooks secrets …`: operating a running stack."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import click
+from botocore.exceptions import BotoCoreError, ClientError
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from webhooks_cli import devsecrets
+from webhooks_cli.aws import describe
+from webhooks_cli.dlq import DeadLetter, DeadLetterQueue, Selection, parse_since
+from webhooks_cli.errors import CliError
+from webhooks_cli.project import Project
+from webhooks_cli.targets import Target, resolve
+
+console = Console(highlight=False, soft_wrap=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def target_options(function: F) -> F:
+    """--stack, --endpoint-url, --region, --profile; the local stack when none is given."""
+    options = [
+        click.option("--profile", help="AWS profile."),
+        click.option("--region", help="AWS region."),
+        click.option("--endpoint-url", help="Any AWS-compatible endpoint."),
+        click.option("--stack", "stack_name", help="A deployed stack (resources from its CloudFormation outputs)."),
+    ]
+    for option in options:
+        function = option(function)
+    return function
+
+
+def aws_errors(function: F) -> F:
+    """An AWS failure is one line and exit 1, never a traceback."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except (BotoCoreError, ClientError) as exc:
+            raise CliError(describe(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _target(stack_name: str | None, endpoint_url: str | None, region: str | None, profile: str | None) -> Target:
+    return resolve(Project.locate(), stack=stack_name, endpoint_url=endpoint_url, region=region, profile=profile)
+
+
+def _queue(target: Target) -> DeadLetterQueue:
+    resources = target.resources
+    return DeadLetterQueue(
+        target.client("sqs"),
+        target.client("dynamodb"),
+        dead_letter_queue_url=resources.dead_letter_queue_url,
+        queue_url=resources.queue_url,
+        state_table=resources.state_table,
+    )
+
+
+def selection_options(function: F) -> F:
+    options = [
+        click.option("--grep", help="Only dead letters whose body contains this text."),
+        click.option("--since", help="Only those that arrived since: 30m, 2h, 7d or an ISO time."),
+        click.option("--type", "event_type", help="Only this event type."),
+        click.option("--source", help="Only this source."),
+    ]
+    for option in options:
+        function = option(function)
+    return function
+
+
+def _selection(
+    ids: tuple[str, ...], source: str | None, event_type: str | None, since: str | None, grep: str | None
+) -> Selection:
+    return Selection(ids=ids, source=source, type=event_type, since=parse_since(since) if since else None, grep=grep)
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+# --- dlq ----------------------------------------------------------------------------------
+
+
+@click.group()
+def dlq() -> None:
+    """Inspect, replay and purge dead letters."""
+
+
+@dlq.command("list")
+@selection_options
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+@target_options
+@aws_errors
+def list_(
+    source: str | None,
+    event_type: str | None,
+    since: str | None,
+    grep: str | None,
+    as_json: bool,
+    stack_name: str | None,
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
+) -> None:
+    """List dead letters with why they failed. Leaves every one in the DLQ."""
+    target = _target(stack_name, endpoint_url, region, profile)
+    letters = _queue(target).select(_selection((), source, event_type, since, grep))
+    now = datetime.now(tz=UTC)
+    if as_json:
+        sys.stdout.write(json.dumps([letter.as_json(now) for letter in letters], indent=2) + "\n")
+        return
+    table = Table(title=f"{len(letters)} dead letter(s) — {target.description}", title_justify="left")
+    for column in ("message id", "envelope id", "source", "type", "receives", "last failure", "age"):
+        table.add_column(column, overflow="fold")
+    for letter in letters:
+        table.add_row(
+            letter.message_id[:8],
+            escape(letter.envelope_id),
+            escape(letter.source),
+            escape(letter.type),
+            str(letter.receive_count),
+            escape(letter.last_error[:80]),
+            _age((now - letter.sent_at).total_seconds()),
+        )
+    console.print(table)
+
+
+@dlq.command()
+@click.argument("identifier")
+@target_options
+@aws_errors
+def show(
+    identifier: str, stack_name: str | None, endpoint_url: str | None, region: str | None, profile: str | None
+) -> None:
+    """Show one dead letter (by message id, its first 8 characters, or envelope id)."""
+    queue = _queue(_target(stack_name, endpoint_url, region, profile))
+    letters = queue.select(Selection())
+    matches = [
+        letter
+        for letter in letters
+        if identifier in (letter.message_id, letter.envelope_id) or letter.message_id.startswith(identifier)
+    ]
+    if len(matches) != 1:
+        raise CliError(f"{len(matches)} dead letters match {identifier!r}; give a full message or envelope id")
+    _print_letter(matches[0])
+
+
+def _print_letter(letter: DeadLetter) -> None:
+    envelope = letter.envelope or {}
+    console.print(f"[bold]message id[/bold]   {letter.message_id}")
+    console.print(f"[bold]envelope id[/bold]  {escape(letter.envelope_id)}")
+    for key in ("source", "kind", "type", "received_at", "occurred_at", "resource_id"):
+        if envelope.get(key):
+            console.print(f"[bold]{key:<12}[/bold] {escape(str(envelope[key]))}")
+    console.print(f"[bold]receives[/bold]     {letter.receive_count}")
+    if letter.failure:
+        console.print(
+            f"[bold]last failure[/bold] {escape(letter.last_error)}  "
+            f"(attempt {letter.failure.attempt}, {letter.failure.failed_at.isoformat()})"
+        )
+        console.print("             (the processor keeps each envelope's last failure)")
+    else:
+        console.print("[bold]last failure[/bold] none recorded")
+    if envelope.get("headers"):
+        console.print("[bold]headers[/bold]")
+        for name, value in envelope["headers"].items():
+            console.print(f"  {escape(name)}: {escape(str(value))}")
+    raw = letter.raw_body()
+    console.print("[bold]body[/bold]")
+    try:
+        console.print(escape(json.dumps(json.loads(raw), indent=2)))
+    except ValueError:
+        console.print(escape(raw.decode("utf-8", "replace")))
+
+
+@dlq.command()
+@click.argument("ids", nargs=-1)
+@selection_options
+@click.option(
+    "--rate", default=10.0, show_default=True, type=click.FloatRange(0.1, 10_000), help="Messages per second."
+)
+@click.option("--dry-run", is_flag=True, help="List what would move; change nothing.")
+@click.option("--force", is_flag=True, help="Re-run envelopes whose handler already completed (clears their record).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@target_options
+@aws_errors
+def replay(
+    ids: tuple[str, ...],
+    source: str | None,
+    event_type: str | None,
+    since: str | None,
+    grep: str | None,
+    rate: float,
+    dry_run: bool,
+    force: bool,
+    yes: bool,
+    stack_name: str | None,
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
+) -> None:
+    """Move dead letters back to the main queue: all, a filtered selection, or IDS."""
+    target = _target(stack_name, endpoint_url, region, profile)
+    selection = _selection(ids, source, event_type, since, grep)
+    if force and not dry_run and not yes:
+        click.confirm("--force re-runs handlers that already completed. Continue?", abort=True)
+    if selection.everything and not force and not dry_run and not target.local and _move_task(target, rate):
+        return
+    queue = _queue(target)
+    with Progress(
+        TextColumn("replaying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("replay", total=None)
+
+        def advance(letter: DeadLetter, outcome: str) -> None:
+            progress.advance(task)
+            if outcome == "skipped":
+                progress.console.print(f"skipped {escape(letter.envelope_id)}: already processed (--force to re-run)")
+
+        report = queue.replay(selection, rate=rate, force=force, dry_run=dry_run, on_progress=advance)
+    verb = "would move" if dry_run else "moved"
+    if dry_run:
+        for envelope_id in report.moved:
+            console.print(f"would move {escape(envelope_id)}")
+    console.print(f"{verb} {len(report.moved)}, skipped {len(report.skipped)}, failed {len(report.failed)}")
+
+
+def _move_task(target: Target, rate: float) -> bool:
+    """Replay everything with SQS's own message-move task; False if the endpoint has none."""
+    sqs = target.client("sqs")
+    try:
+        handle = sqs.start_message_move_task(
+            SourceArn=target.resources.dead_letter_queue_arn,
+            DestinationArn=target.resources.queue_arn,
+            MaxNumberOfMessagesPerSecond=max(1, int(rate)),
+        )["TaskHandle"]
+    except (ClientError, BotoCoreError, NotImplementedError):
+        return False
+    console.print(f"SQS message-move task started ({handle[:16]}…)")
+    import time
+
+    while True:
+        tasks = sqs.list_message_move_tasks(SourceArn=target.resources.dead_letter_queue_arn, MaxResults=1)["Results"]
+        current = tasks[0] if tasks else {}
+        status = current.get("Status", "UNKNOWN")
+        moved = current.get("ApproximateNumberOfMessagesMoved", 0)
+        console.print(f"  {status}: {moved} moved of {current.get('ApproximateNumberOfMessagesToMove', '?')}")
+        if status in {"COMPLETED", "FAILED", "CANCELLED"}:
+            if status != "COMPLETED":
+                raise CliError(f"the message-move task ended {status}: {current.get('FailureReason', '')}")
+            console.print(f"moved {moved}, skipped 0, failed 0")
+            return True
+        time.sleep(2)
+
+
+@dlq.command()
+@click.argument("ids", nargs=-1)
+@selection_options
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; change nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@target_options
+@aws_errors
+def purge(
+    ids: tuple[str, ...],
+    source: str | None,
+    event_type: str | None,
+    since: str | None,
+    grep: str | None,
+    dry_run: bool,
+    yes: bool,
+    stack_name: str | None,
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
+) -> None:
+    """Delete dead letters for good: all, a filtered selection, or IDS."""
+    target = _target(stack_name, endpoint_url, region, profile)
+    selection = _selection(ids, source, event_type, since, grep)
+    queue = _queue(target)
+    chosen = queue.select(selection)
+    if not chosen:
+        console.print("nothing to purge")
+        return
+    if dry_run:
+        for letter in chosen:
+            console.print(f"would delete {escape(letter.envelope_id)}")
+        console.print(f"would delete {len(chosen)}")
+        return
+    if not yes:
+        click.confirm(f"Delete {len(chosen)} dead letter(s) from {target.description} for good?", abort=True)
+    deleted = queue.purge(selection)
+    console.print(f"deleted {len(deleted)}")
+
+
+# --- secrets --------------------------------------------------------------------------------
+
+
+@click.group()
+def secrets() -> None:
+    """Rotate and inspect the source secrets (values are never printed)."""
+
+
+@secrets.command("set")
+@click.argument("source")
+@click.argument("secret", required=False)
+@click.option("--keep-old", is_flag=True, help="Keep the previous secret(s) active while the provider switches over.")
+@target_options
+@aws_errors
+def set_(
+    source: str,
+    secret: str | None,
+    keep_old: bool,
+    stack_name: str | None,
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
+) -> None:
+    """Put SECRET first in SOURCE's list (read from standard input when omitted or '-')."""
+    from webhook_core.sources import load_sources
+
+    project = Project.locate()
+    sources = load_sources(project.sources_file)
+    if source not in sources:
+        raise CliError(f"no source {source!r} in {project.sources_file.name}; sources: {', '.join(sources)}")
+    if secret in (None, "-"):
+        secret = sys.stdin.readline().strip()
+    if not secret:
+        raise CliError("the secret is empty")
+    if sources[source].spec.scheme.derive_keys([secret])[0] is None:
+        raise CliError(
+            f"that is not a secret of kind {sources[source].kind!r} (Standard Webhooks secrets are whsec_<base64>)"
+        )
+
+    target = resolve(project, stack=stack_name, endpoint_url=endpoint_url, region=region, profile=profile)
+    client = target.client("secretsmanager")
+    document = _secret_document(client, target.resources.secret_id)
+    previous = [item for item in document.get(source, []) if item != secret]
+    document[source] = [secret, *previous] if keep_old else [secret]
+    client.put_secret_value(SecretId=target.resources.secret_id, SecretString=json.dumps(document))
+    if target.local:
+        devsecrets.save(project.dev_secrets_file, document)
+    kept = f", keeping {len(previous)} older" if keep_old and previous else ""
+    console.print(
+        f"{source}: new secret first{kept}; {len(document[source])} active. Receivers pick it up within a minute."
+    )
+
+
+@secrets.command("list")
+@target_options
+@aws_errors
+def list_secrets(stack_name: str | None, endpoint_url: str | None, region: str | None, profile: str | None) -> None:
+    """Each source and how many secrets it has (never the values)."""
+    from webhook_core.sources import load_sources
+
+    project = Project.locate()
+    target = resolve(project, stack=stack_name, endpoint_url=endpoint_url, region=region, profile=profile)
+    document = _secret_document(target.client("secretsmanager"), target.resources.secret_id)
+    table = Table(title=f"source secrets — {target.description}", title_justify="left")
+    table.add_column("source")
+    table.add_column("kind")
+    table.add_column("active secrets", justify="right")
+    sources = load_sources(project.sources_file)
+    for name in sorted(set(sources) | set(document)):
+        count = len(document.get(name, []))
+        kind = sources[name].kind if name in sources else "(not in sources.json)"
+        table.add_row(name, kind, str(count) if count else "[red]0: answers 503[/red]")
+    console.print(table)
+
+
+def _secret_document(client: Any, secret_id: str) -> dict[str, list[str]]:
+    value = client.get_secret_value(SecretId=secret_id).get("SecretString") or "{}"
+    try:
+        document = json.loads(value)
+    except ValueError:
+        raise CliError("the source secrets are not a JSON object; fix them in Secrets Manager") from None
+    if not isinstance(document, dict):
+        raise CliError("the source secrets are not a JSON object; fix them in Secrets Manager")
+    return {
+        name: [item for item in items if isinstance(item, str)]
+        for name, items in document.items()
+        if isinstance(items, list)
+    }
