@@ -230,3 +230,55 @@ def test_rotation_keeps_both_secrets_valid_until_the_old_is_removed(dev_stack: D
     refused = webhooks("secrets", "set", "standard", "not-a-whsec-secret!")
     assert refused.returncode == 1
     assert "not a secret of kind 'standard'" in refused.stderr
+
+
+def test_dlq_commands_work_on_a_stack_found_through_cloudformation(dev_stack: DevStack) -> None:
+    """With --stack and --endpoint-url (here the emulator, which has no message-move
+    task, so a full replay falls back to receive, send and delete)."""
+    state = json.loads(dev_stack.state_file.read_text())
+    outputs = {
+        "EventsQueueUrl": state["queue_url"],
+        "EventsQueueArn": state["queue_arn"],
+        "DeadLetterQueueUrl": state["dead_letter_queue_url"],
+        "DeadLetterQueueArn": state["dead_letter_queue_arn"],
+        "ProcessorStateTableName": state["state_table"],
+        "SourceSecretsArn": state["secret_id"],
+    }
+    cloudformation: Any = dev_stack.aws("cloudformation")
+    cloudformation.create_stack(
+        StackName="ops",
+        TemplateBody=json.dumps(
+            {
+                "Resources": {"Nothing": {"Type": "AWS::SQS::Queue"}},
+                "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+            }
+        ),
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "WEBHOOKS_PROJECT_DIR": str(ROOT),
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "COLUMNS": "200",
+    }
+    target = ["--stack", "ops", "--region", "us-east-1", "--endpoint-url", dev_stack.aws_endpoint]
+    listed = subprocess.run(
+        [sys.executable, "-m", "webhooks_cli", "dlq", "list", "--json", *target],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert isinstance(json.loads(listed.stdout), list)
+    replayed = subprocess.run(
+        [sys.executable, "-m", "webhooks_cli", "dlq", "replay", "--yes", *target],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert replayed.returncode == 0, replayed.stderr
+    assert "skipped 0, failed 0" in replayed.stdout
