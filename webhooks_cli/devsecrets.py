@@ -15,7 +15,7 @@ from webhooks_cli.errors import CliError
 
 def new_secret(kind: str) -> str:
     """A secret in the form the kind's provider issues (what the verifier expects)."""
-    if kind == "standard":
+    if kind in {"standard", "svix"}:
         return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     if kind == "stripe":
         return "whsec_" + secrets.token_hex(24)

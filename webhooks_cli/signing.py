@@ -46,12 +46,14 @@ def new_event_id(kind: str) -> str:
 
 
 def _fill(value: Any, event_id: str, now: int) -> Any:
-    if value == "{event_id}":
-        return event_id
-    if value == "{now}":
-        return now
-    if value == "{now_iso}":
-        return datetime.fromtimestamp(now, tz=UTC).isoformat().replace("+00:00", "Z")
+    placeholders: dict[str, Any] = {
+        "{event_id}": event_id,
+        "{now}": now,
+        "{now_millis}": now * 1000,
+        "{now_iso}": datetime.fromtimestamp(now, tz=UTC).isoformat().replace("+00:00", "Z"),
+    }
+    if isinstance(value, str) and value in placeholders:
+        return placeholders[value]
     if isinstance(value, dict):
         return {key: _fill(item, event_id, now) for key, item in value.items()}
     if isinstance(value, list):

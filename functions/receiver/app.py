@@ -23,7 +23,7 @@ from webhook_core.errors import (
     WebhookError,
 )
 from webhook_core.observability import MetricUnit, logger, metrics
-from webhook_core.receiving import Delivery, Receiver, create_receiver
+from webhook_core.receiving import Delivery, HandshakeReply, Receiver, create_receiver
 from webhook_core.settings import ReceiverSettings
 
 if TYPE_CHECKING:
@@ -71,7 +71,11 @@ def get_receiver() -> Receiver:
     summary="Receive a webhook from a configured source",
     description="Verifies the provider's signature on the raw body, accepts each event once and queues it.",
     responses={
-        200: _documented("Already accepted (a provider's retry): nothing is queued again", OUTCOME_SCHEMA),
+        200: _documented(
+            "Already accepted (a provider's retry), or a provider handshake answered as it requires "
+            "(Slack url_verification, Zoom endpoint.url_validation): nothing is queued",
+            {"type": "object"},
+        ),
         202: _documented("Verified, new, and queued", OUTCOME_SCHEMA),
         401: _documented("Missing or bad signature, or a timestamp outside the tolerance", ERROR_SCHEMA),
         404: _documented("No source is configured under this name", ERROR_SCHEMA),
@@ -80,13 +84,17 @@ def get_receiver() -> Receiver:
         503: _documented("Temporarily unable to accept (secret missing, AWS failure): retry later", ERROR_SCHEMA),
     },
 )
-def receive_webhook(source: str) -> Response[dict[str, str]]:
+def receive_webhook(source: str) -> Response[dict[str, Any]]:
     receiver = get_receiver()
     receiver.source(source)
     # Metrics keep only the `service` dimension, so alarms see every source at once;
     # the source travels as EMF metadata (queryable in Logs Insights).
     metrics.add_metadata(key="source", value=source)
     outcome = receiver.accept(Delivery(source=source, headers=_headers(), body=_raw_body(receiver)))
+    if isinstance(outcome, HandshakeReply):
+        metrics.add_metric(name="Handshake", unit=MetricUnit.Count, value=1)
+        logger.info("handshake answered")
+        return _json(200, outcome.body)
     if outcome.duplicate:
         metrics.add_metric(name="Duplicate", unit=MetricUnit.Count, value=1)
         logger.info("duplicate delivery", extra={"envelope_id": outcome.envelope_id})

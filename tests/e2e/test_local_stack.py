@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import ROOT, DevStack, start_stack, stop
+from tests.support.signers import other_secret
 from webhook_core.sources import load_sources
 from webhooks_cli import signing
 
@@ -49,7 +50,7 @@ def test_every_kind_signed_is_accepted_then_deduplicated_forged_is_refused_and_e
     envelope_id = body["id"]
     assert post(url, delivery.body, delivery.headers) == (200, {"status": "duplicate", "id": envelope_id})
 
-    forged_secret = "whsec_Zm9yZ2VkLWZvcmdlZC1mb3JnZWQ=" if SOURCES[source].kind == "standard" else "forged"
+    forged_secret = other_secret(SOURCES[source].kind, "forged")
     forged = signing.sign(SOURCES[source], forged_secret)
     assert post(url, forged.body, forged.headers)[0] == 401
 

@@ -8,6 +8,7 @@ with hmac directly. None of this uses the code under test.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -17,14 +18,39 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import stripe
+import svix.webhooks
+from slack_sdk.signature import SignatureVerifier
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 STRIPE_SECRET = "whsec_test_stripe_0123456789abcdef"
 GITHUB_SECRET = "gh-s3cr3t-for-tests"
 STANDARD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 HMAC_SECRET = "generic-hmac-secret"
-SECRETS = {"stripe": [STRIPE_SECRET], "github": [GITHUB_SECRET], "standard": [STANDARD_SECRET], "hmac": [HMAC_SECRET]}
+SVIX_SECRET = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
+SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+SHOPIFY_SECRET = "shpss_test_shopify_client_secret"
+PADDLE_SECRET = "pdl_ntfset_01gkpjp8bkh3x5ra5sqt3kq4d7_6nOS1lCOk+test"
+ZOOM_SECRET = "zoom-secret-token-for-tests"
+SECRETS = {
+    "stripe": [STRIPE_SECRET],
+    "github": [GITHUB_SECRET],
+    "standard": [STANDARD_SECRET],
+    "svix": [SVIX_SECRET],
+    "slack": [SLACK_SECRET],
+    "shopify": [SHOPIFY_SECRET],
+    "paddle": [PADDLE_SECRET],
+    "zoom": [ZOOM_SECRET],
+    "hmac": [HMAC_SECRET],
+}
 KINDS = tuple(SECRETS)
+WHSEC_KINDS = ("standard", "svix")
+
+
+def other_secret(kind: str, label: str) -> str:
+    """A secret that is not the test secret, in the format the kind's provider issues."""
+    if kind in WHSEC_KINDS:
+        return "whsec_" + base64.b64encode(label.encode().ljust(24, b"_")).decode()
+    return label
 
 
 @dataclass(frozen=True)
@@ -46,14 +72,33 @@ def sample_body(kind: str, event_id: str, event_type: str) -> bytes:
         }
     elif kind == "github":
         document = {"ref": "refs/heads/main", "repository": {"full_name": "octo/hello"}}
-    elif kind == "standard":
+    elif kind in WHSEC_KINDS:
         document = {"type": event_type, "timestamp": "2026-11-25T09:00:00Z", "data": {"id": "obj_1"}}
+    elif kind == "slack":
+        document = {
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": 1_700_000_000,
+            "event": {"type": event_type, "user": "U1", "text": "hello"},
+        }
+    elif kind == "shopify":
+        document = {"id": 820982911946154508, "admin_graphql_api_id": "gid://shopify/Order/820982911946154508"}
+    elif kind == "paddle":
+        document = {
+            "event_id": event_id,
+            "event_type": event_type,
+            "occurred_at": "2026-11-25T09:00:00.000Z",
+            "notification_id": "ntf_01",
+            "data": {"id": "txn_01", "status": "completed"},
+        }
+    elif kind == "zoom":
+        document = {"event": event_type, "event_ts": 1_700_000_000_000, "payload": {"object": {"id": event_id}}}
     else:
         document = {"hello": "world", "n": 1}
     return json.dumps(document).encode()
 
 
-def sign(
+def sign(  # noqa: PLR0912 - one branch per provider, each the provider's own recipe
     kind: str,
     body: bytes | None = None,
     *,
@@ -71,10 +116,22 @@ def sign(
             "stripe": f"evt_{uuid.uuid4().hex[:24]}",
             "github": str(uuid.uuid4()),
             "standard": f"msg_{uuid.uuid4().hex[:24]}",
+            "svix": f"msg_{uuid.uuid4().hex[:24]}",
+            "slack": f"Ev{uuid.uuid4().hex[:10].upper()}",
+            "shopify": str(uuid.uuid4()),
+            "paddle": f"evt_{uuid.uuid4().hex[:26]}",
+            "zoom": f"zoom-{uuid.uuid4().hex[:12]}",
             "hmac": f"ev-{uuid.uuid4().hex[:12]}",
         }[kind]
     )
-    event_type = event_type or {"stripe": "checkout.session.completed", "github": "push"}.get(kind, "invoice.paid")
+    event_type = event_type or {
+        "stripe": "checkout.session.completed",
+        "github": "push",
+        "slack": "app_mention",
+        "shopify": "orders/create",
+        "paddle": "transaction.completed",
+        "zoom": "meeting.started",
+    }.get(kind, "invoice.paid")
     body = body if body is not None else sample_body(kind, event_id, event_type)
 
     if kind == "stripe":
@@ -83,6 +140,48 @@ def sign(
     elif kind == "standard":
         signature = StandardWebhook(secret).sign(event_id, datetime.fromtimestamp(timestamp, tz=UTC), body.decode())
         headers = {"webhook-id": event_id, "webhook-timestamp": str(timestamp), "webhook-signature": signature}
+    elif kind == "svix":
+        signature = svix.webhooks.Webhook(secret).sign(
+            event_id, datetime.fromtimestamp(timestamp, tz=UTC), body.decode()
+        )
+        headers = {"svix-id": event_id, "svix-timestamp": str(timestamp), "svix-signature": signature}
+    elif kind == "slack":
+        slack_signature = SignatureVerifier(secret).generate_signature(timestamp=str(timestamp), body=body)
+        assert slack_signature is not None
+        headers = {"X-Slack-Signature": slack_signature, "X-Slack-Request-Timestamp": str(timestamp)}
+    elif kind == "shopify":
+        # shopify.dev: base64 of HMAC-SHA256 over the raw body with the app's client secret.
+        digest = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+        headers = {"X-Shopify-Hmac-Sha256": digest, "X-Shopify-Webhook-Id": event_id, "X-Shopify-Topic": event_type}
+    elif kind == "paddle":
+        # developer.paddle.com: h1 = hex HMAC-SHA256 of "{ts}:{body}".
+        digest = hmac.new(secret.encode(), f"{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+        headers = {"Paddle-Signature": f"ts={timestamp};h1={digest}"}
+    elif kind == "zoom":
+        # developers.zoom.us: "v0=" + hex HMAC-SHA256 of "v0:{timestamp}:{body}".
+        digest = hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+        headers = {"x-zm-signature": f"v0={digest}", "x-zm-request-timestamp": str(timestamp)}
+    elif kind == "svix":
+        signature = svix.webhooks.Webhook(secret).sign(
+            event_id, datetime.fromtimestamp(timestamp, tz=UTC), body.decode()
+        )
+        headers = {"svix-id": event_id, "svix-timestamp": str(timestamp), "svix-signature": signature}
+    elif kind == "slack":
+        slack_signature = SignatureVerifier(secret).generate_signature(timestamp=str(timestamp), body=body)
+        assert slack_signature is not None
+        headers = {"X-Slack-Signature": slack_signature, "X-Slack-Request-Timestamp": str(timestamp)}
+    elif kind == "shopify":
+        # shopify.dev: base64 of HMAC-SHA256 over the raw body with the app's client secret.
+        digest = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+        headers = {"X-Shopify-Hmac-Sha256": digest, "X-Shopify-Webhook-Id": event_id, "X-Shopify-Topic": event_type}
+    elif kind == "paddle":
+        # developer.paddle.com: h1 = hex HMAC-SHA256 of "{ts}:{body}".
+        digest = hmac.new(secret.encode(), f"{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+        headers = {"Paddle-Signature": f"ts={timestamp};h1={digest}"}
+    elif kind == "zoom":
+        # developers.zoom.us: "v0=" + hex HMAC-SHA256 of "v0:{timestamp}:{body}".
+        digest = hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+        headers = {"x-zm-signature": f"v0={digest}", "x-zm-request-timestamp": str(timestamp)}
     elif kind == "github":
         digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         headers = {
@@ -101,6 +200,8 @@ def sign(
         }
     else:
         raise ValueError(kind)
+    if kind == "zoom":  # Zoom sends no event id: the receiver uses the body's SHA-256
+        event_id = hashlib.sha256(body).hexdigest()
     return Signed(body=body, headers=headers, event_id=event_id, event_type=event_type)
 
 
@@ -108,6 +209,21 @@ SIGNATURE_HEADER = {
     "stripe": "Stripe-Signature",
     "github": "X-Hub-Signature-256",
     "standard": "webhook-signature",
+    "svix": "svix-signature",
+    "slack": "X-Slack-Signature",
+    "shopify": "X-Shopify-Hmac-Sha256",
+    "paddle": "Paddle-Signature",
+    "zoom": "x-zm-signature",
     "hmac": "X-Signature",
 }
-TIMESTAMPED = ("stripe", "standard", "hmac")
+# Where each timestamped kind carries its timestamp: a header, or a key inside the signature header.
+TIMESTAMP_HEADER = {
+    "stripe": ("Stripe-Signature", "t"),
+    "standard": ("webhook-timestamp", None),
+    "svix": ("svix-timestamp", None),
+    "slack": ("X-Slack-Request-Timestamp", None),
+    "paddle": ("Paddle-Signature", "ts"),
+    "zoom": ("x-zm-request-timestamp", None),
+    "hmac": ("X-Timestamp", None),
+}
+TIMESTAMPED = tuple(TIMESTAMP_HEADER)

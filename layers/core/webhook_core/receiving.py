@@ -5,11 +5,13 @@ No AWS code here: secrets, dedupe and queue are injected adapters.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 from webhook_core.dedupe import Deduplicator, Outcome
 from webhook_core.envelope import Envelope, Verification
@@ -20,6 +22,14 @@ from webhook_core.queue import EnvelopeQueue
 from webhook_core.secrets import SourceSecrets
 from webhook_core.settings import ReceiverSettings
 from webhook_core.sources import Source, load_sources
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeReply:
+    """The provider's endpoint check (Slack url_verification, Zoom url_validation):
+    verified like any delivery, answered as the provider requires, never queued."""
+
+    body: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +84,7 @@ class Receiver:
         if size > self._max_body_bytes:
             raise PayloadTooLargeError(f"body of {size} bytes exceeds {self._max_body_bytes}")
 
-    def accept(self, delivery: Delivery) -> Outcome:
+    def accept(self, delivery: Delivery) -> Outcome | HandshakeReply:
         """Verify, then enqueue once. Raises a WebhookError for every refusal."""
         source = self.source(delivery.source)
         self.check_size(len(delivery.body))
@@ -84,6 +94,11 @@ class Receiver:
         if not any(keys):
             raise SourceUnavailableError(f"no secret of source {source.name!r} is usable for its kind")
         verified = source.spec.scheme.verify(delivery.headers, delivery.body, keys, now)
+        if source.spec.handshake is not None:
+            key = keys[verified.secret_index]
+            reply = source.spec.handshake(_json_or_none(delivery.body), key) if key else None
+            if reply is not None:
+                return HandshakeReply(reply)
 
         facts = source.spec.fields.extract(delivery.headers, delivery.body)
         body, encoding = Envelope.encode_body(delivery.body)
@@ -104,6 +119,13 @@ class Receiver:
         metrics.add_metric(name="SecretIndexMatched", unit=MetricUnit.Count, value=verified.secret_index)
         logger.append_keys(envelope_id=envelope.id, event_type=envelope.type, secret_index=verified.secret_index)
         return self._dedupe.once(source.name, facts.event_id, envelope.id, enqueue=lambda: self._queue.send(envelope))
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
 
 
 def create_receiver(settings: ReceiverSettings) -> Receiver:

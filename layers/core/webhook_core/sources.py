@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from webhook_core.errors import ConfigurationError
-from webhook_core.providers import github, standard, stripe
+from webhook_core.providers import github, paddle, shopify, slack, standard, stripe, zoom
 from webhook_core.providers.fields import EventFields
 from webhook_core.providers.scheme import SignatureScheme
 from webhook_core.providers.spec import ProviderSpec
@@ -56,6 +56,48 @@ class StandardSource(_Source):
 
     def spec(self) -> ProviderSpec:
         return standard.spec(self.tolerance_seconds)
+
+
+class SvixSource(_Source):
+    """Svix senders (Clerk, Resend, …): the Standard Webhooks scheme under svix-* headers."""
+
+    kind: Literal["svix"]
+    tolerance_seconds: Tolerance = 300
+
+    def spec(self) -> ProviderSpec:
+        return standard.spec(self.tolerance_seconds, header_prefix="svix", kind="svix")
+
+
+class SlackSource(_Source):
+    kind: Literal["slack"]
+    tolerance_seconds: Tolerance = 300
+
+    def spec(self) -> ProviderSpec:
+        return slack.spec(self.tolerance_seconds)
+
+
+class ShopifySource(_Source):
+    kind: Literal["shopify"]
+
+    def spec(self) -> ProviderSpec:
+        return shopify.spec()
+
+
+class PaddleSource(_Source):
+    kind: Literal["paddle"]
+    # Paddle's own SDKs allow 5 seconds; raise it if your clock drifts.
+    tolerance_seconds: Tolerance = 5
+
+    def spec(self) -> ProviderSpec:
+        return paddle.spec(self.tolerance_seconds)
+
+
+class ZoomSource(_Source):
+    kind: Literal["zoom"]
+    tolerance_seconds: Tolerance = 300
+
+    def spec(self) -> ProviderSpec:
+        return zoom.spec(self.tolerance_seconds)
 
 
 class HmacSource(_Source):
@@ -109,11 +151,19 @@ class HmacSource(_Source):
 
 
 SourceConfig = Annotated[
-    StripeSource | GitHubSource | StandardSource | HmacSource,
+    StripeSource
+    | GitHubSource
+    | StandardSource
+    | SvixSource
+    | SlackSource
+    | ShopifySource
+    | PaddleSource
+    | ZoomSource
+    | HmacSource,
     Field(discriminator="kind"),
 ]
 _SOURCE = TypeAdapter(SourceConfig)
-KINDS = ("stripe", "github", "standard", "hmac")
+KINDS = ("stripe", "github", "standard", "svix", "slack", "shopify", "paddle", "zoom", "hmac")
 
 
 class Source:

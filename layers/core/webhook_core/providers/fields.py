@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-TimeFormat = Literal["epoch_seconds", "iso8601"]
+TimeFormat = Literal["epoch_seconds", "epoch_millis", "iso8601"]
 UNKNOWN_TYPE = "unknown"
 # Bounds on what an envelope copies from headers, so the envelope always fits an SQS message.
 MAX_KEPT_HEADER_CHARS = 1024
@@ -91,6 +91,8 @@ def _time(value: Any, time_format: TimeFormat) -> datetime | None:
     try:
         if time_format == "epoch_seconds" and isinstance(value, (int, float)) and not isinstance(value, bool):
             return datetime.fromtimestamp(value, tz=UTC)
+        if time_format == "epoch_millis" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value / 1000, tz=UTC)
         if time_format == "iso8601" and isinstance(value, str):
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -6,9 +6,9 @@ from webhook_core.providers.scheme import SignatureScheme
 from webhook_core.providers.spec import ProviderSpec
 
 
-def spec(tolerance_seconds: int = 300, header_prefix: str = "webhook") -> ProviderSpec:
+def spec(tolerance_seconds: int = 300, header_prefix: str = "webhook", kind: str = "standard") -> ProviderSpec:
     return ProviderSpec(
-        kind="standard",
+        kind=kind,
         docs="https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md",
         scheme=SignatureScheme(
             signature_header=f"{header_prefix}-signature",
