@@ -19,6 +19,8 @@ def new_secret(kind: str) -> str:
         return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     if kind == "stripe":
         return "whsec_" + secrets.token_hex(24)
+    if kind == "basic":
+        return "webhooks:" + secrets.token_urlsafe(18)
     return secrets.token_urlsafe(24)
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tests.integration.conftest import Stack
 from tests.support.apigw import rest_event
-from tests.support.signers import KINDS, SECRETS, SIGNATURE_HEADER, TIMESTAMPED, Signed, other_secret, sign
+from tests.support.signers import BODY_SIGNED, KINDS, SECRETS, SIGNATURE_HEADER, TIMESTAMPED, Signed, other_secret, sign
 
 pytestmark = pytest.mark.integration
 
@@ -56,8 +56,16 @@ TAMPERING: dict[str, Callable[[str], Signed]] = {
 }
 
 
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("tampering", list(TAMPERING))
+@pytest.mark.parametrize(
+    ("kind", "tampering"),
+    [
+        (kind, tampering)
+        for kind in KINDS
+        for tampering in TAMPERING
+        # A static token or Basic credentials sign no body: those kinds cannot see a changed one.
+        if kind in BODY_SIGNED or tampering not in {"flipped body byte", "empty body"}
+    ],
+)
 def test_tampering_is_401_and_writes_nothing(stack: Stack, kind: str, tampering: str) -> None:
     response = stack.deliver(kind, TAMPERING[tampering](kind))
     assert response.status == 401

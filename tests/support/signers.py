@@ -31,6 +31,8 @@ SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 SHOPIFY_SECRET = "shpss_test_shopify_client_secret"
 PADDLE_SECRET = "pdl_ntfset_01gkpjp8bkh3x5ra5sqt3kq4d7_6nOS1lCOk+test"
 ZOOM_SECRET = "zoom-secret-token-for-tests"
+TOKEN_SECRET = "glpat-webhook-token-for-tests"
+BASIC_SECRET = "webhooks:correct-horse-battery"
 SECRETS = {
     "stripe": [STRIPE_SECRET],
     "github": [GITHUB_SECRET],
@@ -40,9 +42,13 @@ SECRETS = {
     "shopify": [SHOPIFY_SECRET],
     "paddle": [PADDLE_SECRET],
     "zoom": [ZOOM_SECRET],
+    "token": [TOKEN_SECRET],
+    "basic": [BASIC_SECRET],
     "hmac": [HMAC_SECRET],
 }
 KINDS = tuple(SECRETS)
+# Kinds whose signature covers the body; a static token or Basic credentials cannot notice a changed body.
+BODY_SIGNED = tuple(kind for kind in KINDS if kind not in {"token", "basic"})
 WHSEC_KINDS = ("standard", "svix")
 
 
@@ -91,6 +97,8 @@ def sample_body(kind: str, event_id: str, event_type: str) -> bytes:
             "notification_id": "ntf_01",
             "data": {"id": "txn_01", "status": "completed"},
         }
+    elif kind in {"token", "basic"}:
+        document = {"id": event_id, "type": event_type, "object_kind": "push"}
     elif kind == "zoom":
         document = {"event": event_type, "event_ts": 1_700_000_000_000, "payload": {"object": {"id": event_id}}}
     else:
@@ -121,6 +129,8 @@ def sign(  # noqa: PLR0912 - one branch per provider, each the provider's own re
             "shopify": str(uuid.uuid4()),
             "paddle": f"evt_{uuid.uuid4().hex[:26]}",
             "zoom": f"zoom-{uuid.uuid4().hex[:12]}",
+            "token": str(uuid.uuid4()),
+            "basic": f"evt-{uuid.uuid4().hex[:12]}",
             "hmac": f"ev-{uuid.uuid4().hex[:12]}",
         }[kind]
     )
@@ -131,6 +141,7 @@ def sign(  # noqa: PLR0912 - one branch per provider, each the provider's own re
         "shopify": "orders/create",
         "paddle": "transaction.completed",
         "zoom": "meeting.started",
+        "token": "Push Hook",
     }.get(kind, "invoice.paid")
     body = body if body is not None else sample_body(kind, event_id, event_type)
 
@@ -182,6 +193,11 @@ def sign(  # noqa: PLR0912 - one branch per provider, each the provider's own re
         # developers.zoom.us: "v0=" + hex HMAC-SHA256 of "v0:{timestamp}:{body}".
         digest = hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
         headers = {"x-zm-signature": f"v0={digest}", "x-zm-request-timestamp": str(timestamp)}
+    elif kind == "token":
+        # GitLab sends the configured secret token as is.
+        headers = {"X-Gitlab-Token": secret, "X-Gitlab-Event-UUID": event_id, "X-Gitlab-Event": event_type}
+    elif kind == "basic":
+        headers = {"Authorization": "Basic " + base64.b64encode(secret.encode()).decode()}
     elif kind == "github":
         digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         headers = {
@@ -214,6 +230,8 @@ SIGNATURE_HEADER = {
     "shopify": "X-Shopify-Hmac-Sha256",
     "paddle": "Paddle-Signature",
     "zoom": "x-zm-signature",
+    "token": "X-Gitlab-Token",
+    "basic": "Authorization",
     "hmac": "X-Signature",
 }
 # Where each timestamped kind carries its timestamp: a header, or a key inside the signature header.

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from tests.support.signers import KINDS, SECRETS, SIGNATURE_HEADER, sign
 from tests.unit.conftest import SHIPPED_SOURCES
 from webhook_core.errors import SignatureError
+from webhook_core.providers.scheme import SignatureScheme
 from webhook_core.sources import Source, load_sources
 
 SOURCES = load_sources(SHIPPED_SOURCES)
@@ -74,6 +75,8 @@ def test_any_one_character_change_to_a_real_signature_header_is_rejected(
 def _signature_value(kind: str, header: str) -> str:
     """The signature values a header carries, as the scheme reads them."""
     scheme = SOURCES[kind].spec.scheme
+    if not isinstance(scheme, SignatureScheme):
+        return header.strip()
     if scheme.signature_format == "keyed_list":
         parts = [part.strip() for part in header.split(scheme.list_separator)]
         return ",".join(sorted(part for part in parts if part.split("=", 1)[0] in scheme.signature_keys))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import re
 import time
 from datetime import UTC, datetime
@@ -15,7 +16,17 @@ import svix.webhooks
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from tests.support import signers
-from tests.support.signers import KINDS, SECRETS, SIGNATURE_HEADER, TIMESTAMP_HEADER, TIMESTAMPED, other_secret, sign
+from tests.support.signers import (
+    BODY_SIGNED,
+    KINDS,
+    SECRETS,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    TIMESTAMPED,
+    other_secret,
+    sign,
+)
+from tests.unit.conftest import SHIPPED_SOURCES
 from webhook_core.errors import SignatureError
 from webhook_core.providers.scheme import SignatureScheme, Verified
 from webhook_core.sources import Source, parse_sources
@@ -163,7 +174,7 @@ def test_any_active_secret_verifies_and_the_matching_index_is_reported(
 # --- tampering, for every kind ------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", BODY_SIGNED)
 def test_one_flipped_body_byte_is_rejected(shipped_sources: dict[str, Source], kind: str) -> None:
     signed = sign(kind)
     for position in (0, len(signed.body) // 2, len(signed.body) - 1):
@@ -202,21 +213,8 @@ def test_timestamps_inside_the_tolerance_are_accepted(shipped_sources: dict[str,
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_signature_of_another_source_is_rejected(kind: str) -> None:
     # Two sources of the same kind (two Stripe accounts): each secret proves only its own source.
-    config = {"sources": [{"name": "a", "kind": kind}, {"name": "b", "kind": kind}]}
-    if kind == "hmac":
-        config = {
-            "sources": [
-                {
-                    "name": n,
-                    "kind": "hmac",
-                    "header": "X-Signature",
-                    "prefix": "sha256=",
-                    "timestamp_header": "X-Timestamp",
-                    "signed_content": "{timestamp}.{body}",
-                }
-                for n in "ab"
-            ]
-        }
+    shipped = next(item for item in json.loads(SHIPPED_SOURCES.read_text())["sources"] if item["kind"] == kind)
+    config = {"sources": [{**shipped, "name": "a"}, {**shipped, "name": "b"}]}
     sources = parse_sources(config)
     secret_b = other_secret(kind, "source-b-secret")
     signed_for_b = sign(kind, secret=secret_b)
@@ -243,7 +241,7 @@ def test_a_truncated_signature_header_is_rejected(shipped_sources: dict[str, Sou
     }
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", BODY_SIGNED)
 def test_an_emptied_body_is_rejected(shipped_sources: dict[str, Source], kind: str) -> None:
     signed = sign(kind)
     assert reason(shipped_sources[kind], signed.headers, b"", SECRETS[kind]) == "signature_mismatch"

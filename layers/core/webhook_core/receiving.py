@@ -17,7 +17,7 @@ from webhook_core.dedupe import Deduplicator, Outcome
 from webhook_core.envelope import Envelope, Verification
 from webhook_core.errors import PayloadTooLargeError, SourceUnavailableError, UnknownSourceError
 from webhook_core.observability import MetricUnit, logger, metrics
-from webhook_core.providers.scheme import SignatureScheme
+from webhook_core.providers.scheme import Scheme
 from webhook_core.queue import EnvelopeQueue
 from webhook_core.secrets import SourceSecrets
 from webhook_core.settings import ReceiverSettings
@@ -42,7 +42,7 @@ class Delivery:
 
 
 @lru_cache(maxsize=64)
-def _keys(scheme: SignatureScheme, secrets: tuple[str, ...]) -> tuple[bytes | None, ...]:
+def _keys(scheme: Scheme, secrets: tuple[str, ...]) -> tuple[bytes | None, ...]:
     return scheme.derive_keys(secrets)
 
 

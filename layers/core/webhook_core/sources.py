@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from webhook_core.errors import ConfigurationError
-from webhook_core.providers import github, paddle, shopify, slack, standard, stripe, zoom
+from webhook_core.providers import github, paddle, shopify, slack, standard, stripe, token, zoom
 from webhook_core.providers.fields import EventFields
 from webhook_core.providers.scheme import SignatureScheme
 from webhook_core.providers.spec import ProviderSpec
@@ -100,6 +100,45 @@ class ZoomSource(_Source):
         return zoom.spec(self.tolerance_seconds)
 
 
+class _EventLocations(_Source):
+    id_header: HeaderName | None = None
+    id_path: JsonPath | None = None
+    type_header: HeaderName | None = None
+    type_path: JsonPath | None = None
+
+    def _fields(self) -> EventFields:
+        kept = tuple(
+            header.lower() for header in ("content-type", "user-agent", self.id_header, self.type_header) if header
+        )
+        return EventFields(
+            id_header=self.id_header.lower() if self.id_header else None,
+            id_path=self.id_path,
+            type_header=self.type_header.lower() if self.type_header else None,
+            type_path=self.type_path,
+            kept_headers=tuple(dict.fromkeys(kept)),
+        )
+
+
+class TokenSource(_EventLocations):
+    """A static token in a header (GitLab's X-Gitlab-Token). No body integrity:
+    prefer a signing kind where the provider offers one."""
+
+    kind: Literal["token"]
+    header: HeaderName
+
+    def spec(self) -> ProviderSpec:
+        return token.token_spec(self.header, self._fields())
+
+
+class BasicSource(_EventLocations):
+    """HTTP Basic credentials; each secret is `user:password`."""
+
+    kind: Literal["basic"]
+
+    def spec(self) -> ProviderSpec:
+        return token.basic_spec(self._fields())
+
+
 class HmacSource(_Source):
     """A generic HMAC sender: every part of the scheme is an option."""
 
@@ -159,11 +198,13 @@ SourceConfig = Annotated[
     | ShopifySource
     | PaddleSource
     | ZoomSource
+    | TokenSource
+    | BasicSource
     | HmacSource,
     Field(discriminator="kind"),
 ]
 _SOURCE = TypeAdapter(SourceConfig)
-KINDS = ("stripe", "github", "standard", "svix", "slack", "shopify", "paddle", "zoom", "hmac")
+KINDS = ("stripe", "github", "standard", "svix", "slack", "shopify", "paddle", "zoom", "token", "basic", "hmac")
 
 
 class Source:

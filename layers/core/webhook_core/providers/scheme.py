@@ -13,7 +13,7 @@ import hmac
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 from webhook_core.errors import SignatureError
 
@@ -27,6 +27,36 @@ ANY_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 # A header can list a few signatures during a provider's own key rotation; more
 # than this is not a real delivery, and bounding it bounds the work per request.
 MAX_CANDIDATES = 16
+
+
+class Scheme(Protocol):
+    """What the receiver and the tools ask of any kind's scheme (HMAC, token, …)."""
+
+    @property
+    def signature_header(self) -> str: ...
+
+    @property
+    def timestamp_header(self) -> str | None: ...
+
+    @property
+    def id_header(self) -> str | None: ...
+
+    @property
+    def tolerance_seconds(self) -> int: ...
+
+    @property
+    def encoding(self) -> str: ...
+
+    @property
+    def has_timestamp(self) -> bool: ...
+
+    def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]: ...
+
+    def verify(self, headers: Mapping[str, str], body: bytes, keys: Sequence[bytes | None], now: float) -> Verified: ...
+
+    def sign(self, body: bytes, secret: str, *, timestamp: int | None = None, event_id: str = "") -> str: ...
+
+    def __hash__(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from webhook_core.providers.fields import EventFields
-from webhook_core.providers.scheme import SignatureScheme
+from webhook_core.providers.scheme import Scheme
 
 # Given the verified body (parsed JSON, or None) and the key that verified it,
 # the JSON to answer with when the delivery is the provider's handshake, else None.
@@ -18,7 +18,7 @@ Handshake = Callable[[Any, bytes], dict[str, Any] | None]
 @dataclass(frozen=True, slots=True)
 class ProviderSpec:
     kind: str
-    scheme: SignatureScheme
+    scheme: Scheme
     fields: EventFields
     docs: str = ""
     handshake: Handshake | None = None

@@ -1,0 +1,88 @@
+"""Shared-secret kinds that sign nothing: a static token in a header (GitLab's
+`X-Gitlab-Token`) and HTTP Basic credentials. Compared in constant time with
+every active secret; weaker than a signature (no body integrity, no replay
+window), so prefer a signing kind where the provider offers one."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from webhook_core.errors import SignatureError
+from webhook_core.providers.fields import EventFields
+from webhook_core.providers.scheme import Verified
+from webhook_core.providers.spec import ProviderSpec
+
+# A credential longer than this is not a real one; bounding it bounds the work.
+MAX_CREDENTIAL = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class TokenScheme:
+    """`basic=True`: the header is `Authorization: Basic base64(user:password)` and
+    each secret is `user:password`; otherwise the header's value is the secret."""
+
+    signature_header: str
+    basic: bool = False
+    # What the rest of the code asks any scheme: tokens carry no timestamp or signed id.
+    tolerance_seconds: int = 0
+    timestamp_header: str | None = None
+    id_header: str | None = None
+    encoding: str = "token"
+
+    @property
+    def has_timestamp(self) -> bool:
+        return False
+
+    def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]:
+        return tuple(secret.encode() if secret else None for secret in secrets)
+
+    def verify(self, headers: Mapping[str, str], body: bytes, keys: Sequence[bytes | None], now: float) -> Verified:
+        value = headers.get(self.signature_header)
+        if not value:
+            raise SignatureError("missing_signature")
+        presented = self._credential(value.strip()[:MAX_CREDENTIAL])
+        matched_index = -1
+        for index, key in enumerate(keys):
+            # Every key is compared: the time taken does not say which one matched.
+            if key is not None and hmac.compare_digest(presented, key) and matched_index < 0:
+                matched_index = index
+        if matched_index < 0:
+            raise SignatureError("signature_mismatch")
+        return Verified(secret_index=matched_index)
+
+    def sign(self, body: bytes, secret: str, *, timestamp: int | None = None, event_id: str = "") -> str:
+        if self.basic:
+            return "Basic " + base64.b64encode(secret.encode()).decode("ascii")
+        return secret
+
+    def _credential(self, value: str) -> bytes:
+        if not self.basic:
+            return value.encode()
+        scheme, _, encoded = value.partition(" ")
+        if scheme.lower() != "basic" or not encoded:
+            raise SignatureError("malformed_signature")
+        try:
+            return base64.b64decode(encoded.strip(), validate=True)
+        except ValueError:
+            raise SignatureError("malformed_signature") from None
+
+
+def token_spec(header: str, fields: EventFields) -> ProviderSpec:
+    return ProviderSpec(
+        kind="token",
+        docs="https://docs.gitlab.com/user/project/integrations/webhooks/#validate-payloads-by-using-a-secret-token",
+        scheme=TokenScheme(signature_header=header.lower()),
+        fields=fields,
+    )
+
+
+def basic_spec(fields: EventFields) -> ProviderSpec:
+    return ProviderSpec(
+        kind="basic",
+        docs="https://datatracker.ietf.org/doc/html/rfc7617",
+        scheme=TokenScheme(signature_header="authorization", basic=True),
+        fields=fields,
+    )
