@@ -76,7 +76,9 @@ def _signature_value(kind: str, header: str) -> str:
     """The signature values a header carries, as the scheme reads them."""
     scheme = SOURCES[kind].spec.scheme
     if not isinstance(scheme, SignatureScheme):
-        return header.strip()
+        # Token or Basic: the credential itself; the auth-scheme word is case-insensitive (RFC 7235).
+        word, _, credential = header.strip().partition(" ")
+        return f"{word.lower()} {credential}" if credential else header.strip()
     if scheme.signature_format == "keyed_list":
         parts = [part.strip() for part in header.split(scheme.list_separator)]
         return ",".join(sorted(part for part in parts if part.split("=", 1)[0] in scheme.signature_keys))
