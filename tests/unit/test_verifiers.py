@@ -296,3 +296,37 @@ def test_paddle_accepts_either_h1_during_its_secret_rotation(shipped_sources: di
     stale = "h1=" + "0" * 64
     rotated = {"Paddle-Signature": signed.headers["Paddle-Signature"].replace(";h1=", f";{stale};h1=")}
     assert verify(shipped_sources["paddle"], rotated, signed.body, [signers.PADDLE_SECRET])
+
+
+@pytest.mark.parametrize("kind", ["standard", "svix", "shopify"])
+def test_a_non_canonical_base64_signature_is_refused(shipped_sources: dict[str, Source], kind: str) -> None:
+    """Found by hypothesis: base64 ignores the spare bits of the last character, so
+    two headers could carry the same signature. Only the canonical one verifies."""
+    signed = sign(kind)
+    name = SIGNATURE_HEADER[kind]
+    value = signed.headers[name]
+    encoded = value.split(",", 1)[1] if "," in value else value
+    last = encoded.rstrip("=")[-1]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    sibling = alphabet[alphabet.index(last) ^ 1]  # differs only in a padding bit of the 32-byte digest
+    position = len(encoded.rstrip("=")) - 1
+    changed = encoded[:position] + sibling + encoded[position + 1 :]
+    assert base64.b64decode(changed) == base64.b64decode(encoded)
+    headers = {**signed.headers, name: value.replace(encoded, changed)}
+    assert reason(shipped_sources[kind], headers, signed.body, SECRETS[kind]) in {
+        "signature_mismatch",
+        "malformed_signature",
+    }
+
+
+@pytest.mark.parametrize("kind", ["stripe", "github", "slack"])
+def test_a_hex_signature_with_spaces_is_refused(shipped_sources: dict[str, Source], kind: str) -> None:
+    signed = sign(kind)
+    name = SIGNATURE_HEADER[kind]
+    spaced = re.sub(r"([0-9a-f]{2})([0-9a-f]{2})$", r"\1 \2", signed.headers[name])
+    assert spaced != signed.headers[name]
+    headers = {**signed.headers, name: spaced}
+    assert reason(shipped_sources[kind], headers, signed.body, SECRETS[kind]) in {
+        "signature_mismatch",
+        "malformed_signature",
+    }

@@ -239,13 +239,20 @@ def _derive_key(secret: str, encoding: KeyFormat) -> bytes | None:
     return key or None
 
 
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
+
+
 def _decode(value: str, encoding: Encoding) -> bytes | None:
+    """Only the canonical encoding of a signature is one: bytes.fromhex would skip
+    spaces and base64 ignores the padding bits of its last character, either of
+    which would let a changed header still verify."""
+    if encoding == "hex":
+        return bytes.fromhex(value) if _HEX.fullmatch(value) else None
     try:
-        if encoding == "hex":
-            return bytes.fromhex(value)
-        return base64.b64decode(value, validate=True)
+        decoded = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         return None
+    return decoded if base64.b64encode(decoded).decode("ascii") == value else None
 
 
 def _parse_timestamp(raw: str | None) -> int:
