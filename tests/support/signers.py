@@ -32,6 +32,8 @@ SHOPIFY_SECRET = "shpss_test_shopify_client_secret"
 PADDLE_SECRET = "pdl_ntfset_01gkpjp8bkh3x5ra5sqt3kq4d7_6nOS1lCOk+test"
 ZOOM_SECRET = "zoom-secret-token-for-tests"
 TOKEN_SECRET = "glpat-webhook-token-for-tests"
+SQUARE_SECRET = "square-signature-key-for-tests"
+SQUARE_URL = "https://example.com/webhooks/square"
 BASIC_SECRET = "webhooks:correct-horse-battery"
 SECRETS = {
     "stripe": [STRIPE_SECRET],
@@ -42,6 +44,7 @@ SECRETS = {
     "shopify": [SHOPIFY_SECRET],
     "paddle": [PADDLE_SECRET],
     "zoom": [ZOOM_SECRET],
+    "square": [SQUARE_SECRET],
     "token": [TOKEN_SECRET],
     "basic": [BASIC_SECRET],
     "hmac": [HMAC_SECRET],
@@ -97,6 +100,14 @@ def sample_body(kind: str, event_id: str, event_type: str) -> bytes:
             "notification_id": "ntf_01",
             "data": {"id": "txn_01", "status": "completed"},
         }
+    elif kind == "square":
+        document = {
+            "merchant_id": "6SSW7HV8K2ST5",
+            "type": event_type,
+            "event_id": event_id,
+            "created_at": "2026-11-25T09:00:00Z",
+            "data": {"type": "payment", "id": "KkAkhdMs"},
+        }
     elif kind in {"token", "basic"}:
         document = {"id": event_id, "type": event_type, "object_kind": "push"}
     elif kind == "zoom":
@@ -129,6 +140,7 @@ def sign(  # noqa: PLR0912 - one branch per provider, each the provider's own re
             "shopify": str(uuid.uuid4()),
             "paddle": f"evt_{uuid.uuid4().hex[:26]}",
             "zoom": f"zoom-{uuid.uuid4().hex[:12]}",
+            "square": str(uuid.uuid4()),
             "token": str(uuid.uuid4()),
             "basic": f"evt-{uuid.uuid4().hex[:12]}",
             "hmac": f"ev-{uuid.uuid4().hex[:12]}",
@@ -142,6 +154,7 @@ def sign(  # noqa: PLR0912 - one branch per provider, each the provider's own re
         "paddle": "transaction.completed",
         "zoom": "meeting.started",
         "token": "Push Hook",
+        "square": "payment.updated",
     }.get(kind, "invoice.paid")
     body = body if body is not None else sample_body(kind, event_id, event_type)
 
@@ -172,6 +185,12 @@ def sign(  # noqa: PLR0912 - one branch per provider, each the provider's own re
         # developers.zoom.us: "v0=" + hex HMAC-SHA256 of "v0:{timestamp}:{body}".
         digest = hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
         headers = {"x-zm-signature": f"v0={digest}", "x-zm-request-timestamp": str(timestamp)}
+    elif kind == "square":
+        # developer.squareup.com: base64 HMAC-SHA256 of notification URL + body with the signature key.
+        digest = base64.b64encode(
+            hmac.new(secret.encode(), SQUARE_URL.encode() + body, hashlib.sha256).digest()
+        ).decode()
+        headers = {"x-square-hmacsha256-signature": digest}
     elif kind == "token":
         # GitLab sends the configured secret token as is.
         headers = {"X-Gitlab-Token": secret, "X-Gitlab-Event-UUID": event_id, "X-Gitlab-Event": event_type}
@@ -209,6 +228,7 @@ SIGNATURE_HEADER = {
     "shopify": "X-Shopify-Hmac-Sha256",
     "paddle": "Paddle-Signature",
     "zoom": "x-zm-signature",
+    "square": "x-square-hmacsha256-signature",
     "token": "X-Gitlab-Token",
     "basic": "Authorization",
     "hmac": "X-Signature",

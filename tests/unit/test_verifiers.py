@@ -330,3 +330,19 @@ def test_a_hex_signature_with_spaces_is_refused(shipped_sources: dict[str, Sourc
         "signature_mismatch",
         "malformed_signature",
     }
+
+
+def test_square_signs_the_configured_notification_url_with_the_body() -> None:
+    config = {"name": "sq", "kind": "square", "notification_url": signers.SQUARE_URL}
+    elsewhere = {**config, "name": "sq2", "notification_url": "https://example.com/dev/webhooks/square"}
+    sources = parse_sources({"sources": [config, elsewhere]})
+    signed = sign("square")
+    assert verify(sources["sq"], signed.headers, signed.body, [signers.SQUARE_SECRET])
+    assert reason(sources["sq2"], signed.headers, signed.body, [signers.SQUARE_SECRET]) == "signature_mismatch"
+
+
+def test_a_square_source_without_its_notification_url_is_refused_naming_it() -> None:
+    from webhook_core.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="source 'sq': notification_url: Field required"):
+        parse_sources({"sources": [{"name": "sq", "kind": "square"}]})

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from webhook_core.errors import ConfigurationError
-from webhook_core.providers import github, paddle, shopify, slack, standard, stripe, token, zoom
+from webhook_core.providers import github, paddle, shopify, slack, square, standard, stripe, token, zoom
 from webhook_core.providers.fields import EventFields
 from webhook_core.providers.scheme import SignatureScheme
 from webhook_core.providers.spec import ProviderSpec
@@ -98,6 +98,16 @@ class ZoomSource(_Source):
 
     def spec(self) -> ProviderSpec:
         return zoom.spec(self.tolerance_seconds)
+
+
+class SquareSource(_Source):
+    kind: Literal["square"]
+    # Exactly the notification URL of the Square webhook subscription: Square signs it,
+    # and behind API Gateway the request's own host and stage path are not it.
+    notification_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2048)]
+
+    def spec(self) -> ProviderSpec:
+        return square.spec(self.notification_url)
 
 
 class _EventLocations(_Source):
@@ -198,13 +208,27 @@ SourceConfig = Annotated[
     | ShopifySource
     | PaddleSource
     | ZoomSource
+    | SquareSource
     | TokenSource
     | BasicSource
     | HmacSource,
     Field(discriminator="kind"),
 ]
 _SOURCE = TypeAdapter(SourceConfig)
-KINDS = ("stripe", "github", "standard", "svix", "slack", "shopify", "paddle", "zoom", "token", "basic", "hmac")
+KINDS = (
+    "stripe",
+    "github",
+    "standard",
+    "svix",
+    "slack",
+    "shopify",
+    "paddle",
+    "zoom",
+    "square",
+    "token",
+    "basic",
+    "hmac",
+)
 
 
 class Source:

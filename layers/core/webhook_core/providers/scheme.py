@@ -22,7 +22,7 @@ Encoding = Literal["hex", "base64"]
 SignatureFormat = Literal["plain", "keyed_list", "versioned_list"]
 KeyFormat = Literal["text", "whsec_base64"]
 
-PLACEHOLDER = re.compile(r"\{(body|timestamp|id)\}")
+PLACEHOLDER = re.compile(r"\{(body|timestamp|id|url)\}")
 ANY_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 # A header can list a few signatures during a provider's own key rotation; more
 # than this is not a real delivery, and bounding it bounds the work per request.
@@ -91,6 +91,9 @@ class SignatureScheme:
     timestamp_header: str | None = None
     id_header: str | None = None
     signed_content: str = "{body}"
+    # The public URL the provider signs with (Square: the notification URL), configured
+    # per source: behind API Gateway the request's own Host and path are not what was signed.
+    url: str = ""
     key_format: KeyFormat = "text"
     tolerance_seconds: int = 300
     _template: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -175,7 +178,7 @@ class SignatureScheme:
         return f"{self.prefix}{encoded}"
 
     def _signed_content(self, body: bytes, timestamp: int | None, event_id: str) -> bytes:
-        values = {"body": body, "timestamp": str(timestamp).encode(), "id": event_id.encode()}
+        values = {"body": body, "timestamp": str(timestamp).encode(), "id": event_id.encode(), "url": self.url.encode()}
         # split() with one capture group alternates literal text and placeholder names.
         return b"".join(values[part] if position % 2 else part.encode() for position, part in enumerate(self._template))
 
@@ -208,15 +211,19 @@ def scheme_problems(scheme: SignatureScheme) -> list[str]:
     """What is wrong with a scheme, in words a source's author can act on."""
     problems = []
     names = ANY_PLACEHOLDER.findall(scheme.signed_content)
-    unknown = sorted(set(names) - {"body", "timestamp", "id"})
+    unknown = sorted(set(names) - {"body", "timestamp", "id", "url"})
     if unknown:
-        problems.append(f"signed_content has unknown placeholders {unknown}; use {{body}}, {{timestamp}}, {{id}}")
+        problems.append(
+            f"signed_content has unknown placeholders {unknown}; use {{body}}, {{timestamp}}, {{id}}, {{url}}"
+        )
     if "body" not in names:
         problems.append("signed_content must include {body}")
     if scheme.has_timestamp and "timestamp" not in names:
         problems.append("a timestamp that is not in signed_content is not signed; add {timestamp}")
     if "timestamp" in names and not scheme.has_timestamp:
         problems.append("signed_content uses {timestamp} but no timestamp header is configured")
+    if "url" in names and not scheme.url:
+        problems.append("signed_content uses {url} but no url is configured")
     if "id" in names and scheme.id_header is None:
         problems.append("signed_content uses {id} but no id header is configured")
     if scheme.signature_format == "keyed_list" and not scheme.signature_keys:
