@@ -208,3 +208,17 @@ def test_the_dedupe_record_expires_after_the_configured_ttl(stack: Stack) -> Non
     assert record["status"]["S"] == "COMPLETED"
     expiration = int(record["expiration"]["N"])
     assert before + 7 * 86_400 <= expiration <= int(time.time()) + 7 * 86_400
+
+
+def test_each_verification_counts_the_source_and_the_secret_index_it_used(
+    stack: Stack, capfd: pytest.CaptureFixture[str]
+) -> None:
+    stack.set_secrets({**SECRETS, "stripe": ["whsec_new", STRIPE_SECRET]})
+    capfd.readouterr()
+    assert stack.deliver("stripe", sign("stripe", secret=STRIPE_SECRET)).status == 202
+    blobs = [json.loads(line) for line in capfd.readouterr().out.splitlines() if '"VerifiedWithSecret"' in line]
+    assert len(blobs) == 1
+    (directive,) = blobs[0]["_aws"]["CloudWatchMetrics"]
+    assert {metric["Name"] for metric in directive["Metrics"]} == {"VerifiedWithSecret"}
+    assert set(directive["Dimensions"][0]) >= {"source", "secret_index"}
+    assert (blobs[0]["source"], blobs[0]["secret_index"], blobs[0]["VerifiedWithSecret"]) == ("stripe", "1", [1.0])

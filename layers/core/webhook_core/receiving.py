@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from aws_lambda_powertools.metrics import single_metric
+
 from webhook_core.dedupe import Deduplicator, Outcome
 from webhook_core.envelope import Envelope, Verification
 from webhook_core.errors import PayloadTooLargeError, SourceUnavailableError, UnknownSourceError
@@ -116,9 +118,19 @@ class Receiver:
             body_encoding=encoding,
             verification=Verification(secret_index=verified.secret_index),
         )
-        metrics.add_metric(name="SecretIndexMatched", unit=MetricUnit.Count, value=verified.secret_index)
+        _count_secret_use(source.name, verified.secret_index)
         logger.append_keys(envelope_id=envelope.id, event_type=envelope.type, secret_index=verified.secret_index)
         return self._dedupe.once(source.name, facts.event_id, envelope.id, enqueue=lambda: self._queue.send(envelope))
+
+
+def _count_secret_use(source: str, secret_index: int) -> None:
+    """One count per (source, secret index): when index 1 stops counting for a
+    source, nothing uses its old secret any more and it can be removed."""
+    with single_metric(
+        name="VerifiedWithSecret", unit=MetricUnit.Count, value=1, namespace=metrics.namespace
+    ) as metric:
+        metric.add_dimension(name="source", value=source)
+        metric.add_dimension(name="secret_index", value=str(secret_index))
 
 
 def _json_or_none(body: bytes) -> Any:
