@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import threading
 import time
 import urllib.error
@@ -145,6 +146,7 @@ def _max_receive_count(project: Project) -> int:
 @main.command()
 @click.argument("source")
 @click.option("--type", "event_type", help="Which bundled sample to send (default: the kind's first).")
+@click.option("--handshake", is_flag=True, help="Send the provider's endpoint check (Slack, Zoom) instead.")
 @click.option("--file", "body_file", type=click.Path(path_type=Path, dir_okay=False), help="Send this body instead.")
 @click.option(
     "--times", default=1, show_default=True, type=click.IntRange(1, 10_000), help="Send the same delivery N times."
@@ -158,6 +160,7 @@ def _max_receive_count(project: Project) -> int:
 def send(
     source: str,
     event_type: str | None,
+    handshake: bool,
     body_file: Path | None,
     times: int,
     url: str | None,
@@ -192,6 +195,10 @@ def send(
         where = f"stack {stack_name}" if stack_name else ".dev-secrets.json (start `webhooks dev` once)"
         raise CliError(f"no secret for source {source!r} in {where}")
 
+    if handshake:
+        event_type = signing.HANDSHAKE_SAMPLES.get(sources[source].kind)
+        if event_type is None:
+            raise CliError(f"kind {sources[source].kind!r} has no handshake")
     delivery = signing.sign(sources[source], known[source][0], event_type=event_type, body_file=body_file)
     target_url = f"{base_url.rstrip('/')}/{source}"
     for attempt in range(1, times + 1):
@@ -255,3 +262,50 @@ def events(out: Path | None) -> None:
 
 main.add_command(dlq)
 main.add_command(secrets)
+
+
+# --- providers --------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+def providers(as_json: bool) -> None:
+    """The signature kinds a source can use: header, algorithm, encoding, timestamp, docs."""
+    from rich.table import Table
+
+    from webhook_core.providers.scheme import SignatureScheme
+    from webhook_core.sources import load_sources
+
+    project = Project.locate()
+    rows = []
+    for source in {source.kind: source for source in load_sources(project.sources_file).values()}.values():
+        scheme, spec = source.spec.scheme, source.spec
+        algorithm: str
+        encoding: str
+        signed: str
+        if isinstance(scheme, SignatureScheme):
+            algorithm, encoding, signed = f"hmac-{scheme.algorithm}", scheme.encoding, scheme.signed_content
+            timestamp = scheme.timestamp_header or scheme.timestamp_key
+        else:  # a token or Basic credentials: nothing is signed
+            algorithm, encoding, signed, timestamp = scheme.encoding, "", "", None
+        rows.append(
+            {
+                "kind": spec.kind,
+                "header": scheme.signature_header,
+                "algorithm": algorithm,
+                "encoding": encoding,
+                "signed": signed,
+                "timestamp": f"{timestamp} ({scheme.tolerance_seconds} s)" if timestamp else "",
+                "handshake": bool(spec.handshake),
+                "docs": spec.docs,
+            }
+        )
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table(title="signature kinds (the shipped example source of each)", title_justify="left")
+    for column in ("kind", "header", "algorithm", "encoding", "signed", "timestamp", "handshake", "docs"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(escape(str(row[key])) if key != "handshake" else ("yes" if row[key] else "") for key in row))
+    console.print(table)

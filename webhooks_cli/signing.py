@@ -20,6 +20,8 @@ from webhook_core.sources import Source
 from webhooks_cli.errors import CliError
 
 USER_AGENT = "webhooks-cli/0.1"
+# The bundled sample of each kind that is its provider's endpoint check.
+HANDSHAKE_SAMPLES = {"slack": "url_verification", "zoom": "endpoint.url_validation"}
 
 
 @dataclass(frozen=True)

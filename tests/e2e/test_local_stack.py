@@ -283,3 +283,26 @@ def test_dlq_commands_work_on_a_stack_found_through_cloudformation(dev_stack: De
     )
     assert replayed.returncode == 0, replayed.stderr
     assert "skipped 0, failed 0" in replayed.stdout
+
+
+@pytest.mark.parametrize("source", ["slack", "zoom"])
+def test_send_handshake_gets_the_providers_answer_and_nothing_is_processed(dev_stack: DevStack, source: str) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "WEBHOOKS_PROJECT_DIR": str(ROOT),
+        "WEBHOOKS_DEV_SECRETS_FILE": str(dev_stack.secrets_file),
+        "COLUMNS": "200",
+    }
+    port = dev_stack.url.rsplit(":", 1)[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "webhooks_cli", "send", source, "--handshake", "--port", port],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert " 200 " in result.stdout
+    answer = json.loads(result.stdout.split("  ")[-1])
+    assert set(answer) == ({"challenge"} if source == "slack" else {"plainToken", "encryptedToken"})

@@ -54,3 +54,18 @@ def test_since_takes_durations_and_iso_times() -> None:
     assert parse_since("2026-11-25T10:00:00", now) == datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
     with pytest.raises(CliError, match="--since takes"):
         parse_since("yesterday", now)
+
+
+def test_providers_lists_every_kind_with_its_header_and_docs(runner: CliRunner) -> None:
+    import json as json_module
+
+    from webhook_core.sources import KINDS
+
+    result = runner.invoke(main, ["providers", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["kind"]: row for row in json_module.loads(result.output)}
+    assert set(rows) == set(KINDS)
+    assert rows["stripe"]["header"] == "stripe-signature"
+    assert rows["paddle"]["timestamp"] == "ts (5 s)"
+    assert rows["slack"]["handshake"] is True
+    assert all(row["docs"].startswith("https://") for row in rows.values())

@@ -188,6 +188,7 @@ class HmacSource(_Source):
         )
         return ProviderSpec(
             kind="hmac",
+            docs="https://datatracker.ietf.org/doc/html/rfc2104",
             scheme=SignatureScheme(**self._scheme_options()),  # type: ignore[arg-type]
             fields=EventFields(
                 id_header=self.id_header.lower() if self.id_header else None,
