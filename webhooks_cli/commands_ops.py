@@ -6,6 +6,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -27,17 +28,50 @@ console = Console(highlight=False, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+@dataclass(frozen=True)
+class TargetChoice:
+    """The target options as given; resolved only when a command needs AWS."""
+
+    stack: str | None
+    endpoint_url: str | None
+    region: str | None
+    profile: str | None
+
+    def resolve(self, project: Project | None = None) -> Target:
+        return resolve(
+            project or Project.locate(),
+            stack=self.stack,
+            endpoint_url=self.endpoint_url,
+            region=self.region,
+            profile=self.profile,
+        )
+
+
 def target_options(function: F) -> F:
-    """--stack, --endpoint-url, --region, --profile; the local stack when none is given."""
+    """--stack, --endpoint-url, --region, --profile, handed to the command as one
+    `target: TargetChoice`; the local stack when none is given."""
+
+    @functools.wraps(function)
+    def wrapper(
+        *args: Any,
+        stack_name: str | None,
+        endpoint_url: str | None,
+        region: str | None,
+        profile: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        return function(*args, target_choice=TargetChoice(stack_name, endpoint_url, region, profile), **kwargs)
+
     options = [
         click.option("--profile", help="AWS profile."),
         click.option("--region", help="AWS region."),
         click.option("--endpoint-url", help="Any AWS-compatible endpoint."),
         click.option("--stack", "stack_name", help="A deployed stack (resources from its CloudFormation outputs)."),
     ]
+    decorated: Any = wrapper
     for option in options:
-        function = option(function)
-    return function
+        decorated = option(decorated)
+    return decorated  # type: ignore[no-any-return]
 
 
 def aws_errors(function: F) -> F:
@@ -51,10 +85,6 @@ def aws_errors(function: F) -> F:
             raise CliError(describe(exc)) from None
 
     return wrapper  # type: ignore[return-value]
-
-
-def _target(stack_name: str | None, endpoint_url: str | None, region: str | None, profile: str | None) -> Target:
-    return resolve(Project.locate(), stack=stack_name, endpoint_url=endpoint_url, region=region, profile=profile)
 
 
 def _queue(target: Target) -> DeadLetterQueue:
@@ -112,13 +142,10 @@ def list_(
     since: str | None,
     grep: str | None,
     as_json: bool,
-    stack_name: str | None,
-    endpoint_url: str | None,
-    region: str | None,
-    profile: str | None,
+    target_choice: TargetChoice,
 ) -> None:
     """List dead letters with why they failed. Leaves every one in the DLQ."""
-    target = _target(stack_name, endpoint_url, region, profile)
+    target = target_choice.resolve()
     letters = _queue(target).select(_selection((), source, event_type, since, grep))
     now = datetime.now(tz=UTC)
     if as_json:
@@ -144,11 +171,9 @@ def list_(
 @click.argument("identifier")
 @target_options
 @aws_errors
-def show(
-    identifier: str, stack_name: str | None, endpoint_url: str | None, region: str | None, profile: str | None
-) -> None:
+def show(identifier: str, target_choice: TargetChoice) -> None:
     """Show one dead letter (by message id, its first 8 characters, or envelope id)."""
-    queue = _queue(_target(stack_name, endpoint_url, region, profile))
+    queue = _queue(target_choice.resolve())
     letters = queue.select(Selection())
     matches = [
         letter
@@ -209,13 +234,10 @@ def replay(
     dry_run: bool,
     force: bool,
     yes: bool,
-    stack_name: str | None,
-    endpoint_url: str | None,
-    region: str | None,
-    profile: str | None,
+    target_choice: TargetChoice,
 ) -> None:
     """Move dead letters back to the main queue: all, a filtered selection, or IDS."""
-    target = _target(stack_name, endpoint_url, region, profile)
+    target = target_choice.resolve()
     selection = _selection(ids, source, event_type, since, grep)
     if force and not dry_run and not yes:
         click.confirm("--force re-runs handlers that already completed. Continue?", abort=True)
@@ -288,13 +310,10 @@ def purge(
     grep: str | None,
     dry_run: bool,
     yes: bool,
-    stack_name: str | None,
-    endpoint_url: str | None,
-    region: str | None,
-    profile: str | None,
+    target_choice: TargetChoice,
 ) -> None:
     """Delete dead letters for good: all, a filtered selection, or IDS."""
-    target = _target(stack_name, endpoint_url, region, profile)
+    target = target_choice.resolve()
     selection = _selection(ids, source, event_type, since, grep)
     queue = _queue(target)
     chosen = queue.select(selection)
@@ -330,10 +349,7 @@ def set_(
     source: str,
     secret: str | None,
     keep_old: bool,
-    stack_name: str | None,
-    endpoint_url: str | None,
-    region: str | None,
-    profile: str | None,
+    target_choice: TargetChoice,
 ) -> None:
     """Put SECRET first in SOURCE's list (read from standard input when omitted or '-')."""
     from webhook_core.sources import load_sources
@@ -351,7 +367,7 @@ def set_(
             f"that is not a secret of kind {sources[source].kind!r} (Standard Webhooks secrets are whsec_<base64>)"
         )
 
-    target = resolve(project, stack=stack_name, endpoint_url=endpoint_url, region=region, profile=profile)
+    target = target_choice.resolve(project)
     client = target.client("secretsmanager")
     document = _secret_document(client, target.resources.secret_id)
     previous = [item for item in document.get(source, []) if item != secret]
@@ -368,12 +384,12 @@ def set_(
 @secrets.command("list")
 @target_options
 @aws_errors
-def list_secrets(stack_name: str | None, endpoint_url: str | None, region: str | None, profile: str | None) -> None:
+def list_secrets(target_choice: TargetChoice) -> None:
     """Each source and how many secrets it has (never the values)."""
     from webhook_core.sources import load_sources
 
     project = Project.locate()
-    target = resolve(project, stack=stack_name, endpoint_url=endpoint_url, region=region, profile=profile)
+    target = target_choice.resolve(project)
     document = _secret_document(target.client("secretsmanager"), target.resources.secret_id)
     table = Table(title=f"source secrets — {target.description}", title_justify="left")
     table.add_column("source")

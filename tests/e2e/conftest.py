@@ -27,6 +27,7 @@ class DevStack:
     aws_endpoint: str = ""
     lines: list[str] = field(default_factory=list)
     secrets_file: Path = Path()
+    project_dir: Path = ROOT
 
     @property
     def state_file(self) -> Path:
@@ -47,6 +48,27 @@ class DevStack:
             time.sleep(0.05)
         raise AssertionError(
             f"no {count} x {pattern!r} in the stack's output within {timeout}s:\n{self.output()[-4000:]}"
+        )
+
+    def cli(self, *arguments: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        """`webhooks …` in a subprocess, aimed at this stack (and, with --stack, at its emulator)."""
+        env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+        env.update(
+            WEBHOOKS_PROJECT_DIR=str(self.project_dir),
+            WEBHOOKS_DEV_SECRETS_FILE=str(self.secrets_file),
+            WEBHOOKS_DEV_STATE_FILE=str(self.state_file),
+            AWS_ACCESS_KEY_ID="local",
+            AWS_SECRET_ACCESS_KEY="local",
+            COLUMNS="200",
+        )
+        return subprocess.run(
+            [sys.executable, "-m", "webhooks_cli", *arguments],
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
 
     def aws(self, service: str) -> object:
@@ -80,7 +102,7 @@ def start_stack(
         text=True,
         start_new_session=True,
     )
-    stack = DevStack(process, secrets_file=tmp_path / "dev-secrets.json")
+    stack = DevStack(process, secrets_file=tmp_path / "dev-secrets.json", project_dir=project_dir)
     assert process.stdout is not None
     stdout = process.stdout
 

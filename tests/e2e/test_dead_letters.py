@@ -5,10 +5,7 @@ handler is fixed, `webhooks dlq replay` processes each once and the DLQ is empty
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -42,20 +39,8 @@ def test_dead_letters_are_listed_with_their_reason_and_replayed_once_after_the_f
     assert broken != original
     handlers.write_text(broken)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(WEBHOOKS_PROJECT_DIR=str(project), COLUMNS="200")
     stack = start_stack(tmp_path, "--visibility-timeout", "0", project_dir=project)
-    env.update(WEBHOOKS_DEV_SECRETS_FILE=str(stack.secrets_file), WEBHOOKS_DEV_STATE_FILE=str(stack.state_file))
-
-    def webhooks(*arguments: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "webhooks_cli", *arguments],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+    webhooks = stack.cli
 
     try:
         port = stack.url.rsplit(":", 1)[1]

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -61,21 +58,8 @@ def test_every_kind_signed_is_accepted_then_deduplicated_forged_is_refused_and_e
 
 
 def test_the_send_command_is_accepted_and_its_repeat_is_a_duplicate(dev_stack: DevStack) -> None:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-        "WEBHOOKS_PROJECT_DIR": str(ROOT),
-        "WEBHOOKS_DEV_SECRETS_FILE": str(dev_stack.secrets_file),
-        "COLUMNS": "200",
-    }
     port = dev_stack.url.rsplit(":", 1)[1]
-    result = subprocess.run(
-        [sys.executable, "-m", "webhooks_cli", "send", "stripe", "--port", port, "--times", "2"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = dev_stack.cli("send", "stripe", "--port", port, "--times", "2")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert " 202 " in lines[0]
@@ -154,57 +138,19 @@ def test_send_to_a_stack_reads_its_url_and_secret_from_the_stack(dev_stack: DevS
         "Outputs": {key: {"Value": value} for key, value in outputs.items()},
     }
     cloudformation.create_stack(StackName="deployed", TemplateBody=json.dumps(template))
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-        "WEBHOOKS_PROJECT_DIR": str(ROOT),
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "COLUMNS": "200",
-    }
-    command = [sys.executable, "-m", "webhooks_cli", "send", "github", "--stack", "deployed", "--region", "us-east-1"]
-    result = subprocess.run(
-        [*command, "--endpoint-url", dev_stack.aws_endpoint],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    target = ["--region", "us-east-1", "--endpoint-url", dev_stack.aws_endpoint]
+    result = dev_stack.cli("send", "github", "--stack", "deployed", *target)
     assert result.returncode == 0, result.stderr
     assert " 202 " in result.stdout
 
-    missing = subprocess.run(
-        [*command[:-4], "--stack", "absent", "--region", "us-east-1", "--endpoint-url", dev_stack.aws_endpoint],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    missing = dev_stack.cli("send", "github", "--stack", "absent", *target)
     assert missing.returncode == 1
     assert missing.stderr.strip().startswith("Error: cannot read stack 'absent'")
     assert "Traceback" not in missing.stderr
 
 
 def test_rotation_keeps_both_secrets_valid_until_the_old_is_removed(dev_stack: DevStack) -> None:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-        "WEBHOOKS_PROJECT_DIR": str(ROOT),
-        "WEBHOOKS_DEV_SECRETS_FILE": str(dev_stack.secrets_file),
-        "WEBHOOKS_DEV_STATE_FILE": str(dev_stack.state_file),
-        "COLUMNS": "200",
-    }
-
-    def webhooks(*arguments: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "webhooks_cli", *arguments],
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+    webhooks = dev_stack.cli
 
     def status_with(secret_value: str) -> int:
         delivery = signing.sign(SOURCES["github"], secret_value)
@@ -255,53 +201,19 @@ def test_dlq_commands_work_on_a_stack_found_through_cloudformation(dev_stack: De
             }
         ),
     )
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-        "WEBHOOKS_PROJECT_DIR": str(ROOT),
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "COLUMNS": "200",
-    }
     target = ["--stack", "ops", "--region", "us-east-1", "--endpoint-url", dev_stack.aws_endpoint]
-    listed = subprocess.run(
-        [sys.executable, "-m", "webhooks_cli", "dlq", "list", "--json", *target],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    listed = dev_stack.cli("dlq", "list", "--json", *target)
     assert listed.returncode == 0, listed.stderr
     assert isinstance(json.loads(listed.stdout), list)
-    replayed = subprocess.run(
-        [sys.executable, "-m", "webhooks_cli", "dlq", "replay", "--yes", *target],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    replayed = dev_stack.cli("dlq", "replay", "--yes", *target)
     assert replayed.returncode == 0, replayed.stderr
     assert "skipped 0, failed 0" in replayed.stdout
 
 
 @pytest.mark.parametrize("source", ["slack", "zoom"])
-def test_send_handshake_gets_the_providers_answer_and_nothing_is_processed(dev_stack: DevStack, source: str) -> None:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-        "WEBHOOKS_PROJECT_DIR": str(ROOT),
-        "WEBHOOKS_DEV_SECRETS_FILE": str(dev_stack.secrets_file),
-        "COLUMNS": "200",
-    }
-    port = dev_stack.url.rsplit(":", 1)[1]
-    result = subprocess.run(
-        [sys.executable, "-m", "webhooks_cli", "send", source, "--handshake", "--port", port],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def test_send_handshake_gets_the_providers_answer(dev_stack: DevStack, source: str) -> None:
+    # That a handshake is never queued is tested in tests/integration/test_handshakes.py.
+    result = dev_stack.cli("send", source, "--handshake", "--port", dev_stack.url.rsplit(":", 1)[1])
     assert result.returncode == 0, result.stderr
     assert " 200 " in result.stdout
     answer = json.loads(result.stdout.split("  ")[-1])
