@@ -23,7 +23,8 @@ from webhook_core.errors import (
     WebhookError,
 )
 from webhook_core.observability import MetricUnit, logger, metrics
-from webhook_core.receiving import Delivery, HandshakeReply, Receiver, create_receiver
+from webhook_core.providers.spec import HandshakeReply
+from webhook_core.receiving import Delivery, Receiver, create_receiver
 from webhook_core.settings import ReceiverSettings
 
 if TYPE_CHECKING:
@@ -73,10 +74,12 @@ def get_receiver() -> Receiver:
     responses={
         200: _documented(
             "Already accepted (a provider's retry), or a provider handshake answered as it requires "
-            "(Slack url_verification, Zoom endpoint.url_validation): nothing is queued",
+            "(Slack url_verification, Zoom endpoint.url_validation, Twitch's challenge as text): nothing is queued",
             {"type": "object"},
         ),
         202: _documented("Verified, new, and queued", OUTCOME_SCHEMA),
+        204: {"description": "Discord's webhook-events PING, acknowledged with no body: nothing is queued"},
+        400: _documented("The body cannot be read as the provider sends it", ERROR_SCHEMA),
         401: _documented("Missing or bad signature, or a timestamp outside the tolerance", ERROR_SCHEMA),
         404: _documented("No source is configured under this name", ERROR_SCHEMA),
         409: _documented("The same event is still being accepted; retry after Retry-After seconds", ERROR_SCHEMA),
@@ -90,11 +93,9 @@ def receive_webhook(source: str) -> Response[dict[str, Any]]:
     # Metrics keep only the `service` dimension, so alarms see every source at once;
     # the source travels as EMF metadata (queryable in Logs Insights).
     metrics.add_metadata(key="source", value=source)
-    outcome = receiver.accept(Delivery(source=source, headers=_headers(), body=_raw_body(receiver)))
+    outcome = receiver.accept(Delivery(source=source, headers=_headers(), body=_raw_body(receiver), query=_query()))
     if isinstance(outcome, HandshakeReply):
-        metrics.add_metric(name="Handshake", unit=MetricUnit.Count, value=1)
-        logger.info("handshake answered")
-        return _json(200, outcome.body)
+        return _handshake(outcome)
     if outcome.duplicate:
         metrics.add_metric(name="Duplicate", unit=MetricUnit.Count, value=1)
         logger.info("duplicate delivery", extra={"envelope_id": outcome.envelope_id})
@@ -102,6 +103,39 @@ def receive_webhook(source: str) -> Response[dict[str, Any]]:
     metrics.add_metric(name="Accepted", unit=MetricUnit.Count, value=1)
     logger.info("accepted", extra={"envelope_id": outcome.envelope_id})
     return _json(202, {"status": "accepted", "id": outcome.envelope_id})
+
+
+@app.get(
+    "/webhooks/<source>",
+    summary="Answer a provider's GET endpoint check",
+    description="Meta's subscription check (hub.mode, hub.verify_token, hub.challenge) and Dropbox's challenge "
+    "echo, for sources whose kind has one; every other source answers 405.",
+    responses={
+        200: _documented("The challenge, as plain text", {"type": "string"}),
+        400: _documented("Not the provider's check: a parameter is missing or malformed", ERROR_SCHEMA),
+        401: _documented("The verify token does not match", ERROR_SCHEMA),
+        404: _documented("No source is configured under this name", ERROR_SCHEMA),
+        405: _documented("This source has no GET endpoint check", ERROR_SCHEMA),
+        503: _documented("The source's verify token cannot be read: retry later", ERROR_SCHEMA),
+    },
+)
+def check_endpoint(source: str) -> Response[Any]:
+    metrics.add_metadata(key="source", value=source)
+    return _handshake(get_receiver().check(source, _query()))
+
+
+def _handshake(reply: HandshakeReply) -> Response[Any]:
+    metrics.add_metric(name="Handshake", unit=MetricUnit.Count, value=1)
+    logger.info("handshake answered")
+    if reply.content_type == content_types.APPLICATION_JSON and reply.body is not None:
+        return _json(reply.status, reply.body)  # type: ignore[arg-type]
+    # nosniff: an echoed challenge must never be taken for a page.
+    return Response(
+        status_code=reply.status,
+        content_type=reply.content_type,
+        body=reply.body if isinstance(reply.body, str) else "",
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
 
 
 @app.exception_handler(WebhookError)
@@ -143,6 +177,10 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
 
 def _headers() -> dict[str, str]:
     return {name.lower(): value for name, value in (app.current_event.get("headers") or {}).items()}
+
+
+def _query() -> dict[str, str]:
+    return dict(app.current_event.get("queryStringParameters") or {})
 
 
 def _raw_body(receiver: Receiver) -> bytes:

@@ -61,7 +61,7 @@ class Stack:
         return list(found.values())
 
     def deliver(self, source: str, signed: Signed, **event_options: Any) -> Response:
-        return self.invoke(rest_event(source, signed.body, signed.headers, **event_options))
+        return self.invoke(rest_event(source, signed.body, signed.headers, query=signed.query, **event_options))
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ def rest_event(
     *,
     base64_encoded: bool = True,
     method: str = "POST",
+    query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The event API Gateway sends for `POST /webhooks/{source}`. With the API's
     `*/*` binary media type every body arrives base64-encoded."""
@@ -39,6 +40,8 @@ def rest_event(
         pathParameters={"source": source},
         body=base64.b64encode(body).decode() if base64_encoded else body.decode("utf-8"),
         isBase64Encoded=base64_encoded,
+        queryStringParameters=query or None,
+        multiValueQueryStringParameters={name: [value] for name, value in query.items()} if query else None,
     )
     event["requestContext"].update(path=f"/dev/webhooks/{source}", httpMethod=method, requestId=request_id)
     return event

@@ -14,11 +14,13 @@ import hmac
 import json
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import nacl.signing
 import stripe
 import svix.webhooks
+from twilio.request_validator import RequestValidator
 from slack_sdk.signature import SignatureVerifier
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
@@ -35,6 +37,11 @@ TOKEN_SECRET = "glpat-webhook-token-for-tests"
 SQUARE_SECRET = "square-signature-key-for-tests"
 SQUARE_URL = "https://example.com/webhooks/square"
 BASIC_SECRET = "webhooks:correct-horse-battery"
+TWILIO_SECRET = "12345678901234567890123456789012"  # an Auth Token's shape
+TWILIO_URL = "https://example.com/webhooks/twilio"
+# Ed25519: the provider holds the signing seed; the receiver is configured with the public key.
+ED25519_SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"  # RFC 8032 test 1
+ED25519_PUBLIC_KEY = nacl.signing.SigningKey(bytes.fromhex(ED25519_SEED)).verify_key.encode().hex()
 SECRETS = {
     "stripe": [STRIPE_SECRET],
     "github": [GITHUB_SECRET],
@@ -46,8 +53,10 @@ SECRETS = {
     "zoom": [ZOOM_SECRET],
     "square": [SQUARE_SECRET],
     "token": [TOKEN_SECRET],
+    "twilio": [TWILIO_SECRET],
     "basic": [BASIC_SECRET],
     "hmac": [HMAC_SECRET],
+    "ed25519": [ED25519_PUBLIC_KEY],
 }
 KINDS = tuple(SECRETS)
 # Kinds whose signature covers the body; a static token or Basic credentials cannot notice a changed body.
@@ -59,7 +68,17 @@ def other_secret(kind: str, label: str) -> str:
     """A secret that is not the test secret, in the format the kind's provider issues."""
     if kind in WHSEC_KINDS:
         return "whsec_" + base64.b64encode(label.encode().ljust(24, b"_")).decode()
+    if kind == "ed25519":  # another signing seed: its signatures do not verify under our public key
+        return hashlib.sha256(label.encode()).hexdigest()
     return label
+
+
+def configured(kind: str, secret: str) -> str:
+    """What the receiver is configured with for a signing secret: the secret itself,
+    except for public-key kinds, where it is the public key of the signing seed."""
+    if kind == "ed25519":
+        return nacl.signing.SigningKey(bytes.fromhex(secret)).verify_key.encode().hex()
+    return secret
 
 
 @dataclass(frozen=True)
@@ -68,6 +87,7 @@ class Signed:
     headers: dict[str, str]
     event_id: str
     event_type: str
+    query: dict[str, str] = field(default_factory=dict)
 
 
 def sample_body(kind: str, event_id: str, event_type: str) -> bytes:
@@ -110,6 +130,10 @@ def sample_body(kind: str, event_id: str, event_type: str) -> bytes:
         }
     elif kind in {"token", "basic"}:
         document = {"id": event_id, "type": event_type, "object_kind": "push"}
+    elif kind == "twilio":
+        document = {"type": event_type, "specversion": "1.0", "id": event_id, "data": {"sid": "SM1"}}
+    elif kind == "ed25519":
+        document = {"version": 1, "application_id": "1", "type": 1, "event": {"type": event_type, "data": {}}}
     elif kind == "zoom":
         document = {"event": event_type, "event_ts": 1_700_000_000_000, "payload": {"object": {"id": event_id}}}
     else:
@@ -128,6 +152,7 @@ def sign(  # noqa: PLR0912 - one branch per provider, each the provider's own re
 ) -> Signed:
     """A delivery of `kind` signed with `secret` (default: the test secret) at `timestamp`."""
     secret = secret if secret is not None else SECRETS[kind][0]
+    query: dict[str, str] = {}
     timestamp = timestamp if timestamp is not None else int(time.time())
     event_id = (
         event_id
@@ -144,6 +169,8 @@ def sign(  # noqa: PLR0912 - one branch per provider, each the provider's own re
             "token": str(uuid.uuid4()),
             "basic": f"evt-{uuid.uuid4().hex[:12]}",
             "hmac": f"ev-{uuid.uuid4().hex[:12]}",
+            "twilio": f"idem-{uuid.uuid4().hex[:16]}",
+            "ed25519": "",
         }[kind]
     )
     event_type = event_type or {
@@ -155,6 +182,8 @@ def sign(  # noqa: PLR0912 - one branch per provider, each the provider's own re
         "zoom": "meeting.started",
         "token": "Push Hook",
         "square": "payment.updated",
+        "twilio": "com.twilio.messaging.message.delivered",
+        "ed25519": "APPLICATION_AUTHORIZED",
     }.get(kind, "invoice.paid")
     body = body if body is not None else sample_body(kind, event_id, event_type)
 
@@ -212,11 +241,22 @@ def sign(  # noqa: PLR0912 - one branch per provider, each the provider's own re
             "X-Event-Id": event_id,
             "X-Event-Type": event_type,
         }
+    elif kind == "twilio":
+        # JSON bodies: Twilio appends bodySHA256 to the URL it signs (twilio's own validator).
+        body_hash = hashlib.sha256(body).hexdigest()
+        signature = RequestValidator(secret).compute_signature(f"{TWILIO_URL}?bodySHA256={body_hash}", {})
+        headers = {"X-Twilio-Signature": signature, "I-Twilio-Idempotency-Token": event_id}
+        query = {"bodySHA256": body_hash}
+    elif kind == "ed25519":
+        # Discord: Ed25519 over timestamp + body (signed with PyNaCl, as Discord's docs verify).
+        seed = ED25519_SEED if secret == ED25519_PUBLIC_KEY else secret
+        signed = nacl.signing.SigningKey(bytes.fromhex(seed)).sign(str(timestamp).encode() + body)
+        headers = {"X-Signature-Ed25519": signed.signature.hex(), "X-Signature-Timestamp": str(timestamp)}
     else:
         raise ValueError(kind)
-    if kind == "zoom":  # Zoom sends no event id: the receiver uses the body's SHA-256
+    if kind in {"zoom", "ed25519"}:  # no event id is sent: the receiver uses the body's SHA-256
         event_id = hashlib.sha256(body).hexdigest()
-    return Signed(body=body, headers=headers, event_id=event_id, event_type=event_type)
+    return Signed(body=body, headers=headers, event_id=event_id, event_type=event_type, query=query)
 
 
 SIGNATURE_HEADER = {
@@ -230,8 +270,10 @@ SIGNATURE_HEADER = {
     "zoom": "x-zm-signature",
     "square": "x-square-hmacsha256-signature",
     "token": "X-Gitlab-Token",
+    "twilio": "X-Twilio-Signature",
     "basic": "Authorization",
     "hmac": "X-Signature",
+    "ed25519": "X-Signature-Ed25519",
 }
 # Where each timestamped kind carries its timestamp: a header, or a key inside the signature header.
 TIMESTAMP_HEADER = {
@@ -242,5 +284,6 @@ TIMESTAMP_HEADER = {
     "paddle": ("Paddle-Signature", "ts"),
     "zoom": ("x-zm-request-timestamp", None),
     "hmac": ("X-Timestamp", None),
+    "ed25519": ("X-Signature-Timestamp", None),
 }
 TIMESTAMPED = tuple(TIMESTAMP_HEADER)

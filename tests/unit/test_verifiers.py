@@ -23,6 +23,7 @@ from tests.support.signers import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     TIMESTAMPED,
+    configured,
     other_secret,
     sign,
 )
@@ -33,16 +34,28 @@ from webhook_core.sources import Source, parse_sources
 
 
 def verify(
-    source: Source, headers: dict[str, str], body: bytes, secrets: list[str], now: float | None = None
+    source: Source,
+    headers: dict[str, str],
+    body: bytes,
+    secrets: list[str],
+    now: float | None = None,
+    query: dict[str, str] | None = None,
 ) -> Verified:
     lowered = {name.lower(): value for name, value in headers.items()}
     keys = source.spec.scheme.derive_keys(secrets)
-    return source.spec.scheme.verify(lowered, body, keys, time.time() if now is None else now)
+    return source.spec.scheme.verify(lowered, body, keys, time.time() if now is None else now, query or {})
 
 
-def reason(source: Source, headers: dict[str, str], body: bytes, secrets: list[str], now: float | None = None) -> str:
+def reason(
+    source: Source,
+    headers: dict[str, str],
+    body: bytes,
+    secrets: list[str],
+    now: float | None = None,
+    query: dict[str, str] | None = None,
+) -> str:
     with pytest.raises(SignatureError) as caught:
-        verify(source, headers, body, secrets, now)
+        verify(source, headers, body, secrets, now, query)
     return caught.value.reason
 
 
@@ -104,7 +117,7 @@ def test_standard_accepts_a_header_listing_several_signatures(shipped_sources: d
     signed = sign("standard")
     other = base64.b64encode(b"x" * 32).decode()
     headers = {**signed.headers, "webhook-signature": f"v1a,{other} v1,{other} {signed.headers['webhook-signature']}"}
-    assert verify(shipped_sources["standard"], headers, signed.body, [signers.STANDARD_SECRET])
+    assert verify(shipped_sources["standard"], headers, signed.body, [signers.STANDARD_SECRET], query=signed.query)
 
 
 def test_github_accepts_the_example_from_its_documentation() -> None:
@@ -163,12 +176,34 @@ def test_any_active_secret_verifies_and_the_matching_index_is_reported(
     shipped_sources: dict[str, Source], kind: str
 ) -> None:
     old = SECRETS[kind][0]
-    new = other_secret(kind, "a-newer-secret")
+    new_signing = other_secret(kind, "a-newer-secret")
+    new = configured(kind, new_signing)
     signed_with_old = sign(kind, secret=old)
-    assert verify(shipped_sources[kind], signed_with_old.headers, signed_with_old.body, [new, old]).secret_index == 1
-    signed_with_new = sign(kind, secret=new)
-    assert verify(shipped_sources[kind], signed_with_new.headers, signed_with_new.body, [new, old]).secret_index == 0
-    assert reason(shipped_sources[kind], signed_with_old.headers, signed_with_old.body, [new]) == "signature_mismatch"
+    assert (
+        verify(
+            shipped_sources[kind],
+            signed_with_old.headers,
+            signed_with_old.body,
+            [new, old],
+            query=signed_with_old.query,
+        ).secret_index
+        == 1
+    )
+    signed_with_new = sign(kind, secret=new_signing)
+    assert (
+        verify(
+            shipped_sources[kind],
+            signed_with_new.headers,
+            signed_with_new.body,
+            [new, old],
+            query=signed_with_new.query,
+        ).secret_index
+        == 0
+    )
+    assert (
+        reason(shipped_sources[kind], signed_with_old.headers, signed_with_old.body, [new], query=signed_with_old.query)
+        == "signature_mismatch"
+    )
 
 
 # --- tampering, for every kind ------------------------------------------------------
@@ -180,14 +215,20 @@ def test_one_flipped_body_byte_is_rejected(shipped_sources: dict[str, Source], k
     for position in (0, len(signed.body) // 2, len(signed.body) - 1):
         body = bytearray(signed.body)
         body[position] ^= 0x01
-        assert reason(shipped_sources[kind], signed.headers, bytes(body), SECRETS[kind]) == "signature_mismatch"
+        assert (
+            reason(shipped_sources[kind], signed.headers, bytes(body), SECRETS[kind], query=signed.query)
+            == "signature_mismatch"
+        )
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_wrong_secret_is_rejected(shipped_sources: dict[str, Source], kind: str) -> None:
     wrong = other_secret(kind, "not-the-secret")
     signed = sign(kind, secret=wrong)
-    assert reason(shipped_sources[kind], signed.headers, signed.body, SECRETS[kind]) == "signature_mismatch"
+    assert (
+        reason(shipped_sources[kind], signed.headers, signed.body, SECRETS[kind], query=signed.query)
+        == "signature_mismatch"
+    )
 
 
 @pytest.mark.parametrize("kind", TIMESTAMPED)
@@ -197,7 +238,7 @@ def test_stale_and_future_timestamps_are_rejected(shipped_sources: dict[str, Sou
     tolerance = shipped_sources[kind].spec.scheme.tolerance_seconds
     signed = sign(kind, timestamp=now + beyond + (tolerance if beyond > 0 else -tolerance))
     assert (
-        reason(shipped_sources[kind], signed.headers, signed.body, SECRETS[kind], now=now)
+        reason(shipped_sources[kind], signed.headers, signed.body, SECRETS[kind], now=now, query=signed.query)
         == "timestamp_out_of_tolerance"
     )
 
@@ -207,7 +248,7 @@ def test_stale_and_future_timestamps_are_rejected(shipped_sources: dict[str, Sou
 def test_timestamps_inside_the_tolerance_are_accepted(shipped_sources: dict[str, Source], kind: str, side: int) -> None:
     now = int(time.time())
     signed = sign(kind, timestamp=now + side * shipped_sources[kind].spec.scheme.tolerance_seconds)
-    assert verify(shipped_sources[kind], signed.headers, signed.body, SECRETS[kind], now=now)
+    assert verify(shipped_sources[kind], signed.headers, signed.body, SECRETS[kind], now=now, query=signed.query)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -218,15 +259,20 @@ def test_the_signature_of_another_source_is_rejected(kind: str) -> None:
     sources = parse_sources(config)
     secret_b = other_secret(kind, "source-b-secret")
     signed_for_b = sign(kind, secret=secret_b)
-    assert verify(sources["b"], signed_for_b.headers, signed_for_b.body, [secret_b])
-    assert reason(sources["a"], signed_for_b.headers, signed_for_b.body, SECRETS[kind]) == "signature_mismatch"
+    assert verify(
+        sources["b"], signed_for_b.headers, signed_for_b.body, [configured(kind, secret_b)], query=signed_for_b.query
+    )
+    assert (
+        reason(sources["a"], signed_for_b.headers, signed_for_b.body, SECRETS[kind], query=signed_for_b.query)
+        == "signature_mismatch"
+    )
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_missing_signature_header_is_rejected(shipped_sources: dict[str, Source], kind: str) -> None:
     signed = sign(kind)
     headers = {k: v for k, v in signed.headers.items() if k != SIGNATURE_HEADER[kind]}
-    assert reason(shipped_sources[kind], headers, signed.body, SECRETS[kind]) == "missing_signature"
+    assert reason(shipped_sources[kind], headers, signed.body, SECRETS[kind], query=signed.query) == "missing_signature"
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -235,7 +281,7 @@ def test_a_truncated_signature_header_is_rejected(shipped_sources: dict[str, Sou
     signed = sign(kind)
     header = signed.headers[SIGNATURE_HEADER[kind]]
     truncated = {**signed.headers, SIGNATURE_HEADER[kind]: header[: int(len(header) * keep)]}
-    assert reason(shipped_sources[kind], truncated, signed.body, SECRETS[kind]) in {
+    assert reason(shipped_sources[kind], truncated, signed.body, SECRETS[kind], query=signed.query) in {
         "signature_mismatch",
         "malformed_signature",
     }
@@ -244,7 +290,7 @@ def test_a_truncated_signature_header_is_rejected(shipped_sources: dict[str, Sou
 @pytest.mark.parametrize("kind", BODY_SIGNED)
 def test_an_emptied_body_is_rejected(shipped_sources: dict[str, Source], kind: str) -> None:
     signed = sign(kind)
-    assert reason(shipped_sources[kind], signed.headers, b"", SECRETS[kind]) == "signature_mismatch"
+    assert reason(shipped_sources[kind], signed.headers, b"", SECRETS[kind], query=signed.query) == "signature_mismatch"
 
 
 @pytest.mark.parametrize("kind", TIMESTAMPED)
@@ -257,7 +303,7 @@ def test_a_malformed_timestamp_is_rejected(shipped_sources: dict[str, Source], k
         headers[header] = bad
     else:  # the timestamp is a key inside the signature header (Stripe t=, Paddle ts=)
         headers[header] = re.sub(rf"(^|[,;]){key}=[^,;]*", lambda m: f"{m.group(1)}{key}={bad}", headers[header])
-    assert reason(shipped_sources[kind], headers, signed.body, SECRETS[kind]) in {
+    assert reason(shipped_sources[kind], headers, signed.body, SECRETS[kind], query=signed.query) in {
         "missing_timestamp",
         "malformed_timestamp",
     }
@@ -295,7 +341,7 @@ def test_paddle_accepts_either_h1_during_its_secret_rotation(shipped_sources: di
     signed = sign("paddle")
     stale = "h1=" + "0" * 64
     rotated = {"Paddle-Signature": signed.headers["Paddle-Signature"].replace(";h1=", f";{stale};h1=")}
-    assert verify(shipped_sources["paddle"], rotated, signed.body, [signers.PADDLE_SECRET])
+    assert verify(shipped_sources["paddle"], rotated, signed.body, [signers.PADDLE_SECRET], query=signed.query)
 
 
 @pytest.mark.parametrize("kind", ["standard", "svix", "shopify"])
@@ -313,7 +359,7 @@ def test_a_non_canonical_base64_signature_is_refused(shipped_sources: dict[str, 
     changed = encoded[:position] + sibling + encoded[position + 1 :]
     assert base64.b64decode(changed) == base64.b64decode(encoded)
     headers = {**signed.headers, name: value.replace(encoded, changed)}
-    assert reason(shipped_sources[kind], headers, signed.body, SECRETS[kind]) in {
+    assert reason(shipped_sources[kind], headers, signed.body, SECRETS[kind], query=signed.query) in {
         "signature_mismatch",
         "malformed_signature",
     }
@@ -326,7 +372,7 @@ def test_a_hex_signature_with_spaces_is_refused(shipped_sources: dict[str, Sourc
     spaced = re.sub(r"([0-9a-f]{2})([0-9a-f]{2})$", r"\1 \2", signed.headers[name])
     assert spaced != signed.headers[name]
     headers = {**signed.headers, name: spaced}
-    assert reason(shipped_sources[kind], headers, signed.body, SECRETS[kind]) in {
+    assert reason(shipped_sources[kind], headers, signed.body, SECRETS[kind], query=signed.query) in {
         "signature_mismatch",
         "malformed_signature",
     }
@@ -337,8 +383,11 @@ def test_square_signs_the_configured_notification_url_with_the_body() -> None:
     elsewhere = {**config, "name": "sq2", "notification_url": "https://example.com/dev/webhooks/square"}
     sources = parse_sources({"sources": [config, elsewhere]})
     signed = sign("square")
-    assert verify(sources["sq"], signed.headers, signed.body, [signers.SQUARE_SECRET])
-    assert reason(sources["sq2"], signed.headers, signed.body, [signers.SQUARE_SECRET]) == "signature_mismatch"
+    assert verify(sources["sq"], signed.headers, signed.body, [signers.SQUARE_SECRET], query=signed.query)
+    assert (
+        reason(sources["sq2"], signed.headers, signed.body, [signers.SQUARE_SECRET], query=signed.query)
+        == "signature_mismatch"
+    )
 
 
 def test_a_square_source_without_its_notification_url_is_refused_naming_it() -> None:

@@ -87,3 +87,19 @@ class DedupeStoreError(ServiceUnavailableError):
 
 class QueueError(ServiceUnavailableError):
     """The envelope could not be sent to the queue."""
+
+
+class BadRequestError(WebhookError):
+    """A request this source cannot take: a handshake without its parameters."""
+
+    status = 400
+    metric = "BadRequest"
+    code = "bad_request"
+    public_message = "The request is not one this webhook source accepts."
+
+
+class MethodNotAllowedError(WebhookError):
+    status = 405
+    metric = "MethodNotAllowed"
+    code = "method_not_allowed"
+    public_message = "This webhook source accepts only POST."

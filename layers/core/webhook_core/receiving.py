@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -17,21 +17,14 @@ from aws_lambda_powertools.metrics import single_metric
 
 from webhook_core.dedupe import Deduplicator, Outcome
 from webhook_core.envelope import Envelope, Verification
-from webhook_core.errors import PayloadTooLargeError, SourceUnavailableError, UnknownSourceError
+from webhook_core.errors import MethodNotAllowedError, PayloadTooLargeError, SourceUnavailableError, UnknownSourceError
 from webhook_core.observability import MetricUnit, logger, metrics
 from webhook_core.providers.scheme import Scheme
+from webhook_core.providers.spec import HandshakeReply
 from webhook_core.queue import EnvelopeQueue
 from webhook_core.secrets import SourceSecrets
 from webhook_core.settings import ReceiverSettings
 from webhook_core.sources import Source, load_sources
-
-
-@dataclass(frozen=True, slots=True)
-class HandshakeReply:
-    """The provider's endpoint check (Slack url_verification, Zoom url_validation):
-    verified like any delivery, answered as the provider requires, never queued."""
-
-    body: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +34,7 @@ class Delivery:
     source: str
     headers: Mapping[str, str]
     body: bytes
+    query: Mapping[str, str] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=64)
@@ -95,12 +89,12 @@ class Receiver:
         keys = _keys(source.spec.scheme, self._secrets.for_source(source.name))
         if not any(keys):
             raise SourceUnavailableError(f"no secret of source {source.name!r} is usable for its kind")
-        verified = source.spec.scheme.verify(delivery.headers, delivery.body, keys, now)
+        verified = source.spec.scheme.verify(delivery.headers, delivery.body, keys, now, delivery.query)
         if source.spec.handshake is not None:
             key = keys[verified.secret_index]
-            reply = source.spec.handshake(_json_or_none(delivery.body), key) if key else None
+            reply = source.spec.handshake(_json_or_none(delivery.body), delivery.headers, key) if key else None
             if reply is not None:
-                return HandshakeReply(reply)
+                return reply
 
         facts = source.spec.fields.extract(delivery.headers, delivery.body)
         body, encoding = Envelope.encode_body(delivery.body)
@@ -121,6 +115,15 @@ class Receiver:
         _count_secret_use(source.name, verified.secret_index)
         logger.append_keys(envelope_id=envelope.id, event_type=envelope.type, secret_index=verified.secret_index)
         return self._dedupe.once(source.name, facts.event_id, envelope.id, enqueue=lambda: self._queue.send(envelope))
+
+    def check(self, source_name: str, query: Mapping[str, str]) -> HandshakeReply:
+        """Answer a GET endpoint check (Meta's subscription, Dropbox's challenge)."""
+        source = self.source(source_name)
+        check = source.spec.get_check
+        if check is None:
+            raise MethodNotAllowedError(f"source {source.name!r} has no GET endpoint check")
+        tokens = self._secrets.for_source(f"{source.name}/{check.token}") if check.token else ()
+        return check.answer(query, tokens)
 
 
 def _count_secret_use(source: str, secret_index: int) -> None:

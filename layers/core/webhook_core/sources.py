@@ -14,15 +14,19 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from webhook_core.errors import ConfigurationError
-from webhook_core.providers import github, paddle, shopify, slack, square, standard, stripe, token, zoom
+from webhook_core.providers import github, paddle, shopify, slack, square, standard, stripe, token, twilio, zoom
 from webhook_core.providers.fields import EventFields
-from webhook_core.providers.scheme import SignatureScheme
+from webhook_core.providers.handshakes import GET_CHECKS, HANDSHAKES
+from webhook_core.providers.scheme import Scheme, SignatureScheme
 from webhook_core.providers.spec import ProviderSpec
 
 SourceName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 HeaderName = Annotated[str, Field(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", max_length=128)]
 JsonPath = Annotated[str, Field(pattern=r"^[^.]+(\.[^.]+)*$", max_length=256)]
 Tolerance = Annotated[int, Field(ge=1, le=86_400)]
+PublicUrl = Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2048)]
+HandshakeName = Literal["slack", "zoom", "discord", "twitch"]
+GetCheckName = Literal["meta", "challenge"]
 
 
 class _Source(BaseModel):
@@ -104,28 +108,38 @@ class SquareSource(_Source):
     kind: Literal["square"]
     # Exactly the notification URL of the Square webhook subscription: Square signs it,
     # and behind API Gateway the request's own host and stage path are not it.
-    notification_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2048)]
+    notification_url: PublicUrl
 
     def spec(self) -> ProviderSpec:
         return square.spec(self.notification_url)
 
 
 class _EventLocations(_Source):
+    """Where the provider puts an event's facts: a header or a dotted path into the JSON body."""
+
     id_header: HeaderName | None = None
     id_path: JsonPath | None = None
     type_header: HeaderName | None = None
     type_path: JsonPath | None = None
+    occurred_at_path: JsonPath | None = None
+    occurred_at_format: Literal["epoch_seconds", "epoch_millis", "iso8601"] = "epoch_seconds"
+    resource_id_path: JsonPath | None = None
+    keep_headers: tuple[HeaderName, ...] = Field((), max_length=16)
 
-    def _fields(self) -> EventFields:
-        kept = tuple(
-            header.lower() for header in ("content-type", "user-agent", self.id_header, self.type_header) if header
-        )
+    def _fields(self, *, default_id_header: str | None = None, default_type_path: str | None = None) -> EventFields:
+        id_header = (self.id_header or ("" if self.id_path else default_id_header or "")).lower() or None
+        type_header = self.type_header.lower() if self.type_header else None
+        type_path = self.type_path or (None if type_header else default_type_path)
+        kept = ("content-type", "user-agent", id_header, type_header, *(h.lower() for h in self.keep_headers))
         return EventFields(
-            id_header=self.id_header.lower() if self.id_header else None,
+            id_header=id_header,
             id_path=self.id_path,
-            type_header=self.type_header.lower() if self.type_header else None,
-            type_path=self.type_path,
-            kept_headers=tuple(dict.fromkeys(kept)),
+            type_header=type_header,
+            type_path=type_path,
+            occurred_at_path=self.occurred_at_path,
+            occurred_at_format=self.occurred_at_format,
+            resource_id_path=self.resource_id_path,
+            kept_headers=tuple(dict.fromkeys(header for header in kept if header)),
         )
 
 
@@ -149,54 +163,119 @@ class BasicSource(_EventLocations):
         return token.basic_spec(self._fields())
 
 
-class HmacSource(_Source):
-    """A generic HMAC sender: every part of the scheme is an option."""
+class TwilioSource(_EventLocations):
+    kind: Literal["twilio"]
+    # Exactly the webhook URL configured in Twilio, query string included: Twilio signs
+    # it, and behind API Gateway the request's own host and stage path are not it.
+    url: PublicUrl
+
+    def spec(self) -> ProviderSpec:
+        # Event Streams (CloudEvents JSON) name the type in `type`; for form posts, set
+        # type_path to the field that says what happened (MessageStatus, CallStatus, …).
+        fields = self._fields(default_id_header="i-twilio-idempotency-token", default_type_path="type")
+        return twilio.spec(self.url, fields)
+
+
+class _Handshakes(_EventLocations):
+    # A provider endpoint check answered by this source (see providers/handshakes.py).
+    handshake: HandshakeName | None = None
+    get_check: GetCheckName | None = None
+
+    def _spec(self, kind: str, docs: str, scheme: Scheme) -> ProviderSpec:
+        return ProviderSpec(
+            kind=kind,
+            docs=docs,
+            scheme=scheme,
+            fields=self._fields(default_id_header=getattr(scheme, "id_header", None)),
+            handshake=HANDSHAKES[self.handshake] if self.handshake else None,
+            get_check=GET_CHECKS[self.get_check] if self.get_check else None,
+        )
+
+
+class HmacSource(_Handshakes):
+    """A generic HMAC sender: every part of the scheme is an option (presets are made of these)."""
 
     kind: Literal["hmac"]
     header: HeaderName
     algorithm: Literal["sha1", "sha256", "sha512"] = "sha256"
     encoding: Literal["hex", "base64"] = "hex"
     prefix: str = Field("", max_length=64)
+    # plain: `<prefix><signature>`; keyed_list: `t=…,v1=…`; versioned_list: `v1,<sig> v1,<sig>`.
+    signature_format: Literal["plain", "keyed_list", "versioned_list"] = "plain"
+    signature_keys: tuple[Annotated[str, Field(min_length=1, max_length=32)], ...] = Field((), max_length=8)
+    timestamp_key: str | None = Field(None, min_length=1, max_length=32)
+    list_separator: Literal[",", ";", " "] = ","
     timestamp_header: HeaderName | None = None
+    timestamp_format: Literal["seconds", "millis", "iso8601"] = "seconds"
     signed_content: str = Field("{body}", max_length=256)
+    signed_id_header: HeaderName | None = None
+    url: PublicUrl | None = None
+    key_format: Literal["text", "base64"] = "text"
     tolerance_seconds: Tolerance = 300
-    id_header: HeaderName | None = None
-    id_path: JsonPath | None = None
-    type_header: HeaderName | None = None
-    type_path: JsonPath | None = None
 
     @model_validator(mode="after")
     def _scheme_is_sound(self) -> HmacSource:
         self.spec()  # SignatureScheme raises ValueError listing every problem at once
         return self
 
-    def _scheme_options(self) -> dict[str, object]:
-        return {
-            "signature_header": self.header.lower(),
-            "algorithm": self.algorithm,
-            "encoding": self.encoding,
-            "prefix": self.prefix,
-            "timestamp_header": self.timestamp_header.lower() if self.timestamp_header else None,
-            "id_header": self.id_header.lower() if self.id_header and "{id}" in self.signed_content else None,
-            "signed_content": self.signed_content,
-            "tolerance_seconds": self.tolerance_seconds,
-        }
+    def spec(self) -> ProviderSpec:
+        scheme = SignatureScheme(
+            signature_header=self.header.lower(),
+            algorithm=self.algorithm,
+            encoding=self.encoding,
+            signature_format=self.signature_format,
+            prefix=self.prefix,
+            signature_keys=self.signature_keys,
+            timestamp_key=self.timestamp_key,
+            list_separator=self.list_separator,
+            timestamp_header=self.timestamp_header.lower() if self.timestamp_header else None,
+            timestamp_format=self.timestamp_format,
+            id_header=_signed_id_header(self),
+            signed_content=self.signed_content,
+            url=self.url or "",
+            key_format=self.key_format,
+            tolerance_seconds=self.tolerance_seconds,
+        )
+        return self._spec("hmac", "https://datatracker.ietf.org/doc/html/rfc2104", scheme)
+
+
+def _signed_id_header(source: HmacSource) -> str | None:
+    # The header whose value {id} stands for: the one named for it, else the event id header.
+    if "{id}" not in source.signed_content:
+        return None
+    header = source.signed_id_header or source.id_header
+    return header.lower() if header else None
+
+
+class Ed25519Source(_Handshakes):
+    """Public-key signatures (Discord, Telnyx); each secret is the provider's public key."""
+
+    kind: Literal["ed25519"]
+    header: HeaderName = "X-Signature-Ed25519"
+    timestamp_header: HeaderName | None = "X-Signature-Timestamp"
+    encoding: Literal["hex", "base64"] = "hex"
+    key_encoding: Literal["hex", "base64"] = "hex"
+    signed_content: str = Field("{timestamp}{body}", max_length=256)
+    tolerance_seconds: Tolerance = 300
+
+    @model_validator(mode="after")
+    def _scheme_is_sound(self) -> Ed25519Source:
+        self.spec()
+        return self
 
     def spec(self) -> ProviderSpec:
-        kept = tuple(
-            header.lower() for header in ("content-type", "user-agent", self.id_header, self.type_header) if header
+        from webhook_core.providers.ed25519 import Ed25519Scheme  # noqa: PLC0415 - only sources of this kind need it
+
+        scheme = Ed25519Scheme(
+            signature_header=self.header.lower(),
+            timestamp_header=self.timestamp_header.lower() if self.timestamp_header else None,
+            encoding=self.encoding,
+            key_encoding=self.key_encoding,
+            signed_content=self.signed_content,
+            tolerance_seconds=self.tolerance_seconds,
         )
-        return ProviderSpec(
-            kind="hmac",
-            docs="https://datatracker.ietf.org/doc/html/rfc2104",
-            scheme=SignatureScheme(**self._scheme_options()),  # type: ignore[arg-type]
-            fields=EventFields(
-                id_header=self.id_header.lower() if self.id_header else None,
-                id_path=self.id_path,
-                type_header=self.type_header.lower() if self.type_header else None,
-                type_path=self.type_path,
-                kept_headers=tuple(dict.fromkeys(kept)),
-            ),
+        return self._spec(
+            "ed25519", "https://discord.com/developers/docs/interactions/overview#setting-up-an-endpoint", scheme
         )
 
 
@@ -210,9 +289,11 @@ SourceConfig = Annotated[
     | PaddleSource
     | ZoomSource
     | SquareSource
+    | TwilioSource
     | TokenSource
     | BasicSource
-    | HmacSource,
+    | HmacSource
+    | Ed25519Source,
     Field(discriminator="kind"),
 ]
 _SOURCE = TypeAdapter(SourceConfig)
@@ -226,9 +307,11 @@ KINDS = (
     "paddle",
     "zoom",
     "square",
+    "twilio",
     "token",
     "basic",
     "hmac",
+    "ed25519",
 )
 
 

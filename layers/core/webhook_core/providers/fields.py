@@ -8,11 +8,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import parse_qsl
 
 TimeFormat = Literal["epoch_seconds", "epoch_millis", "iso8601"]
 UNKNOWN_TYPE = "unknown"
 # Bounds on what an envelope copies from headers, so the envelope always fits an SQS message.
 MAX_KEPT_HEADER_CHARS = 1024
+FORM = "application/x-www-form-urlencoded"
+MAX_FORM_FIELDS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +42,7 @@ class EventFields:
     def extract(self, headers: Mapping[str, str], body: bytes) -> EventFacts:
         """Read the event's facts. Never fails: a body that does not parse still
         gets an id (the SHA-256 of the raw body) so it is enqueued, not dropped."""
-        document = _parse_json(body) if self._needs_body else None
+        document = _parse_document(body, headers.get("content-type", "")) if self._needs_body else None
         event_id = _text(headers.get(self.id_header) if self.id_header else None) or _text(
             _lookup(document, self.id_path)
         )
@@ -61,7 +64,17 @@ class EventFields:
         return any((self.id_path, self.type_path, self.occurred_at_path, self.resource_id_path))
 
 
-def _parse_json(body: bytes) -> Any:
+def _parse_document(body: bytes, content_type: str) -> Any:
+    """JSON, or a form post (Twilio's), as a dict of each field's first value."""
+    if content_type.split(";", 1)[0].strip().lower() == FORM:
+        try:
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+        except (UnicodeDecodeError, ValueError):
+            return None
+        document: dict[str, str] = {}
+        for name, value in pairs:
+            document.setdefault(name, value)
+        return document
     try:
         return json.loads(body)
     except ValueError:  # includes UnicodeDecodeError

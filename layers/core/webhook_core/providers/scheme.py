@@ -13,6 +13,7 @@ import hmac
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 from webhook_core.errors import SignatureError
@@ -20,7 +21,11 @@ from webhook_core.errors import SignatureError
 Algorithm = Literal["sha1", "sha256", "sha512"]
 Encoding = Literal["hex", "base64"]
 SignatureFormat = Literal["plain", "keyed_list", "versioned_list"]
-KeyFormat = Literal["text", "whsec_base64"]
+KeyFormat = Literal["text", "base64", "whsec_base64"]
+# How the timestamp is written: Unix seconds, Unix milliseconds (HubSpot, Webflow) or
+# RFC 3339 (Twitch, Zendesk). The signed content always uses the text exactly as sent.
+TimestampFormat = Literal["seconds", "millis", "iso8601"]
+NO_QUERY: Mapping[str, str] = {}
 
 PLACEHOLDER = re.compile(r"\{(body|timestamp|id|url)\}")
 ANY_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -52,9 +57,20 @@ class Scheme(Protocol):
 
     def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]: ...
 
-    def verify(self, headers: Mapping[str, str], body: bytes, keys: Sequence[bytes | None], now: float) -> Verified: ...
+    def verify(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        keys: Sequence[bytes | None],
+        now: float,
+        query: Mapping[str, str] = NO_QUERY,
+    ) -> Verified: ...
 
     def sign(self, body: bytes, secret: str, *, timestamp: int | None = None, event_id: str = "") -> str: ...
+
+    def signed_query(self, body: bytes) -> dict[str, str]:
+        """Query parameters the sender adds to the URL for this body (Twilio's bodySHA256)."""
+        ...
 
     def __hash__(self) -> int: ...
 
@@ -95,6 +111,7 @@ class SignatureScheme:
     # per source: behind API Gateway the request's own Host and path are not what was signed.
     url: str = ""
     key_format: KeyFormat = "text"
+    timestamp_format: TimestampFormat = "seconds"
     tolerance_seconds: int = 300
     _template: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
@@ -118,6 +135,7 @@ class SignatureScheme:
         body: bytes,
         keys: Sequence[bytes | None],
         now: float,
+        query: Mapping[str, str] = NO_QUERY,
     ) -> Verified:
         """Return which key signed this request, or raise SignatureError.
 
@@ -132,18 +150,18 @@ class SignatureScheme:
             raise SignatureError("malformed_signature")
 
         timestamp: int | None = None
+        raw_timestamp = ""
         if self.has_timestamp:
-            raw_timestamp = (
-                header_timestamp if self.timestamp_key is not None else headers.get(self.timestamp_header or "")
-            )
-            timestamp = _parse_timestamp(raw_timestamp)
-            if abs(now - timestamp) > self.tolerance_seconds:
+            sent = header_timestamp if self.timestamp_key is not None else headers.get(self.timestamp_header or "")
+            raw_timestamp, sent_at = parse_timestamp(sent, self.timestamp_format)
+            if abs(now - sent_at) > self.tolerance_seconds:
                 raise SignatureError("timestamp_out_of_tolerance")
+            timestamp = int(sent_at)
 
         event_id = headers.get(self.id_header, "") if self.id_header else ""
         if self.id_header and not event_id:
             raise SignatureError("missing_signed_header")
-        content = self._signed_content(body, timestamp, event_id)
+        content = self._signed_content(body, raw_timestamp, event_id)
 
         digest = getattr(hashlib, self.algorithm)
         for index, key in enumerate(keys):
@@ -164,21 +182,24 @@ class SignatureScheme:
         key = _derive_key(secret, self.key_format)
         if key is None:
             raise ValueError("secret is not in this scheme's encoding")
-        content = self._signed_content(body, timestamp, event_id)
+        content = self._signed_content(body, format_timestamp(timestamp, self.timestamp_format), event_id)
         mac = hmac.new(key, content, getattr(hashlib, self.algorithm)).digest()
         encoded = mac.hex() if self.encoding == "hex" else base64.b64encode(mac).decode("ascii")
         if self.signature_format == "keyed_list":
             parts = []
             if self.timestamp_key is not None:
-                parts.append(f"{self.timestamp_key}={timestamp}")
+                parts.append(f"{self.timestamp_key}={format_timestamp(timestamp, self.timestamp_format)}")
             parts.append(f"{self.signature_keys[0]}={encoded}")
             return self.list_separator.join(parts)
         if self.signature_format == "versioned_list":
             return f"{self.version},{encoded}"
         return f"{self.prefix}{encoded}"
 
-    def _signed_content(self, body: bytes, timestamp: int | None, event_id: str) -> bytes:
-        values = {"body": body, "timestamp": str(timestamp).encode(), "id": event_id.encode(), "url": self.url.encode()}
+    def signed_query(self, body: bytes) -> dict[str, str]:
+        return {}
+
+    def _signed_content(self, body: bytes, timestamp: str, event_id: str) -> bytes:
+        values = {"body": body, "timestamp": timestamp.encode(), "id": event_id.encode(), "url": self.url.encode()}
         # split() with one capture group alternates literal text and placeholder names.
         return b"".join(values[part] if position % 2 else part.encode() for position, part in enumerate(self._template))
 
@@ -203,7 +224,7 @@ class SignatureScheme:
                 version, sep, value = item.partition(",")
                 if sep and version == self.version:
                     encoded.append(value)
-        decoded = [_decode(value, self.encoding) for value in encoded[:MAX_CANDIDATES]]
+        decoded = [decode_signature(value, self.encoding) for value in encoded[:MAX_CANDIDATES]]
         return [value for value in decoded if value], timestamp
 
 
@@ -228,6 +249,8 @@ def scheme_problems(scheme: SignatureScheme) -> list[str]:
         problems.append("signed_content uses {id} but no id header is configured")
     if scheme.signature_format == "keyed_list" and not scheme.signature_keys:
         problems.append("a keyed_list signature needs signature_keys")
+    if scheme.timestamp_format != "seconds" and not scheme.has_timestamp:
+        problems.append("timestamp_format is set but no timestamp header is configured")
     if scheme.tolerance_seconds < 1:
         problems.append("tolerance_seconds must be at least 1")
     return problems
@@ -238,7 +261,8 @@ def _derive_key(secret: str, encoding: KeyFormat) -> bytes | None:
         return None
     if encoding == "text":
         return secret.encode()
-    # Standard Webhooks: `whsec_` followed by the base64 of the key bytes.
+    # Standard Webhooks: `whsec_` followed by the base64 of the key bytes; some
+    # providers (Airtable) hand out the base64 alone.
     try:
         key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
     except (binascii.Error, ValueError):
@@ -249,7 +273,7 @@ def _derive_key(secret: str, encoding: KeyFormat) -> bytes | None:
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
 
 
-def _decode(value: str, encoding: Encoding) -> bytes | None:
+def decode_signature(value: str, encoding: Encoding) -> bytes | None:
     """Only the canonical encoding of a signature is one: bytes.fromhex would skip
     spaces and base64 ignores the padding bits of its last character, either of
     which would let a changed header still verify."""
@@ -262,10 +286,45 @@ def _decode(value: str, encoding: Encoding) -> bytes | None:
     return decoded if base64.b64encode(decoded).decode("ascii") == value else None
 
 
-def _parse_timestamp(raw: str | None) -> int:
+MAX_TIMESTAMP_CHARS = 40
+
+
+def parse_timestamp(raw: str | None, timestamp_format: TimestampFormat = "seconds") -> tuple[str, float]:
+    """The timestamp as sent (what the provider signed) and as Unix seconds."""
     if raw is None or not raw.strip():
         raise SignatureError("missing_timestamp")
     value = raw.strip()
-    if not value.isascii() or not value.isdigit() or len(value) > 12:
+    if not value.isascii() or len(value) > MAX_TIMESTAMP_CHARS:
         raise SignatureError("malformed_timestamp")
-    return int(value)
+    if timestamp_format == "iso8601":
+        return value, _iso_seconds(value)
+    if not value.isdigit() or len(value) > (15 if timestamp_format == "millis" else 12):
+        raise SignatureError("malformed_timestamp")
+    return value, int(value) / 1000 if timestamp_format == "millis" else float(int(value))
+
+
+def format_timestamp(timestamp: int | None, timestamp_format: TimestampFormat = "seconds") -> str:
+    """How a sender writes `timestamp` (Unix seconds) in this format."""
+    if timestamp is None:
+        return "None"
+    if timestamp_format == "millis":
+        return str(timestamp * 1000)
+    if timestamp_format == "iso8601":
+        return datetime.fromtimestamp(timestamp, tz=UTC).isoformat().replace("+00:00", "Z")
+    return str(timestamp)
+
+
+_ISO = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
+
+
+def _iso_seconds(value: str) -> float:
+    # RFC 3339 as Twitch writes it can carry nanoseconds, which datetime cannot parse.
+    match = _ISO.fullmatch(value)
+    if match is None:
+        raise SignatureError("malformed_timestamp")
+    whole, fraction, zone = match.groups()
+    try:
+        parsed = datetime.fromisoformat(whole + ("+00:00" if zone == "Z" else zone))
+    except ValueError:
+        raise SignatureError("malformed_timestamp") from None
+    return parsed.timestamp() + (float(fraction) if fraction else 0.0)

@@ -3,17 +3,10 @@ HMAC-SHA256 with the app's signing secret; answers the signed `url_verification`
 
 from __future__ import annotations
 
-from typing import Any
-
 from webhook_core.providers.fields import EventFields
+from webhook_core.providers.handshakes import HANDSHAKES
 from webhook_core.providers.scheme import SignatureScheme
 from webhook_core.providers.spec import ProviderSpec
-
-
-def url_verification(document: Any, key: bytes) -> dict[str, Any] | None:
-    if isinstance(document, dict) and document.get("type") == "url_verification":
-        return {"challenge": str(document.get("challenge", ""))}
-    return None
 
 
 def spec(tolerance_seconds: int = 300) -> ProviderSpec:
@@ -34,5 +27,5 @@ def spec(tolerance_seconds: int = 300) -> ProviderSpec:
             occurred_at_path="event_time",
             kept_headers=("content-type", "user-agent", "x-slack-retry-num", "x-slack-retry-reason"),
         ),
-        handshake=url_verification,
+        handshake=HANDSHAKES["slack"],
     )

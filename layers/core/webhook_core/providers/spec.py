@@ -1,18 +1,43 @@
 """A kind: its signature scheme, where its events keep their facts, and the
-handshake its provider expects (if any)."""
+handshakes its provider expects (if any)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from webhook_core.providers.fields import EventFields
 from webhook_core.providers.scheme import Scheme
 
-# Given the verified body (parsed JSON, or None) and the key that verified it,
-# the JSON to answer with when the delivery is the provider's handshake, else None.
-Handshake = Callable[[Any, bytes], dict[str, Any] | None]
+JSON = "application/json"
+TEXT = "text/plain"
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeReply:
+    """The provider's endpoint check, answered as it requires and never queued:
+    JSON (Slack, Zoom), the challenge as plain text (Twitch, Meta, Dropbox) or an
+    empty 204 (Discord's webhook-events PING)."""
+
+    body: dict[str, Any] | str | None
+    status: int = 200
+    content_type: str = JSON
+
+
+# A POST handshake: given the verified body (parsed JSON, or None), the request's
+# headers and the key that verified it, the reply when this delivery is the check, else None.
+Handshake = Callable[[Any, Mapping[str, str], bytes], HandshakeReply | None]
+# A GET handshake: given the query string and the source's handshake tokens (Meta's
+# verify token), the reply, or a WebhookError when the check is not genuine.
+GetHandshake = Callable[[Mapping[str, str], tuple[str, ...]], HandshakeReply]
+
+
+@dataclass(frozen=True, slots=True)
+class GetCheck:
+    answer: GetHandshake
+    # The entry of the secrets document, `<source>/<token>`, that holds the tokens to match; None if none.
+    token: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,3 +47,4 @@ class ProviderSpec:
     fields: EventFields
     docs: str = ""
     handshake: Handshake | None = None
+    get_check: GetCheck | None = None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from webhook_core.errors import SignatureError
 from webhook_core.providers.fields import EventFields
-from webhook_core.providers.scheme import Verified
+from webhook_core.providers.scheme import NO_QUERY, Verified
 from webhook_core.providers.spec import ProviderSpec
 
 # A credential longer than this is not a real one; bounding it bounds the work.
@@ -39,7 +39,14 @@ class TokenScheme:
     def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]:
         return tuple(secret.encode() if secret else None for secret in secrets)
 
-    def verify(self, headers: Mapping[str, str], body: bytes, keys: Sequence[bytes | None], now: float) -> Verified:
+    def verify(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        keys: Sequence[bytes | None],
+        now: float,
+        query: Mapping[str, str] = NO_QUERY,
+    ) -> Verified:
         value = headers.get(self.signature_header)
         if not value:
             raise SignatureError("missing_signature")
@@ -57,6 +64,9 @@ class TokenScheme:
         if self.basic:
             return "Basic " + base64.b64encode(secret.encode()).decode("ascii")
         return secret
+
+    def signed_query(self, body: bytes) -> dict[str, str]:
+        return {}
 
     def _credential(self, value: str) -> bytes:
         if not self.basic:

@@ -3,23 +3,10 @@ with the app's secret token; answers `endpoint.url_validation` with the token pa
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from typing import Any
-
 from webhook_core.providers.fields import EventFields
+from webhook_core.providers.handshakes import HANDSHAKES
 from webhook_core.providers.scheme import SignatureScheme
 from webhook_core.providers.spec import ProviderSpec
-
-
-def url_validation(document: Any, key: bytes) -> dict[str, Any] | None:
-    if not isinstance(document, dict) or document.get("event") != "endpoint.url_validation":
-        return None
-    payload = document.get("payload")
-    plain = payload.get("plainToken") if isinstance(payload, dict) else None
-    if not isinstance(plain, str):
-        return None
-    return {"plainToken": plain, "encryptedToken": hmac.new(key, plain.encode(), hashlib.sha256).hexdigest()}
 
 
 def spec(tolerance_seconds: int = 300) -> ProviderSpec:
@@ -39,5 +26,5 @@ def spec(tolerance_seconds: int = 300) -> ProviderSpec:
             occurred_at_format="epoch_millis",
             resource_id_path="payload.object.id",
         ),
-        handshake=url_validation,
+        handshake=HANDSHAKES["zoom"],
     )

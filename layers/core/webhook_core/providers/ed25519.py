@@ -1,0 +1,132 @@
+"""Public-key signatures (Discord, Telnyx): an Ed25519 signature over
+`{timestamp}{body}` (or the provider's template), checked against the provider's
+public key. Each "secret" of such a source is that public key, in hex or base64.
+
+`cryptography` is imported on first use, so a stack without such a source never
+pays for loading it on a cold start.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from webhook_core.errors import SignatureError
+from webhook_core.providers.scheme import (
+    NO_QUERY,
+    PLACEHOLDER,
+    Encoding,
+    TimestampFormat,
+    Verified,
+    decode_signature,
+    format_timestamp,
+    parse_timestamp,
+)
+
+KeyEncoding = Literal["hex", "base64"]
+PUBLIC_KEY_BYTES = 32
+SIGNATURE_BYTES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Ed25519Scheme:
+    signature_header: str = "x-signature-ed25519"
+    timestamp_header: str | None = "x-signature-timestamp"
+    encoding: Encoding = "hex"
+    key_encoding: KeyEncoding = "hex"
+    signed_content: str = "{timestamp}{body}"
+    timestamp_format: TimestampFormat = "seconds"
+    tolerance_seconds: int = 300
+    id_header: str | None = None
+    algorithm: str = "ed25519"
+    _template: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        names = set(PLACEHOLDER.findall(self.signed_content))
+        if "body" not in names or not names <= {"body", "timestamp"}:
+            raise ValueError("signed_content must include {body} and may include {timestamp}, nothing else")
+        if ("timestamp" in names) != (self.timestamp_header is not None):
+            raise ValueError("a timestamp header and {timestamp} in signed_content go together")
+        object.__setattr__(self, "_template", tuple(PLACEHOLDER.split(self.signed_content)))
+
+    @property
+    def has_timestamp(self) -> bool:
+        return self.timestamp_header is not None
+
+    def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]:
+        """Each public key as its 32 raw bytes; one that does not decode to that is None."""
+        return tuple(_public_key_bytes(secret.strip(), self.key_encoding) for secret in secrets)
+
+    def verify(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        keys: Sequence[bytes | None],
+        now: float,
+        query: Mapping[str, str] = NO_QUERY,
+    ) -> Verified:
+        from cryptography.exceptions import InvalidSignature  # noqa: PLC0415 - see the module docstring
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey  # noqa: PLC0415
+
+        header = headers.get(self.signature_header)
+        if not header:
+            raise SignatureError("missing_signature")
+        signature = decode_signature(header.strip(), self.encoding)
+        if signature is None or len(signature) != SIGNATURE_BYTES:
+            raise SignatureError("malformed_signature")
+        raw_timestamp = ""
+        if self.timestamp_header is not None:
+            raw_timestamp, sent_at = parse_timestamp(headers.get(self.timestamp_header), self.timestamp_format)
+            if abs(now - sent_at) > self.tolerance_seconds:
+                raise SignatureError("timestamp_out_of_tolerance")
+        content = self._content(body, raw_timestamp)
+        for index, key in enumerate(keys):
+            if key is None:
+                continue
+            try:
+                Ed25519PublicKey.from_public_bytes(key).verify(signature, content)
+            except InvalidSignature:
+                continue
+            return Verified(secret_index=index, timestamp=int(sent_at) if raw_timestamp else None)
+        raise SignatureError("signature_mismatch")
+
+    def sign(self, body: bytes, secret: str, *, timestamp: int | None = None, event_id: str = "") -> str:
+        """Signing needs the private key: `secret` here is the hex of its 32-byte seed."""
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: PLC0415
+
+        try:
+            seed = bytes.fromhex(secret)
+        except ValueError:
+            raise ValueError("an Ed25519 signing key is the hex of a 32-byte seed") from None
+        private = Ed25519PrivateKey.from_private_bytes(seed)
+        signature = private.sign(self._content(body, format_timestamp(timestamp, self.timestamp_format)))
+        return signature.hex() if self.encoding == "hex" else base64.b64encode(signature).decode("ascii")
+
+    def signed_query(self, body: bytes) -> dict[str, str]:
+        return {}
+
+    def _content(self, body: bytes, timestamp: str) -> bytes:
+        values = {"body": body, "timestamp": timestamp.encode()}
+        return b"".join(values[part] if position % 2 else part.encode() for position, part in enumerate(self._template))
+
+
+def public_key_of(seed_hex: str, key_encoding: KeyEncoding = "hex") -> str:
+    """The public key (as the provider shows it) of a signing seed: for dev stacks and tests."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: PLC0415
+    from cryptography.hazmat.primitives.serialization import Encoding as KeyFormat  # noqa: PLC0415
+    from cryptography.hazmat.primitives.serialization import PublicFormat  # noqa: PLC0415
+
+    public = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(seed_hex)).public_key()
+    raw = public.public_bytes(KeyFormat.Raw, PublicFormat.Raw)
+    return raw.hex() if key_encoding == "hex" else base64.b64encode(raw).decode("ascii")
+
+
+def _public_key_bytes(secret: str, key_encoding: KeyEncoding) -> bytes | None:
+    try:
+        raw = bytes.fromhex(secret) if key_encoding == "hex" else base64.b64decode(secret, validate=True)
+    except (ValueError, binascii.Error):
+        return None
+    return raw if len(raw) == PUBLIC_KEY_BYTES else None

@@ -1,0 +1,150 @@
+"""Twilio: `X-Twilio-Signature`, the base64 HMAC of the public webhook URL followed by
+the POST parameters sorted by name (each name then its value), keyed with the Auth
+Token. JSON bodies are not parameters: Twilio appends `bodySHA256=<hex SHA-256 of
+the body>` to the URL it signs, and the body must hash to it. HMAC-SHA1 unless a
+Webhooks Rule signs with a SharedKey, which `X-Twilio-Webhooks-Signature-Settings`
+announces (`algorithm=HMAC_SHA256`).
+
+The URL is configured per source, never taken from the request: behind API Gateway
+the Host header and the stage path are not what Twilio signed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from webhook_core.errors import SignatureError
+from webhook_core.providers.fields import EventFields
+from webhook_core.providers.scheme import NO_QUERY, Verified, decode_signature
+from webhook_core.providers.spec import ProviderSpec
+
+SETTINGS_HEADER = "x-twilio-webhooks-signature-settings"
+BODY_HASH_PARAMETER = "bodySHA256"
+_ALGORITHMS = {"HMAC_SHA1": "sha1", "HMAC_SHA256": "sha256"}
+# Twilio's form posts carry a few dozen parameters; far more is not a Twilio request.
+MAX_PARAMETERS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class TwilioScheme:
+    url: str
+    signature_header: str = "x-twilio-signature"
+    timestamp_header: str | None = None
+    id_header: str | None = None
+    tolerance_seconds: int = 0
+    encoding: str = "base64"
+    algorithm: str = "sha1"
+
+    @property
+    def has_timestamp(self) -> bool:
+        return False
+
+    def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]:
+        return tuple(secret.encode() if secret else None for secret in secrets)
+
+    def verify(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        keys: Sequence[bytes | None],
+        now: float,
+        query: Mapping[str, str] = NO_QUERY,
+    ) -> Verified:
+        header = headers.get(self.signature_header)
+        if not header:
+            raise SignatureError("missing_signature")
+        signature = decode_signature(header.strip(), "base64")
+        if signature is None:
+            raise SignatureError("malformed_signature")
+        digest = _ALGORITHMS.get(_settings_algorithm(headers.get(SETTINGS_HEADER, "")))
+        if digest is None:
+            raise SignatureError("unsupported_algorithm")
+
+        body_hash = query.get(BODY_HASH_PARAMETER)
+        if body_hash is not None:
+            if not hmac.compare_digest(hashlib.sha256(body).hexdigest(), body_hash.strip().lower()):
+                raise SignatureError("signature_mismatch")
+            contents = [url.encode() for url in _url_variants(self._url_with_body_hash(body_hash.strip()))]
+        else:
+            parameters = _form_parameters(body)
+            contents = [url.encode() + parameters for url in _url_variants(self.url)]
+
+        for index, key in enumerate(keys):
+            if key is None:
+                continue
+            matched = False
+            for content in contents:
+                matched |= hmac.compare_digest(hmac.new(key, content, digest).digest(), signature)
+            if matched:
+                return Verified(secret_index=index)
+        raise SignatureError("signature_mismatch")
+
+    def sign(self, body: bytes, secret: str, *, timestamp: int | None = None, event_id: str = "") -> str:
+        """The signature of a JSON body (the URL carries its bodySHA256)."""
+        url = self._url_with_body_hash(hashlib.sha256(body).hexdigest())
+        mac = hmac.new(secret.encode(), url.encode(), getattr(hashlib, self.algorithm)).digest()
+        return base64.b64encode(mac).decode("ascii")
+
+    def signed_query(self, body: bytes) -> dict[str, str]:
+        return {BODY_HASH_PARAMETER: hashlib.sha256(body).hexdigest()}
+
+    def _url_with_body_hash(self, body_hash: str) -> str:
+        separator = "&" if urlsplit(self.url).query else "?"
+        return f"{self.url}{separator}{BODY_HASH_PARAMETER}={body_hash}"
+
+
+def _settings_algorithm(settings: str) -> str:
+    # No header (or no algorithm in it) is the Auth Token and HMAC-SHA1.
+    for part in settings.split(","):
+        name, separator, value = part.partition("=")
+        if separator and name.strip() == "algorithm" and value.strip():
+            return value.strip().upper()
+    return "HMAC_SHA1"
+
+
+def _url_variants(url: str) -> list[str]:
+    """The URL without and with its default port: Twilio's own validators accept both,
+    because Twilio has signed both forms."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        return [url, urlunsplit(parts._replace(netloc=_netloc(parts.username, parts.password, host)))]
+    default = 443 if parts.scheme == "https" else 80
+    return [url, urlunsplit(parts._replace(netloc=f"{parts.netloc}:{default}"))]
+
+
+def _netloc(username: str | None, password: str | None, host: str) -> str:
+    if username is None:
+        return host
+    return f"{username}:{password}@{host}" if password is not None else f"{username}@{host}"
+
+
+def _form_parameters(body: bytes) -> bytes:
+    """Each distinct name, sorted, followed by each of its distinct values, sorted."""
+    try:
+        text = body.decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_PARAMETERS)
+    except (UnicodeDecodeError, ValueError):
+        raise SignatureError("malformed_body") from None
+    values: dict[str, set[str]] = {}
+    for name, value in pairs:
+        values.setdefault(name, set()).add(value)
+    return "".join(name + value for name in sorted(values) for value in sorted(values[name])).encode()
+
+
+def spec(url: str, fields: EventFields | None = None) -> ProviderSpec:
+    return ProviderSpec(
+        kind="twilio",
+        docs="https://www.twilio.com/docs/usage/webhooks/webhooks-security",
+        scheme=TwilioScheme(url=url),
+        fields=fields
+        or EventFields(
+            id_header="i-twilio-idempotency-token",
+            kept_headers=("content-type", "user-agent", "i-twilio-idempotency-token", SETTINGS_HEADER),
+        ),
+    )
