@@ -14,13 +14,14 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from webhook_core.sources import load_sources
-from webhooks_cli import signing
+from webhooks_cli import devsecrets, signing
 
 ROOT = Path(__file__).resolve().parents[1]
 DELIVERIES = 600
@@ -28,6 +29,8 @@ CLIENTS = 8
 
 
 def _post(url: str, delivery: signing.Delivery) -> tuple[int, str]:
+    if delivery.query:
+        url = f"{url}?{urllib.parse.urlencode(delivery.query)}"
     request = urllib.request.Request(url, data=delivery.body, headers=delivery.headers, method="POST")  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - 127.0.0.1 only
@@ -78,7 +81,10 @@ def main() -> int:
             def deliver(i: int) -> tuple[int, str]:
                 # Signed just before sending, as a provider does: some kinds allow only seconds of skew.
                 name = names[i % len(names)]
-                return _post(f"{url}/webhooks/{name}", signing.sign(sources[name], secrets[name][0]))
+                return _post(
+                    f"{url}/webhooks/{name}",
+                    signing.sign(sources[name], devsecrets.signing_secret(secrets, name) or ""),
+                )
 
             start = time.perf_counter()
             with ThreadPoolExecutor(CLIENTS) as pool:

@@ -19,7 +19,9 @@ def rest_event(base: dict[str, Any], delivery: Delivery, stage: str = "dev") -> 
     now = time.time()
     event.update(
         path=f"/webhooks/{delivery.source}",
-        httpMethod="POST",
+        httpMethod=delivery.method,
+        queryStringParameters=delivery.query or None,
+        multiValueQueryStringParameters={name: [value] for name, value in delivery.query.items()} or None,
         headers=headers,
         multiValueHeaders={name: [value] for name, value in headers.items()},
         pathParameters={"source": delivery.source},
@@ -30,7 +32,7 @@ def rest_event(base: dict[str, Any], delivery: Delivery, stage: str = "dev") -> 
     context.update(
         path=f"/{stage}/webhooks/{delivery.source}",
         stage=stage,
-        httpMethod="POST",
+        httpMethod=delivery.method,
         requestId=str(uuid.uuid4()),
         requestTimeEpoch=int(now * 1000),
         requestTime=time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),

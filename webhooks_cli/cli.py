@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -146,7 +147,11 @@ def _max_receive_count(project: Project) -> int:
 @main.command()
 @click.argument("source")
 @click.option("--type", "event_type", help="Which bundled sample to send (default: the kind's first).")
-@click.option("--handshake", is_flag=True, help="Send the provider's endpoint check (Slack, Zoom) instead.")
+@click.option(
+    "--handshake",
+    is_flag=True,
+    help="Send the provider's endpoint check instead (Slack, Zoom, Discord, Twitch; Meta and Dropbox by GET).",
+)
 @click.option("--file", "body_file", type=click.Path(path_type=Path, dir_okay=False), help="Send this body instead.")
 @click.option(
     "--times", default=1, show_default=True, type=click.IntRange(1, 10_000), help="Send the same delivery N times."
@@ -191,27 +196,37 @@ def send(
     else:
         base_url = url or f"http://127.0.0.1:{port}/webhooks"
         known = devsecrets.load(project.dev_secrets_file)
-    if not known.get(source):
+    signing_secret = devsecrets.signing_secret(known, source)
+    if signing_secret is None:
         where = f"stack {stack_name}" if stack_name else ".dev-secrets.json (start `webhooks dev` once)"
         raise CliError(f"no secret for source {source!r} in {where}")
 
-    if handshake:
-        event_type = signing.HANDSHAKE_SAMPLES.get(sources[source].kind)
-        if event_type is None:
-            raise CliError(f"kind {sources[source].kind!r} has no handshake")
-    delivery = signing.sign(sources[source], known[source][0], event_type=event_type, body_file=body_file)
+    chosen = sources[source]
+    if handshake and chosen.spec.get_check is not None:
+        delivery = signing.endpoint_check(chosen, known)
+    else:
+        if handshake:
+            name = signing.handshake_name(chosen)
+            if name is None:
+                raise CliError(f"source {source!r} answers no provider endpoint check")
+            event_type = signing.HANDSHAKE_SAMPLES[name]
+        delivery = signing.sign(chosen, signing_secret, event_type=event_type, body_file=body_file)
     target_url = f"{base_url.rstrip('/')}/{source}"
     for attempt in range(1, times + 1):
         status, body = _post(target_url, delivery)
         prefix = f"[{attempt}/{times}] " if times > 1 else ""
         colour = "green" if status < 300 else "yellow" if status < 500 else "red"
         console.print(
-            f"{prefix}POST {target_url}  {delivery.event_type}  [{colour}]{status}[/{colour}]  {escape(body)}"
+            f"{prefix}{delivery.method} {target_url}  {delivery.event_type}  "
+            f"[{colour}]{status}[/{colour}]  {escape(body)}"
         )
 
 
 def _post(url: str, delivery: signing.Delivery) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=delivery.body, headers=delivery.headers, method="POST")  # noqa: S310
+    if delivery.query:
+        url = f"{url}?{urllib.parse.urlencode(delivery.query)}"
+    data = delivery.body if delivery.method != "GET" else None
+    request = urllib.request.Request(url, data=data, headers=delivery.headers, method=delivery.method)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the user's own endpoint
             return response.status, response.read().decode("utf-8", "replace")
@@ -252,9 +267,10 @@ def events(out: Path | None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     base = json.loads((project.root / "events" / "apigw-rest-webhook.json").read_text(encoding="utf-8"))
     for name, source in sources.items():
-        if not known.get(name):
+        signing_secret = devsecrets.signing_secret(known, name)
+        if signing_secret is None:
             raise CliError(f"no dev secret for source {name!r}: start `webhooks dev` once to generate them")
-        delivery = signing.sign(source, known[name][0])
+        delivery = signing.sign(source, signing_secret)
         path = folder / f"receiver-{name}.json"
         path.write_text(json.dumps(rest_event(base, delivery), indent=2) + "\n", encoding="utf-8")
         console.print(f"wrote {path}  ({delivery.event_type}, {delivery.event_id})")
@@ -268,44 +284,33 @@ main.add_command(secrets)
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of tables.")
 def providers(as_json: bool) -> None:
-    """The signature kinds a source can use: header, algorithm, encoding, timestamp, docs."""
+    """The signature kinds and the named provider presets: header, algorithm, encoding,
+    timestamp and tolerance, handshake, and the documentation each follows."""
     from rich.table import Table
 
-    from webhook_core.providers.scheme import SignatureScheme
     from webhook_core.sources import load_sources
+    from webhooks_cli import catalog
 
     project = Project.locate()
-    rows = []
-    for source in {source.kind: source for source in load_sources(project.sources_file).values()}.values():
-        scheme, spec = source.spec.scheme, source.spec
-        algorithm: str
-        encoding: str
-        signed: str
-        if isinstance(scheme, SignatureScheme):
-            algorithm, encoding, signed = f"hmac-{scheme.algorithm}", scheme.encoding, scheme.signed_content
-            timestamp = scheme.timestamp_header or scheme.timestamp_key
-        else:  # a token or Basic credentials: nothing is signed
-            algorithm, encoding, signed, timestamp = scheme.encoding, "", "", None
-        rows.append(
-            {
-                "kind": spec.kind,
-                "header": scheme.signature_header,
-                "algorithm": algorithm,
-                "encoding": encoding,
-                "signed": signed,
-                "timestamp": f"{timestamp} ({scheme.tolerance_seconds} s)" if timestamp else "",
-                "handshake": bool(spec.handshake),
-                "docs": spec.docs,
-            }
-        )
+    shipped = load_sources(project.sources_file)
+    kinds = [catalog.describe(source) for source in {source.kind: source for source in shipped.values()}.values()]
+    for row in kinds:
+        row["name"] = row["kind"]
+    presets = [catalog.describe(source) for source in catalog.preset_sources().values()]
     if as_json:
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        sys.stdout.write(json.dumps({"kinds": kinds, "presets": presets}, indent=2) + "\n")
         return
-    table = Table(title="signature kinds (the shipped example source of each)", title_justify="left")
-    for column in ("kind", "header", "algorithm", "encoding", "signed", "timestamp", "handshake", "docs"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(escape(str(row[key])) if key != "handshake" else ("yes" if row[key] else "") for key in row))
-    console.print(table)
+    columns = ("name", "kind", "header", "algorithm", "encoding", "signed", "timestamp", "handshake", "docs")
+    for title, rows in (
+        ("signature kinds", kinds),
+        (f'presets ({len(presets)}): use as "preset" in a source', presets),
+    ):
+        table = Table(title=title, title_justify="left")
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            timestamp = f"{row['timestamp']} ({row['tolerance_seconds']} s)" if row["timestamp"] else ""
+            table.add_row(*(escape(str(timestamp if key == "timestamp" else row[key])) for key in columns))
+        console.print(table)

@@ -38,17 +38,48 @@ def load(path: Path) -> dict[str, list[str]]:
     return document
 
 
+SIGNING_KEY = "signing_key"
+
+
 def ensure(path: Path, sources: dict[str, Source]) -> dict[str, list[str]]:
-    """The dev secrets of every source, creating those that are missing."""
+    """The dev secrets of every source, creating those that are missing.
+
+    Besides each source's own list (what the receiver verifies with), a
+    public-key source keeps `<source>/signing_key`, the private seed the CLI signs
+    with, and a source with a GET check keeps `<source>/<token>` (Meta's verify token).
+    """
     document = load(path)
-    changed = False
-    for name, source in sources.items():
-        if not document.get(name):
+    missing = {name: source for name, source in sources.items() if not document.get(name)}
+    for name, source in missing.items():
+        if source.kind == "ed25519":
+            from webhook_core.providers.ed25519 import public_key_of  # noqa: PLC0415 - loads cryptography
+
+            seed = secrets.token_hex(32)
+            base64_key = getattr(source.spec.scheme, "key_encoding", "hex") == "base64"
+            document[name] = [public_key_of(seed, "base64" if base64_key else "hex")]
+            document[f"{name}/{SIGNING_KEY}"] = [seed]
+        else:
             document[name] = [new_secret(source.kind)]
-            changed = True
-    if changed:
+    tokens = {
+        f"{name}/{source.spec.get_check.token}"
+        for name, source in sources.items()
+        if source.spec.get_check is not None and source.spec.get_check.token
+    }
+    new_tokens = tokens - set(document)
+    for entry in new_tokens:
+        document[entry] = [secrets.token_urlsafe(18)]
+    if missing or new_tokens:
         save(path, document)
     return document
+
+
+def signing_secret(document: dict[str, list[str]], source: str) -> str | None:
+    """What a sender of `source` signs with: its signing key where the receiver holds
+    only a public key, else the shared secret itself."""
+    for entry in (f"{source}/{SIGNING_KEY}", source):
+        if document.get(entry):
+            return document[entry][0]
+    return None
 
 
 def save(path: Path, document: dict[str, list[str]]) -> None:

@@ -10,18 +10,24 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from webhook_core.providers.scheme import format_timestamp
 from webhook_core.sources import Source
 from webhooks_cli.errors import CliError
 
 USER_AGENT = "webhooks-cli/0.1"
-# The bundled sample of each kind that is its provider's endpoint check.
-HANDSHAKE_SAMPLES = {"slack": "url_verification", "zoom": "endpoint.url_validation"}
+# The bundled sample that is each POST handshake's endpoint check.
+HANDSHAKE_SAMPLES = {
+    "slack": "url_verification",
+    "zoom": "endpoint.url_validation",
+    "discord": "PING",
+    "twitch": "webhook_callback_verification",
+}
 
 
 @dataclass(frozen=True)
@@ -31,15 +37,29 @@ class Delivery:
     event_type: str
     body: bytes
     headers: dict[str, str]
+    query: dict[str, str] = field(default_factory=dict)
+    method: str = "POST"
 
 
-def samples(kind: str) -> dict[str, Any]:
-    """The bundled sample payloads of a kind, by event type."""
-    path = resources.files("webhooks_cli") / "samples" / f"{kind}.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
-    except FileNotFoundError:
-        return {}
+def samples(source: Source) -> dict[str, Any]:
+    """The bundled sample payloads of a source, by event type: its preset's, else its kind's."""
+    for name in (source.preset.name if source.preset else None, source.kind):
+        if name is None:
+            continue
+        path = resources.files("webhooks_cli") / "samples" / f"{name}.json"
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+        except FileNotFoundError:
+            continue
+    return {}
+
+
+def handshake_name(source: Source) -> str | None:
+    """Which provider check a source answers on POST: its configured one, or its kind's own."""
+    configured = getattr(source.config, "handshake", None)
+    if isinstance(configured, str):
+        return configured
+    return source.kind if source.kind in HANDSHAKE_SAMPLES else None
 
 
 def new_event_id(kind: str) -> str:
@@ -63,14 +83,19 @@ def _fill(value: Any, event_id: str, now: int) -> Any:
     return value
 
 
-def sample_body(source: Source, event_type: str | None, event_id: str, now: int) -> tuple[str, bytes]:
-    available = samples(source.kind)
+def sample_body(source: Source, event_type: str | None, event_id: str, now: int) -> tuple[str, bytes, dict[str, str]]:
+    """The chosen sample's body and the headers its provider sends with it (`$headers`)."""
+    available = samples(source)
     if not available:
         raise CliError(f"no sample payloads for kind {source.kind!r}; send your own with --file")
     chosen = event_type or next(iter(available))
     if chosen not in available:
-        raise CliError(f"no sample {chosen!r} for kind {source.kind!r}; samples: {', '.join(available)}")
-    return chosen, json.dumps(_fill(available[chosen], event_id, now)).encode()
+        raise CliError(f"no sample {chosen!r} for source {source.name!r}; samples: {', '.join(available)}")
+    sample = available[chosen]
+    headers: dict[str, str] = {}
+    if isinstance(sample, dict) and "$body" in sample:
+        headers, sample = dict(sample.get("$headers", {})), sample["$body"]
+    return chosen, json.dumps(_fill(sample, event_id, now)).encode(), headers
 
 
 def sign(
@@ -85,6 +110,7 @@ def sign(
     """A delivery for `source`, signed with `secret` at `now` (default: the current time)."""
     now = int(time.time()) if now is None else now
     event_id = event_id or new_event_id(source.kind)
+    sample_headers: dict[str, str] = {}
     if body_file is not None:
         try:
             body = body_file.read_bytes()
@@ -92,7 +118,7 @@ def sign(
             raise CliError(f"cannot read {body_file}: {exc.strerror}") from exc
         chosen = event_type or "custom"
     else:
-        chosen, body = sample_body(source, event_type, event_id, now)
+        chosen, body, sample_headers = sample_body(source, event_type, event_id, now)
 
     scheme, fields = source.spec.scheme, source.spec.fields
     try:
@@ -101,8 +127,41 @@ def sign(
         raise CliError(f"the secret of source {source.name!r} is not in its kind's format: {exc}") from exc
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, scheme.signature_header: signature}
     if scheme.timestamp_header:
-        headers[scheme.timestamp_header] = str(now)
+        headers[scheme.timestamp_header] = format_timestamp(now, getattr(scheme, "timestamp_format", "seconds"))
     for header, value in ((scheme.id_header, event_id), (fields.id_header, event_id), (fields.type_header, chosen)):
         if header:
             headers[header] = value
-    return Delivery(source=source.name, event_id=event_id, event_type=chosen, body=body, headers=headers)
+    headers.update(sample_headers)
+    return Delivery(
+        source=source.name,
+        event_id=event_id,
+        event_type=chosen,
+        body=body,
+        headers=headers,
+        query=scheme.signed_query(body),
+    )
+
+
+def endpoint_check(source: Source, tokens: dict[str, list[str]]) -> Delivery:
+    """The GET a provider sends to check an endpoint (Meta's subscription, Dropbox's challenge)."""
+    check = source.spec.get_check
+    if check is None:
+        raise CliError(f"source {source.name!r} has no GET endpoint check")
+    challenge = uuid.uuid4().hex
+    if check.token:
+        known = tokens.get(f"{source.name}/{check.token}")
+        token = known[0] if known else None
+        if token is None:
+            raise CliError(f"no {check.token} for source {source.name!r}: start `webhooks dev` once to generate it")
+        query = {"hub.mode": "subscribe", "hub.verify_token": token, "hub.challenge": challenge}
+    else:
+        query = {"challenge": challenge}
+    return Delivery(
+        source=source.name,
+        event_id="",
+        event_type="endpoint check",
+        body=b"",
+        headers={"User-Agent": USER_AGENT},
+        query=query,
+        method="GET",
+    )

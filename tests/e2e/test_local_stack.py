@@ -6,6 +6,7 @@ import json
 import signal
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -16,14 +17,18 @@ import pytest
 from tests.e2e.conftest import ROOT, DevStack, start_stack, stop
 from tests.support.signers import other_secret
 from webhook_core.sources import load_sources
-from webhooks_cli import signing
+from webhooks_cli import devsecrets, signing
 
 pytestmark = pytest.mark.e2e
 SOURCES = load_sources(ROOT / "functions" / "receiver" / "sources.json")
 MAX_RECEIVES = 5
 
 
-def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+def post(
+    url: str, body: bytes, headers: dict[str, str], query: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
+    if query:
+        url = f"{url}?{urllib.parse.urlencode(query)}"
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310 - 127.0.0.1 only
@@ -33,7 +38,10 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str,
 
 
 def secret(stack: DevStack, source: str) -> str:
-    return str(json.loads(stack.secrets_file.read_text())[source][0])
+    """What the source's sender signs with (for a public-key source, its private seed)."""
+    signing_key = devsecrets.signing_secret(json.loads(stack.secrets_file.read_text()), source)
+    assert signing_key is not None
+    return signing_key
 
 
 @pytest.mark.parametrize("source", sorted(SOURCES))
@@ -42,14 +50,17 @@ def test_every_kind_signed_is_accepted_then_deduplicated_forged_is_refused_and_e
 ) -> None:
     delivery = signing.sign(SOURCES[source], secret(dev_stack, source))
     url = f"{dev_stack.url}/webhooks/{source}"
-    status, body = post(url, delivery.body, delivery.headers)
+    status, body = post(url, delivery.body, delivery.headers, delivery.query)
     assert (status, body["status"]) == (202, "accepted")
     envelope_id = body["id"]
-    assert post(url, delivery.body, delivery.headers) == (200, {"status": "duplicate", "id": envelope_id})
+    assert post(url, delivery.body, delivery.headers, delivery.query) == (
+        200,
+        {"status": "duplicate", "id": envelope_id},
+    )
 
     forged_secret = other_secret(SOURCES[source].kind, "forged")
     forged = signing.sign(SOURCES[source], forged_secret)
-    assert post(url, forged.body, forged.headers)[0] == 401
+    assert post(url, forged.body, forged.headers, forged.query)[0] == 401
 
     dev_stack.wait_for(rf"processed\s+{envelope_id}\b")
     time.sleep(1.5)  # anything processed twice would have shown by now

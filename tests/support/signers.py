@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 import nacl.signing
 import stripe
 import svix.webhooks
-from twilio.request_validator import RequestValidator
 from slack_sdk.signature import SignatureVerifier
 from standardwebhooks.webhooks import Webhook as StandardWebhook
+from twilio.request_validator import RequestValidator
 
 STRIPE_SECRET = "whsec_test_stripe_0123456789abcdef"
 GITHUB_SECRET = "gh-s3cr3t-for-tests"

@@ -63,9 +63,30 @@ def test_providers_lists_every_kind_with_its_header_and_docs(runner: CliRunner) 
 
     result = runner.invoke(main, ["providers", "--json"])
     assert result.exit_code == 0, result.output
-    rows = {row["kind"]: row for row in json_module.loads(result.output)}
+    listing = json_module.loads(result.output)
+    rows = {row["kind"]: row for row in listing["kinds"]}
     assert set(rows) == set(KINDS)
     assert rows["stripe"]["header"] == "stripe-signature"
-    assert rows["paddle"]["timestamp"] == "ts (5 s)"
-    assert rows["slack"]["handshake"] is True
+    assert (rows["paddle"]["timestamp"], rows["paddle"]["tolerance_seconds"]) == ("paddle-signature ts=", 5)
+    assert rows["slack"]["handshake"] == "slack"
     assert all(row["docs"].startswith("https://") for row in rows.values())
+
+
+def test_providers_lists_at_least_forty_presets_each_with_its_scheme_and_docs(runner: CliRunner) -> None:
+    import json as json_module
+
+    result = runner.invoke(main, ["providers", "--json"])
+    presets = {row["name"]: row for row in json_module.loads(result.output)["presets"]}
+    assert len(presets) >= 40
+    assert all(row["docs"].startswith("https://") and row["header"] for row in presets.values())
+    assert (presets["gitlab"]["kind"], presets["gitlab"]["header"]) == ("token", "x-gitlab-token")
+    assert (presets["twitch"]["timestamp"], presets["twitch"]["handshake"]) == (
+        "twitch-eventsub-message-timestamp",
+        "twitch",
+    )
+    assert presets["meta"]["handshake"] == "GET hub.challenge"
+    assert presets["discord"]["algorithm"] == "ed25519"
+    table = runner.invoke(main, ["providers"])
+    assert table.exit_code == 0
+    assert "woocommerce" in table.output
+    assert "signature kinds" in table.output

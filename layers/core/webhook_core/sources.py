@@ -7,9 +7,13 @@ duplicate name stops the function with a message naming the source.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import functools
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
@@ -20,6 +24,7 @@ from webhook_core.providers.handshakes import GET_CHECKS, HANDSHAKES
 from webhook_core.providers.scheme import Scheme, SignatureScheme
 from webhook_core.providers.spec import ProviderSpec
 
+PRESETS_FILE = Path(__file__).parent / "providers" / "presets.json"
 SourceName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 HeaderName = Annotated[str, Field(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", max_length=128)]
 JsonPath = Annotated[str, Field(pattern=r"^[^.]+(\.[^.]+)*$", max_length=256)]
@@ -315,14 +320,37 @@ KINDS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Preset:
+    """A named provider: a kind plus the options its documentation prescribes."""
+
+    name: str
+    kind: str
+    title: str
+    docs: str
+    options: dict[str, Any]
+
+
+@functools.cache
+def presets() -> dict[str, Preset]:
+    """Every shipped preset, read on first use (sources without one never pay for it)."""
+    document = json.loads(PRESETS_FILE.read_text(encoding="utf-8"))
+    return {
+        name: Preset(name=name, kind=item["kind"], title=item["title"], docs=item["docs"], options=item["options"])
+        for name, item in document["presets"].items()
+    }
+
+
 class Source:
-    """A configured source, ready to verify: its config and its built spec."""
+    """A configured source, ready to verify: its config, its built spec and its preset."""
 
-    __slots__ = ("config", "spec")
+    __slots__ = ("config", "preset", "spec")
 
-    def __init__(self, config: _Source) -> None:
+    def __init__(self, config: _Source, preset: Preset | None = None) -> None:
         self.config = config
-        self.spec = config.spec()
+        self.preset = preset
+        spec = config.spec()
+        self.spec = dataclasses.replace(spec, docs=preset.docs) if preset else spec
 
     @property
     def name(self) -> str:
@@ -346,19 +374,41 @@ def parse_sources(document: object) -> dict[str, Source]:
     for position, item in enumerate(document["sources"]):
         label = _label(item, position)
         try:
-            config = _SOURCE.validate_python(item)
+            expanded, preset = _expand_preset(item)
+            config = _SOURCE.validate_python(expanded)
+        except ConfigurationError as exc:
+            problems.append(f"{label}: {exc}")
+            continue
         except ValidationError as exc:
             problems.append(f"{label}: {_describe(exc)}")
             continue
         if config.name in sources:
             problems.append(f"{label}: duplicate source name {config.name!r}")
             continue
-        sources[config.name] = Source(config)
+        sources[config.name] = Source(config, preset)
     if problems:
         raise ConfigurationError("invalid sources file: " + " | ".join(problems))
     if not sources:
         raise ConfigurationError("the sources file configures no source")
     return sources
+
+
+def _expand_preset(item: object) -> tuple[object, Preset | None]:
+    """A source written as `preset` plus options becomes the preset's kind and options,
+    with the source's own options taking precedence."""
+    if not isinstance(item, dict) or "preset" not in item:
+        return item, None
+    name = item["preset"]
+    known = presets()
+    if not isinstance(name, str) or name not in known:
+        close = difflib.get_close_matches(str(name), known, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; `webhooks providers` lists them"
+        raise ConfigurationError(f"preset: unknown preset {str(name)[:64]!r}{hint}")
+    preset = known[name]
+    if "kind" in item and item["kind"] != preset.kind:
+        raise ConfigurationError(f"kind: preset {name!r} is of kind {preset.kind!r}, not {item['kind']!r}")
+    own = {key: value for key, value in item.items() if key != "preset"}
+    return {**preset.options, **own, "kind": preset.kind}, preset
 
 
 def load_sources(path: Path) -> dict[str, Source]:

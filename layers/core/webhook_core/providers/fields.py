@@ -86,9 +86,13 @@ def _lookup(document: Any, path: str | None) -> Any:
         return None
     node = document
     for key in path.split("."):
-        if not isinstance(node, dict):
+        if isinstance(node, list) and key.isdigit():
+            # A batch (HubSpot's array of events, Okta's data.events): an element by position.
+            node = node[int(key)] if int(key) < len(node) else None
+        elif isinstance(node, dict):
+            node = node.get(key)
+        else:
             return None
-        node = node.get(key)
     return node
 
 

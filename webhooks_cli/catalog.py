@@ -1,0 +1,57 @@
+"""What `webhooks providers` lists: every kind and every preset, described from the
+same specs the receiver verifies with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from webhook_core.providers.scheme import SignatureScheme
+from webhook_core.sources import Source, parse_sources, presets
+from webhooks_cli import signing
+
+# Options a preset leaves to the user (the URL the provider signs); a stand-in lets it be described.
+PLACEHOLDERS = {"url": "https://example.com/webhooks/{name}", "notification_url": "https://example.com/webhooks/{name}"}
+
+
+def preset_sources() -> dict[str, Source]:
+    """One source per preset, named after it, with stand-ins for the options it needs from the user."""
+    items = []
+    for name, preset in presets().items():
+        item: dict[str, Any] = {"name": name, "preset": name}
+        if preset.kind in {"twilio", "square"} or "{url}" in str(preset.options.get("signed_content", "")):
+            key = "notification_url" if preset.kind == "square" else "url"
+            item[key] = PLACEHOLDERS[key].format(name=name)
+        items.append(item)
+    return parse_sources({"sources": items})
+
+
+def describe(source: Source) -> dict[str, Any]:
+    scheme, spec = source.spec.scheme, source.spec
+    if isinstance(scheme, SignatureScheme):
+        algorithm, signed = f"hmac-{scheme.algorithm}", scheme.signed_content
+        timestamp = scheme.timestamp_header or (
+            f"{scheme.signature_header} {scheme.timestamp_key}=" if scheme.timestamp_key else None
+        )
+    elif scheme.encoding == "token":  # a token or Basic credentials: nothing is signed
+        algorithm, signed, timestamp = "basic" if source.kind == "basic" else "token", "", None
+    else:
+        algorithm, signed = f"{'hmac-' if source.kind == 'twilio' else ''}{getattr(scheme, 'algorithm', '')}", ""
+        signed = getattr(scheme, "signed_content", "{url}{sorted form parameters} or {url}?bodySHA256=…")
+        timestamp = scheme.timestamp_header
+    get_check = spec.get_check
+    handshakes = [name for name in (signing.handshake_name(source),) if name]
+    if get_check is not None:
+        handshakes.append("GET " + ("hub.challenge" if get_check.token else "challenge"))
+    return {
+        "name": source.preset.name if source.preset else source.name,
+        "title": source.preset.title if source.preset else source.config.description,
+        "kind": source.kind,
+        "header": scheme.signature_header,
+        "algorithm": algorithm,
+        "encoding": "" if scheme.encoding == "token" else scheme.encoding,
+        "signed": signed,
+        "timestamp": timestamp or "",
+        "tolerance_seconds": scheme.tolerance_seconds if timestamp else None,
+        "handshake": ", ".join(handshakes),
+        "docs": spec.docs,
+    }
