@@ -288,8 +288,6 @@ main.add_command(secrets)
 def providers(as_json: bool) -> None:
     """The signature kinds and the named provider presets: header, algorithm, encoding,
     timestamp and tolerance, handshake, and the documentation each follows."""
-    from rich.table import Table
-
     from webhook_core.sources import load_sources
     from webhooks_cli import catalog
 
@@ -302,15 +300,18 @@ def providers(as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps({"kinds": kinds, "presets": presets}, indent=2) + "\n")
         return
-    columns = ("name", "kind", "header", "algorithm", "encoding", "signed", "timestamp", "handshake", "docs")
-    for title, rows in (
-        ("signature kinds", kinds),
-        (f'presets ({len(presets)}): use as "preset" in a source', presets),
-    ):
-        table = Table(title=title, title_justify="left")
-        for column in columns:
-            table.add_column(column, overflow="fold")
+    # One entry of two lines each, readable at any terminal width (a nine-column table is not).
+    for title, rows in (("signature kinds", kinds), (f'presets ({len(presets)}): a source\'s "preset"', presets)):
+        console.print(f"[bold underline]{escape(title)}[/]")
         for row in rows:
-            timestamp = f"{row['timestamp']} ({row['tolerance_seconds']} s)" if row["timestamp"] else ""
-            table.add_row(*(escape(str(timestamp if key == "timestamp" else row[key])) for key in columns))
-        console.print(table)
+            scheme = " ".join(part for part in (row["algorithm"], row["encoding"]) if part)
+            details = [f"{row['header']}: {scheme}" + (f" of {row['signed']}" if row["signed"] else "")]
+            if row["timestamp"]:
+                details.append(f"timestamp {row['timestamp']} ±{row['tolerance_seconds']} s")
+            if row["handshake"]:
+                details.append(f"answers {row['handshake']}")
+            console.print(
+                f"[bold]{escape(row['name'])}[/] [dim]({escape(row['kind'])})[/]  " + escape("; ".join(details))
+            )
+            console.print(f"    [dim]{escape(row['docs'])}[/]", soft_wrap=True)
+        console.print()
