@@ -78,7 +78,10 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
             raw = receiver_app.lambda_handler(event, context or FakeLambdaContext())
             headers = {name.lower(): value for name, value in (raw.get("headers") or {}).items()}
             headers.update({name.lower(): values[-1] for name, values in (raw.get("multiValueHeaders") or {}).items()})
-            return Response(raw["statusCode"], json.loads(raw["body"]), headers)
+            body: Any = raw.get("body") or None
+            if body is not None and headers.get("content-type", "").startswith("application/json"):
+                body = json.loads(body)
+            return Response(raw["statusCode"], body, headers)
 
         stack = Stack(
             resources=resources,

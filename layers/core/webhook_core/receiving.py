@@ -52,7 +52,7 @@ class Receiver:
         queue: EnvelopeQueue,
         max_body_bytes: int,
         retry_after_seconds: int = 10,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self._sources = sources
         self._secrets = secrets
@@ -84,7 +84,8 @@ class Receiver:
         """Verify, then enqueue once. Raises a WebhookError for every refusal."""
         source = self.source(delivery.source)
         self.check_size(len(delivery.body))
-        now = self._clock()
+        # Looked up per call, not bound at import: the conformance suite replays vectors at their own time.
+        now = self._clock() if self._clock else time.time()
 
         keys = _keys(source.spec.scheme, self._secrets.for_source(source.name))
         if not any(keys):

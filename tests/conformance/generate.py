@@ -1,0 +1,567 @@
+"""Make the conformance vectors: one JSON file per kind and per preset (format: README.md here).
+
+Positive requests are signed by the provider's official library where one is on
+the registry (stripe, standardwebhooks, svix, slack_sdk, twilio, and PyNaCl for
+Discord's Ed25519), else by `reference_headers` below: the documented algorithm,
+written out here and sharing no code with the receiver. Every run makes exactly
+the same files (fixed time, ids, secrets and bodies), so a test can regenerate
+them and fail on any difference.
+
+    python -m tests.conformance.generate      # rewrite tests/conformance/vectors/
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import nacl.signing
+import slack_sdk.signature
+import standardwebhooks.webhooks
+import stripe
+import svix.webhooks
+from twilio.request_validator import RequestValidator
+
+from webhook_core.sources import presets
+
+FORMAT = 1
+VECTORS = Path(__file__).with_name("vectors")
+SHIPPED_SOURCES = Path(__file__).resolve().parents[2] / "functions" / "receiver" / "sources.json"
+NOW = 1_795_600_000  # 2026-11-26T08:26:40Z: every vector is judged at this time
+BASE_URL = "https://example.com/webhooks/"
+EVENT_ID = "evt_conformance_0001"
+EVENT_TYPE = "conformance.test"
+LIBRARIES = {
+    "stripe": f"stripe {stripe.VERSION}",
+    "standard": "standardwebhooks (Webhook.sign)",
+    "svix": "svix (Webhook.sign)",
+    "slack": "slack_sdk (SignatureVerifier.generate_signature)",
+    "twilio": "twilio (RequestValidator.compute_signature)",
+    "ed25519": "PyNaCl (SigningKey.sign)",
+}
+
+# The built-in kinds written as the documented recipe each follows (for `reference_headers`).
+KIND_RECIPES: dict[str, dict[str, Any]] = {
+    "github": {"header": "X-Hub-Signature-256", "prefix": "sha256="},
+    "shopify": {"header": "X-Shopify-Hmac-Sha256", "encoding": "base64"},
+    "paddle": {
+        "header": "Paddle-Signature",
+        "signature_format": "keyed_list",
+        "signature_keys": ["h1"],
+        "timestamp_key": "ts",
+        "list_separator": ";",
+        "signed_content": "{timestamp}:{body}",
+    },
+    "zoom": {
+        "header": "x-zm-signature",
+        "prefix": "v0=",
+        "timestamp_header": "x-zm-request-timestamp",
+        "signed_content": "v0:{timestamp}:{body}",
+    },
+    "square": {"header": "x-square-hmacsha256-signature", "encoding": "base64", "signed_content": "{url}{body}"},
+}
+# Where each built-in kind takes an event's id and type from.
+KIND_FIELDS: dict[str, dict[str, str]] = {
+    "stripe": {"id_path": "id", "type_path": "type"},
+    "github": {"id_header": "X-GitHub-Delivery", "type_header": "X-GitHub-Event"},
+    "standard": {"id_header": "webhook-id", "type_path": "type"},
+    "svix": {"id_header": "svix-id", "type_path": "type"},
+    "slack": {"id_path": "event_id", "type_path": "event.type"},
+    "shopify": {"id_header": "X-Shopify-Webhook-Id", "type_header": "X-Shopify-Topic"},
+    "paddle": {"id_path": "event_id", "type_path": "event_type"},
+    "zoom": {"type_path": "event"},
+    "square": {"id_path": "event_id", "type_path": "type"},
+    "twilio": {"id_header": "I-Twilio-Idempotency-Token", "type_path": "type"},
+}
+DEFAULT_TOLERANCE = {"paddle": 5}
+ED25519_DEFAULTS = {
+    "header": "X-Signature-Ed25519",
+    "timestamp_header": "X-Signature-Timestamp",
+    "encoding": "hex",
+    "key_encoding": "hex",
+    "signed_content": "{timestamp}{body}",
+}
+
+
+# --- subjects: what each vector configures ----------------------------------------------
+
+
+def subjects() -> list[tuple[str, dict[str, Any]]]:
+    """(vector name, source options without the name): every shipped kind, then every preset."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for item in json.loads(SHIPPED_SOURCES.read_text(encoding="utf-8"))["sources"]:
+        options = {key: value for key, value in item.items() if key not in {"name", "description"}}
+        found.append((f"kind-{item['kind']}", options))
+    for name, preset in presets().items():
+        options = {"preset": name}
+        if preset.kind == "square":
+            options["notification_url"] = BASE_URL + name
+        elif preset.kind == "twilio" or "{url}" in str(preset.options.get("signed_content", "")):
+            options["url"] = BASE_URL + name
+        found.append((f"preset-{name}", options))
+    return found
+
+
+def resolved(options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The kind and the full options of a source (a preset's options under the source's own)."""
+    if "preset" in options:
+        preset = presets()[options["preset"]]
+        merged = {**preset.options, **{k: v for k, v in options.items() if k != "preset"}}
+        return preset.kind, merged
+    return options["kind"], {k: v for k, v in options.items() if k != "kind"}
+
+
+def secrets_for(name: str, kind: str, options: dict[str, Any]) -> tuple[str, str, str]:
+    """(configured secret, what the sender signs with, another sender's signing secret)."""
+    label = name.encode()
+    if kind in {"standard", "svix"}:
+        whsec = [
+            "whsec_" + base64.b64encode(hashlib.sha256(seed).digest()[:24]).decode()
+            for seed in (label, label + b"/other")
+        ]
+        return whsec[0], whsec[0], whsec[1]
+    if kind == "ed25519":
+        seed, other = hashlib.sha256(label).hexdigest(), hashlib.sha256(label + b"/other").hexdigest()
+        public = nacl.signing.SigningKey(bytes.fromhex(seed)).verify_key.encode()
+        key = public.hex() if options.get("key_encoding", "hex") == "hex" else base64.b64encode(public).decode()
+        return key, seed, other
+    if kind == "basic":
+        return "webhooks:" + name, "webhooks:" + name, "webhooks:other-" + name
+    if options.get("key_format") == "base64":
+        keys = [base64.b64encode(hashlib.sha256(seed).digest()).decode() for seed in (label, label + b"/other")]
+        return keys[0], keys[0], keys[1]
+    text = f"conformance-secret-{name}"
+    return text, text, text + "-other"
+
+
+# --- bodies and event facts -----------------------------------------------------------------
+
+
+def _put(root: dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted path, making dicts, or lists where the next key is a position."""
+    keys = path.split(".")
+    node: Any = root
+    for position, key in enumerate(keys):
+        last = position == len(keys) - 1
+        make: list[Any] | dict[str, Any] | None = None if last else ([] if keys[position + 1].isdigit() else {})
+        if isinstance(node, list):
+            while len(node) <= int(key):
+                node.append(make if make is not None else None)
+            if last:
+                node[int(key)] = value
+            node = node[int(key)]
+        elif last:
+            node[key] = value
+        else:
+            node = node.setdefault(key, make)
+
+
+def event(kind: str, options: dict[str, Any]) -> tuple[bytes, dict[str, str], str, str]:
+    """A body with the event's id and type where this source looks for them, the headers
+    that carry them, and the id and type the receiver should report."""
+    fields = KIND_FIELDS.get(kind, options)
+    root: dict[str, Any] = {"document": {"conformance": True, "note": "héllo, wörld"}}  # non-ASCII on purpose
+    if any(str(fields.get(f"{role}_path", "")).startswith("0.") for role in ("id", "type")):
+        root["document"] = [root["document"]]  # a batch (HubSpot)
+    headers: dict[str, str] = {}
+    for role, value in (("id", EVENT_ID), ("type", EVENT_TYPE)):
+        if fields.get(f"{role}_header"):
+            headers[fields[f"{role}_header"]] = value
+        elif fields.get(f"{role}_path"):
+            _put(root, "document." + fields[f"{role}_path"], value)
+    if options.get("handshake") == "discord":
+        root["document"] = {"version": 1, "application_id": "1", "type": 1, "event": {"type": EVENT_TYPE, "data": {}}}
+    body = json.dumps(root["document"], ensure_ascii=False).encode()
+    has_id = bool(fields.get("id_header") or fields.get("id_path"))
+    has_type = bool(fields.get("type_header") or fields.get("type_path"))
+    return (
+        body,
+        headers,
+        EVENT_ID if has_id else hashlib.sha256(body).hexdigest(),
+        EVENT_TYPE if has_type else "unknown",
+    )
+
+
+# --- signing ----------------------------------------------------------------------------
+
+
+def timestamp_text(timestamp: int, timestamp_format: str) -> str:
+    if timestamp_format == "millis":
+        return str(timestamp * 1000)
+    if timestamp_format == "iso8601":  # with nanoseconds, as Twitch writes them
+        return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S") + ".123456789Z"
+    return str(timestamp)
+
+
+def reference_headers(
+    recipe: dict[str, Any], body: bytes, secret: str, timestamp: int, event_id: str, url: str
+) -> dict[str, str]:
+    """A generic HMAC signer written from the providers' documentation (not the receiver's code)."""
+    key = base64.b64decode(secret) if recipe.get("key_format") == "base64" else secret.encode()
+    sent = timestamp_text(timestamp, recipe.get("timestamp_format", "seconds"))
+    content = recipe.get("signed_content", "{body}").encode()
+    for placeholder, value in (
+        (b"{timestamp}", sent.encode()),
+        (b"{id}", event_id.encode()),
+        (b"{url}", url.encode()),
+    ):
+        content = content.replace(placeholder, value)
+    content = content.replace(b"{body}", body)
+    mac = hmac.new(key, content, getattr(hashlib, recipe.get("algorithm", "sha256"))).digest()
+    encoded = mac.hex() if recipe.get("encoding", "hex") == "hex" else base64.b64encode(mac).decode()
+    headers: dict[str, str] = {}
+    if recipe.get("signature_format") == "keyed_list":
+        parts = [f"{recipe['timestamp_key']}={sent}"] if recipe.get("timestamp_key") else []
+        parts.append(f"{recipe['signature_keys'][0]}={encoded}")
+        headers[recipe["header"]] = recipe.get("list_separator", ",").join(parts)
+    else:
+        headers[recipe["header"]] = recipe.get("prefix", "") + encoded
+    if recipe.get("timestamp_header"):
+        headers[recipe["timestamp_header"]] = sent
+    return headers
+
+
+def signed_headers(  # noqa: PLR0911 - one return per provider library
+    kind: str, options: dict[str, Any], body: bytes, secret: str, timestamp: int, url: str
+) -> tuple[dict[str, str], dict[str, str], str]:
+    """(headers, query, made_by) of a request signed as the provider signs it."""
+    moment = datetime.fromtimestamp(timestamp, tz=UTC)
+    if kind == "stripe":
+        return (
+            {"Stripe-Signature": stripe.WebhookSignature.generate_signature_header(body.decode(), secret, timestamp)},
+            {},
+            LIBRARIES[kind],
+        )
+    if kind == "standard":
+        signature = standardwebhooks.webhooks.Webhook(secret).sign(EVENT_ID, moment, body.decode())
+        return {"webhook-timestamp": str(timestamp), "webhook-signature": signature}, {}, LIBRARIES[kind]
+    if kind == "svix":
+        signature = svix.webhooks.Webhook(secret).sign(EVENT_ID, moment, body.decode())
+        return {"svix-timestamp": str(timestamp), "svix-signature": signature}, {}, LIBRARIES[kind]
+    if kind == "slack":
+        slack_signature = slack_sdk.signature.SignatureVerifier(secret).generate_signature(
+            timestamp=str(timestamp), body=body
+        )
+        return (
+            {"X-Slack-Signature": str(slack_signature), "X-Slack-Request-Timestamp": str(timestamp)},
+            {},
+            LIBRARIES[kind],
+        )
+    if kind == "twilio":
+        body_hash = hashlib.sha256(body).hexdigest()
+        twilio_signature = RequestValidator(secret).compute_signature(f"{url}?bodySHA256={body_hash}", {})
+        return {"X-Twilio-Signature": twilio_signature}, {"bodySHA256": body_hash}, LIBRARIES[kind]
+    if kind == "ed25519":
+        recipe = {**ED25519_DEFAULTS, **options}
+        sent = str(timestamp)
+        content = recipe["signed_content"].encode().replace(b"{timestamp}", sent.encode()).replace(b"{body}", body)
+        raw: bytes = nacl.signing.SigningKey(bytes.fromhex(secret)).sign(content).signature
+        encoded = raw.hex() if recipe["encoding"] == "hex" else base64.b64encode(raw).decode()
+        return {recipe["header"]: encoded, recipe["timestamp_header"]: sent}, {}, LIBRARIES[kind]
+    if kind == "token":
+        return {options["header"]: secret}, {}, "the documented scheme (the token as sent)"
+    if kind == "basic":
+        return {"Authorization": "Basic " + base64.b64encode(secret.encode()).decode()}, {}, "RFC 7617"
+    recipe = KIND_RECIPES.get(kind, options)
+    return (
+        reference_headers(recipe, body, secret, timestamp, EVENT_ID, url),
+        {},
+        "the documented algorithm (reference_headers)",
+    )
+
+
+# --- vectors ----------------------------------------------------------------------------
+
+
+def request(method: str, url: str, headers: dict[str, str], body: bytes, query: dict[str, str]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"method": method, "url": url + (f"?{urlencode(query)}" if query else "")}
+    entry["headers"] = headers
+    try:
+        entry["body"] = body.decode("utf-8")
+    except UnicodeDecodeError:
+        entry["body_base64"] = base64.b64encode(body).decode()
+    return entry
+
+
+def rejected(reason: str, status: int = 401) -> dict[str, Any]:
+    return {"verdict": "rejected", "status": status, "reason": reason}
+
+
+def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    kind, full = resolved(options)
+    configured, signing, other = secrets_for(name, kind, full)
+    source_name = name.split("-", 1)[1]
+    url = full.get("url") or full.get("notification_url") or BASE_URL + source_name
+    body, id_headers, event_id, event_type = event(kind, full)
+    content_type = {"Content-Type": "application/json"}
+
+    def signed(
+        payload: bytes, secret: str = signing, timestamp: int = NOW
+    ) -> tuple[dict[str, str], dict[str, str], str]:
+        headers, query, made_by = signed_headers(kind, full, payload, secret, timestamp, url)
+        return {**content_type, **id_headers, **headers}, query, made_by
+
+    headers, query, made_by = signed(body)
+    signature_header = next(
+        h for h in headers if h not in content_type and h not in id_headers and "timestamp" not in h.lower()
+    )
+    timestamped = kind in {"stripe", "standard", "svix", "slack", "paddle", "zoom", "ed25519"} or bool(
+        full.get("timestamp_header") or full.get("timestamp_key")
+    )
+    tolerance = int(full.get("tolerance_seconds", DEFAULT_TOLERANCE.get(kind, 300)))
+    body_signed = kind not in {"token", "basic"}
+
+    cases: list[dict[str, Any]] = [
+        {
+            "name": "signed by the provider",
+            "request": request("POST", url, headers, body, query),
+            "expect": {"verdict": "accepted", "status": 202, "event_id": event_id, "type": event_type},
+        },
+        {
+            "name": "the same delivery again (a provider's retry)",
+            "request": request("POST", url, headers, body, query),
+            "expect": {"verdict": "duplicate", "status": 200, "event_id": event_id},
+        },
+    ]
+    wrong_headers, wrong_query, _ = signed(body, secret=other)
+    cases.append(
+        {
+            "name": "signed with another secret",
+            "request": request("POST", url, wrong_headers, body, wrong_query),
+            "expect": rejected("signature_mismatch"),
+        }
+    )
+    missing = {key: value for key, value in headers.items() if key != signature_header}
+    cases.append(
+        {
+            "name": "signature header missing",
+            "request": request("POST", url, missing, body, query),
+            "expect": rejected("missing_signature"),
+        }
+    )
+    # Cut by one whole encoded unit, so what is left still decodes: a shorter signature, not garbage.
+    base64_kinds = {"shopify", "square", "standard", "svix", "twilio", "basic"}
+    encoding = full.get("encoding") or ("base64" if kind in base64_kinds else "hex")
+    truncated = {**headers, signature_header: headers[signature_header][: -(2 if encoding == "hex" else 4)]}
+    cases.append(
+        {
+            "name": "signature truncated",
+            "request": request("POST", url, truncated, body, query),
+            "expect": rejected("malformed_signature" if kind == "ed25519" else "signature_mismatch"),
+        }
+    )
+    if body_signed:
+        flipped = bytearray(body)
+        flipped[len(flipped) // 2] ^= 0x01
+        cases.append(
+            {
+                "name": "one body byte changed",
+                "request": request("POST", url, headers, bytes(flipped), query),
+                "expect": rejected("signature_mismatch"),
+            }
+        )
+        cases.append(
+            {
+                "name": "empty body",
+                "request": request("POST", url, headers, b"", query),
+                "expect": rejected("signature_mismatch"),
+            }
+        )
+    if timestamped:
+        for label, skew in (("stale", -(tolerance + 60)), ("future", tolerance + 60)):
+            old_headers, old_query, _ = signed(body, timestamp=NOW + skew)
+            cases.append(
+                {
+                    "name": f"{label} timestamp ({skew:+d} s, signed)",
+                    "request": request("POST", url, old_headers, body, old_query),
+                    "expect": rejected("timestamp_out_of_tolerance"),
+                }
+            )
+    cases += handshake_cases(kind, full, url, signed, configured)
+    if kind == "twilio":
+        cases.append(twilio_form_case(url, signing))
+
+    vector: dict[str, Any] = {
+        "format": FORMAT,
+        "name": source_name,
+        "source": options,
+        "secrets": [configured],
+        "time": NOW,
+        "positive_made_by": made_by,
+    }
+    if full.get("get_check") == "meta":
+        vector["tokens"] = {"verify_token": [f"verify-{source_name}"]}
+    vector["cases"] = cases
+    return vector
+
+
+def handshake_cases(kind: str, options: dict[str, Any], url: str, signed: Any, configured: str) -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = []
+    handshake = options.get("handshake") or (kind if kind in {"slack", "zoom"} else None)
+    checks: dict[str, tuple[dict[str, Any], dict[str, str], Any, str]] = {
+        "slack": (
+            {
+                "token": "t",
+                "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+                "type": "url_verification",
+            },
+            {},
+            {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"},
+            "application/json",
+        ),
+        "zoom": (
+            {
+                "payload": {"plainToken": "qgg8vlvZRS6UYooatFL8Aw"},
+                "event_ts": 1654503849680,
+                "event": "endpoint.url_validation",
+            },
+            {},
+            {
+                "plainToken": "qgg8vlvZRS6UYooatFL8Aw",
+                "encryptedToken": hmac.new(configured.encode(), b"qgg8vlvZRS6UYooatFL8Aw", hashlib.sha256).hexdigest(),
+            },
+            "application/json",
+        ),
+        "discord": ({"version": 1, "application_id": "1", "type": 0}, {}, None, ""),
+        "twitch": (
+            {"challenge": "pogchamp-kappa-360noscope-vohiyo", "subscription": {"type": "stream.online"}},
+            {"Twitch-Eventsub-Message-Type": "webhook_callback_verification"},
+            "pogchamp-kappa-360noscope-vohiyo",
+            "text/plain",
+        ),
+    }
+    if handshake in checks:
+        document, extra, answer, content_type = checks[handshake]
+        body = json.dumps(document).encode()
+        headers, query, _ = signed(body)
+        status = 204 if handshake == "discord" else 200
+        expect: dict[str, Any] = {"verdict": "handshake", "status": status}
+        if answer is not None:
+            expect.update(content_type=content_type, body=answer)
+        cases.append(
+            {
+                "name": f"{handshake} endpoint check",
+                "request": request("POST", url, {**headers, **extra}, body, query),
+                "expect": expect,
+            }
+        )
+        if handshake == "discord":
+            interaction = json.dumps({"id": "1", "application_id": "1", "type": 1, "token": "t", "version": 1}).encode()
+            headers, query, _ = signed(interaction)
+            cases.append(
+                {
+                    "name": "discord interactions PING",
+                    "request": request("POST", url, headers, interaction, query),
+                    "expect": {
+                        "verdict": "handshake",
+                        "status": 200,
+                        "content_type": "application/json",
+                        "body": {"type": 1},
+                    },
+                }
+            )
+    if options.get("get_check") == "meta":
+        token = f"verify-{url.rsplit('/', 1)[1]}"
+        good = {"hub.mode": "subscribe", "hub.verify_token": token, "hub.challenge": "1158201444"}
+        cases.append(
+            {
+                "name": "GET subscription check",
+                "request": request("GET", url, {}, b"", good),
+                "expect": {"verdict": "handshake", "status": 200, "content_type": "text/plain", "body": "1158201444"},
+            }
+        )
+        cases.append(
+            {
+                "name": "GET check with a wrong verify token",
+                "request": request("GET", url, {}, b"", {**good, "hub.verify_token": "guess"}),
+                "expect": rejected("verify_token_mismatch"),
+            }
+        )
+        cases.append(
+            {
+                "name": "GET without the check's parameters",
+                "request": request("GET", url, {}, b"", {}),
+                "expect": rejected("bad_request", 400),
+            }
+        )
+    elif options.get("get_check") == "challenge":
+        cases.append(
+            {
+                "name": "GET challenge",
+                "request": request("GET", url, {}, b"", {"challenge": "tWjyAFSNpyMDl0UQ"}),
+                "expect": {
+                    "verdict": "handshake",
+                    "status": 200,
+                    "content_type": "text/plain",
+                    "body": "tWjyAFSNpyMDl0UQ",
+                },
+            }
+        )
+        cases.append(
+            {
+                "name": "GET challenge that is not a token",
+                "request": request("GET", url, {}, b"", {"challenge": "<script>alert(1)</script>"}),
+                "expect": rejected("bad_request", 400),
+            }
+        )
+    else:
+        cases.append(
+            {
+                "name": "GET on a source without a GET check",
+                "request": request("GET", url, {}, b"", {}),
+                "expect": rejected("method_not_allowed", 405),
+            }
+        )
+    return cases
+
+
+def twilio_form_case(url: str, secret: str) -> dict[str, Any]:
+    """Twilio's usual form post, signed over the URL and the sorted parameters by twilio's own code."""
+    params = {
+        "MessageSid": "SM0001",
+        "From": "+15017122661",
+        "To": "+15558675310",
+        "Body": "Hello world & more",
+        "SmsStatus": "received",
+    }
+    body = urlencode(params).encode()
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "I-Twilio-Idempotency-Token": "idem-form-0001",
+        "X-Twilio-Signature": RequestValidator(secret).compute_signature(url, params),
+    }
+    return {
+        "name": "form post signed over URL and sorted parameters",
+        "request": request("POST", url, headers, body, {}),
+        "expect": {"verdict": "accepted", "status": 202, "event_id": "idem-form-0001", "type": "unknown"},
+    }
+
+
+def build_all() -> dict[str, dict[str, Any]]:
+    return {name: build(name, options) for name, options in subjects()}
+
+
+def render(vector: dict[str, Any]) -> str:
+    return json.dumps(vector, indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> int:
+    VECTORS.mkdir(exist_ok=True)
+    built = build_all()
+    for stale in set(VECTORS.glob("*.json")) - {VECTORS / f"{name}.json" for name in built}:
+        stale.unlink()
+    for name, vector in built.items():
+        (VECTORS / f"{name}.json").write_text(render(vector), encoding="utf-8")
+    sys.stdout.write(f"wrote {len(built)} vectors to {VECTORS}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""Every conformance vector through the receiver handler, as API Gateway REST proxy
+events at the vector's own time: each status and answer as the vector says, exactly
+the accepted events queued, and nothing written for anything else."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from functions.receiver import app as receiver_app
+from tests.conformance.vectors import body_of, load_all, query_of
+from tests.integration.conftest import Stack
+from tests.support.apigw import rest_event
+from webhook_core import receiving
+
+pytestmark = pytest.mark.integration
+ALL = load_all()
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_the_receiver_answers_every_case_of_the_vector(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    vector = ALL[name]
+    source = vector["name"]
+    sources_file = tmp_path / "sources.json"
+    sources_file.write_text(json.dumps({"sources": [{"name": source, **vector["source"]}]}))
+    monkeypatch.setenv("SOURCES_FILE", str(sources_file))
+    monkeypatch.setattr(receiving, "time", SimpleNamespace(time=lambda: float(vector["time"])))
+    receiver_app.get_receiver.cache_clear()
+    document: dict[str, Any] = {source: vector["secrets"]}
+    document.update({f"{source}/{key}": value for key, value in vector.get("tokens", {}).items()})
+    stack.set_secrets(document)
+
+    accepted: set[str] = set()
+    for case in vector["cases"]:
+        request, expect = case["request"], case["expect"]
+        event = rest_event(
+            source, body_of(request), request["headers"], method=request["method"], query=query_of(request)
+        )
+        response = stack.invoke(event)
+        assert response.status == expect["status"], (case["name"], response.body)
+        if expect["verdict"] in {"accepted", "duplicate"}:
+            envelope_id = f"{source}/{expect['event_id']}"
+            status = "accepted" if expect["verdict"] == "accepted" else "duplicate"
+            assert response.body == {"status": status, "id": envelope_id}, case["name"]
+            accepted.add(envelope_id)
+        elif expect["verdict"] == "handshake":
+            assert response.body == expect.get("body"), case["name"]
+            if "content_type" in expect:
+                assert response.headers["content-type"].startswith(expect["content_type"])
+        else:
+            assert set(response.body) == {"error"}, case["name"]
+
+    queued = [json.loads(message["Body"]) for message in stack.messages()]
+    assert {envelope["id"] for envelope in queued} == accepted
+    assert len(queued) == len(accepted)  # each accepted event once, its retry not again
+    assert len(stack.dedupe_records()) == len(accepted)
