@@ -221,11 +221,24 @@ def test_dlq_commands_work_on_a_stack_found_through_cloudformation(dev_stack: De
     assert "skipped 0, failed 0" in replayed.stdout
 
 
-@pytest.mark.parametrize("source", ["slack", "zoom"])
+@pytest.mark.parametrize("source", ["slack", "zoom", "ed25519"])
 def test_send_handshake_gets_the_providers_answer(dev_stack: DevStack, source: str) -> None:
     # That a handshake is never queued is tested in tests/integration/test_handshakes.py.
     result = dev_stack.cli("send", source, "--handshake", "--port", dev_stack.url.rsplit(":", 1)[1])
     assert result.returncode == 0, result.stderr
+    if source == "ed25519":  # Discord's webhook-events PING: an empty 204
+        assert " 204 " in result.stdout
+        return
     assert " 200 " in result.stdout
     answer = json.loads(result.stdout.split("  ")[-1])
     assert set(answer) == ({"challenge"} if source == "slack" else {"plainToken", "encryptedToken"})
+
+
+def test_the_local_gateway_routes_get_to_the_receiver_which_refuses_it_for_a_post_only_source(
+    dev_stack: DevStack,
+) -> None:
+    request = urllib.request.Request(f"{dev_stack.url}/webhooks/stripe?challenge=abc", method="GET")  # noqa: S310
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=15)  # noqa: S310 - 127.0.0.1 only
+    assert refused.value.code == 405
+    assert json.loads(refused.value.read())["error"]["code"] == "method_not_allowed"

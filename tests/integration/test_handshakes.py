@@ -6,13 +6,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from functions.receiver import app as receiver_app
 from tests.integration.conftest import Stack
+from tests.support.apigw import EVENTS
 from tests.support.signers import SLACK_SECRET, ZOOM_SECRET, other_secret, sign
+from webhook_core.sources import load_sources
+from webhooks_cli import devsecrets, signing
+from webhooks_cli.apigw import rest_event as cli_rest_event
 
 pytestmark = pytest.mark.integration
+BASE_EVENT = json.loads((EVENTS / "apigw-rest-webhook.json").read_text())
 
 
 def test_slack_url_verification_returns_the_challenge_and_writes_nothing(stack: Stack) -> None:
@@ -62,3 +70,83 @@ def test_a_slack_event_callback_is_queued_and_its_retry_deduplicated(stack: Stac
     (message,) = stack.messages()
     assert json.loads(message["Body"])["event_id"] == signed.event_id
     assert SLACK_SECRET not in message["Body"]
+
+
+def _preset_stack(stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *sources: dict[str, Any]) -> None:
+    path = tmp_path / "sources.json"
+    path.write_text(json.dumps({"sources": list(sources)}))
+    monkeypatch.setenv("SOURCES_FILE", str(path))
+    receiver_app.get_receiver.cache_clear()
+
+
+def test_the_cli_meta_subscription_check_is_answered_with_the_challenge_and_writes_nothing(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _preset_stack(stack, tmp_path, monkeypatch, {"name": "meta", "preset": "meta"})
+    sources = load_sources(tmp_path / "sources.json")
+    document = devsecrets.ensure(tmp_path / "dev-secrets.json", sources)
+    assert set(document) == {"meta", "meta/verify_token"}
+    stack.set_secrets(document)
+    delivery = signing.endpoint_check(sources["meta"], document)
+    response = stack.invoke(cli_rest_event(BASE_EVENT, delivery))
+    assert (response.status, response.body) == (200, delivery.query["hub.challenge"])
+    assert response.headers["content-type"].startswith("text/plain")
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+    wrong = {**delivery.query, "hub.verify_token": document["meta"][0]}  # the app secret is not the verify token
+    guessed = cli_rest_event(BASE_EVENT, signing.Delivery("meta", "", "", b"", {}, wrong, "GET"))
+    assert stack.invoke(guessed).status == 401
+    assert stack.dedupe_records() == []
+    assert stack.messages() == []
+
+
+def test_a_meta_check_before_its_verify_token_is_set_is_503_so_meta_retries(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _preset_stack(stack, tmp_path, monkeypatch, {"name": "meta", "preset": "meta"})
+    stack.set_secrets({"meta": ["app-secret"]})
+    query = {"hub.mode": "subscribe", "hub.verify_token": "anything", "hub.challenge": "123"}
+    response = stack.invoke(cli_rest_event(BASE_EVENT, signing.Delivery("meta", "", "", b"", {}, query, "GET")))
+    assert response.status == 503
+    assert "123" not in json.dumps(response.body)
+
+
+def test_dropbox_challenge_is_echoed_as_inert_text_and_a_non_token_is_refused(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _preset_stack(stack, tmp_path, monkeypatch, {"name": "dropbox", "preset": "dropbox"})
+    stack.set_secrets({"dropbox": ["app-secret"]})
+    sources = load_sources(tmp_path / "sources.json")
+    delivery = signing.endpoint_check(sources["dropbox"], {})
+    response = stack.invoke(cli_rest_event(BASE_EVENT, delivery))
+    assert (response.status, response.body) == (200, delivery.query["challenge"])
+    hostile = {"challenge": "<script>alert(1)</script>"}
+    refused = stack.invoke(cli_rest_event(BASE_EVENT, signing.Delivery("dropbox", "", "", b"", {}, hostile, "GET")))
+    assert refused.status == 400
+    assert "<script>" not in json.dumps(refused.body)
+
+
+def test_twitch_challenge_is_answered_as_text_only_when_signed(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _preset_stack(stack, tmp_path, monkeypatch, {"name": "twitch", "preset": "twitch"})
+    stack.set_secrets({"twitch": ["twitch-secret-for-tests"]})
+    sources = load_sources(tmp_path / "sources.json")
+    delivery = signing.sign(sources["twitch"], "twitch-secret-for-tests", event_type="webhook_callback_verification")
+    response = stack.invoke(cli_rest_event(BASE_EVENT, delivery))
+    assert (response.status, response.body) == (200, "pogchamp-kappa-360noscope-vohiyo")
+    forged = signing.sign(sources["twitch"], "not-the-secret", event_type="webhook_callback_verification")
+    assert stack.invoke(cli_rest_event(BASE_EVENT, forged)).status == 401
+    assert stack.messages() == []
+    notification = signing.sign(sources["twitch"], "twitch-secret-for-tests", event_type="stream.online")
+    assert stack.invoke(cli_rest_event(BASE_EVENT, notification)).status == 202
+    (message,) = stack.messages()
+    assert json.loads(message["Body"])["type"] == "stream.online"
+
+
+def test_discord_ping_is_a_204_and_a_signed_event_is_queued(stack: Stack) -> None:
+    ping = sign("ed25519", body=b'{"version":1,"application_id":"1","type":0}')
+    response = stack.deliver("ed25519", ping)
+    assert (response.status, response.body) == (204, None)
+    assert stack.messages() == []
+    assert stack.deliver("ed25519", sign("ed25519")).status == 202

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tests.support.signers import KINDS, SECRETS, SIGNATURE_HEADER, sign
+from tests.support.signers import BODY_SIGNED, KINDS, SECRETS, SIGNATURE_HEADER, sign
 from tests.unit.conftest import SHIPPED_SOURCES
 from webhook_core.errors import SignatureError
 from webhook_core.providers.scheme import SignatureScheme
@@ -90,3 +90,17 @@ def _signature_value(kind: str, header: str) -> str:
     if scheme.signature_format == "versioned_list":
         return " ".join(part for part in header.split() if part.startswith(f"{scheme.version},"))
     return header.strip().lower() if scheme.encoding == "hex" else header.strip()
+
+
+@pytest.mark.parametrize("kind", BODY_SIGNED)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.binary(max_size=400))
+def test_any_body_the_secret_did_not_sign_is_rejected(
+    shipped_sources: dict[str, Source], kind: str, body: bytes
+) -> None:
+    signed = sign(kind, timestamp=FIXED_NOW, event_id="evt_fixed_for_fuzzing")
+    assume(body != signed.body)
+    headers = {key.lower(): value for key, value in signed.headers.items()}
+    scheme = shipped_sources[kind].spec.scheme
+    with pytest.raises(SignatureError):
+        scheme.verify(headers, body, scheme.derive_keys(SECRETS[kind]), FIXED_NOW, signed.query)
