@@ -351,20 +351,29 @@ def set_(
     keep_old: bool,
     target_choice: TargetChoice,
 ) -> None:
-    """Put SECRET first in SOURCE's list (read from standard input when omitted or '-')."""
+    """Put SECRET first in SOURCE's list (read from standard input when omitted or '-').
+
+    SOURCE may name a source's GET-check token instead, e.g. `meta/verify_token`."""
     from webhook_core.sources import load_sources
 
     project = Project.locate()
     sources = load_sources(project.sources_file)
-    if source not in sources:
-        raise CliError(f"no source {source!r} in {project.sources_file.name}; sources: {', '.join(sources)}")
+    # `meta/verify_token`: a source's GET-check token, kept beside its signing secrets.
+    name, _, token = source.partition("/")
+    if name not in sources:
+        raise CliError(f"no source {name!r} in {project.sources_file.name}; sources: {', '.join(sources)}")
+    check = sources[name].spec.get_check
+    if token and (check is None or check.token != token):
+        expected = f"{name}/{check.token}" if check is not None and check.token else None
+        raise CliError(f"source {name!r} has no {token!r}" + (f"; did you mean {expected}?" if expected else ""))
     if secret in (None, "-"):
         secret = sys.stdin.readline().strip()
     if not secret:
         raise CliError("the secret is empty")
-    if sources[source].spec.scheme.derive_keys([secret])[0] is None:
+    if not token and sources[name].spec.scheme.derive_keys([secret])[0] is None:
         raise CliError(
-            f"that is not a secret of kind {sources[source].kind!r} (Standard Webhooks secrets are whsec_<base64>)"
+            f"that is not a secret of kind {sources[name].kind!r} (Standard Webhooks secrets are whsec_<base64>; "
+            "Ed25519 sources take the provider's public key)"
         )
 
     target = target_choice.resolve(project)

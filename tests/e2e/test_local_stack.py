@@ -188,6 +188,9 @@ def test_rotation_keeps_both_secrets_valid_until_the_old_is_removed(dev_stack: D
     refused = webhooks("secrets", "set", "standard", "not-a-whsec-secret!")
     assert refused.returncode == 1
     assert "not a secret of kind 'standard'" in refused.stderr
+    no_token = webhooks("secrets", "set", "github/verify_token", "x")
+    assert no_token.returncode == 1
+    assert "source 'github' has no 'verify_token'" in no_token.stderr
 
 
 def test_dlq_commands_work_on_a_stack_found_through_cloudformation(dev_stack: DevStack) -> None:
