@@ -75,6 +75,23 @@ class Scheme(Protocol):
     def __hash__(self) -> int: ...
 
 
+class TextSecretsUntimed:
+    """What schemes share whose secrets are keys as they are and that sign no timestamp
+    (a static token, Basic credentials, Twilio's Auth Token)."""
+
+    __slots__ = ()
+
+    @property
+    def has_timestamp(self) -> bool:
+        return False
+
+    def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]:
+        return tuple(secret.encode() if secret else None for secret in secrets)
+
+    def signed_query(self, body: bytes) -> dict[str, str]:
+        return {}
+
+
 @dataclass(frozen=True, slots=True)
 class Verified:
     """Proof that a request is genuine: which of the source's secrets matched."""

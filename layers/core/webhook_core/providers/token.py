@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from webhook_core.errors import SignatureError
 from webhook_core.providers.fields import EventFields
-from webhook_core.providers.scheme import NO_QUERY, Verified
+from webhook_core.providers.scheme import NO_QUERY, TextSecretsUntimed, Verified
 from webhook_core.providers.spec import ProviderSpec
 
 # A credential longer than this is not a real one; bounding it bounds the work.
@@ -20,7 +20,7 @@ MAX_CREDENTIAL = 4096
 
 
 @dataclass(frozen=True, slots=True)
-class TokenScheme:
+class TokenScheme(TextSecretsUntimed):
     """`basic=True`: the header is `Authorization: Basic base64(user:password)` and
     each secret is `user:password`; otherwise the header's value is the secret."""
 
@@ -31,13 +31,6 @@ class TokenScheme:
     timestamp_header: str | None = None
     id_header: str | None = None
     encoding: str = "token"
-
-    @property
-    def has_timestamp(self) -> bool:
-        return False
-
-    def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]:
-        return tuple(secret.encode() if secret else None for secret in secrets)
 
     def verify(
         self,
@@ -64,9 +57,6 @@ class TokenScheme:
         if self.basic:
             return "Basic " + base64.b64encode(secret.encode()).decode("ascii")
         return secret
-
-    def signed_query(self, body: bytes) -> dict[str, str]:
-        return {}
 
     def _credential(self, value: str) -> bytes:
         if not self.basic:

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from webhook_core.errors import SignatureError
 from webhook_core.providers.fields import EventFields
-from webhook_core.providers.scheme import NO_QUERY, Verified, decode_signature
+from webhook_core.providers.scheme import NO_QUERY, TextSecretsUntimed, Verified, decode_signature
 from webhook_core.providers.spec import ProviderSpec
 
 SETTINGS_HEADER = "x-twilio-webhooks-signature-settings"
@@ -31,7 +31,7 @@ MAX_PARAMETERS = 1000
 
 
 @dataclass(frozen=True, slots=True)
-class TwilioScheme:
+class TwilioScheme(TextSecretsUntimed):
     url: str
     signature_header: str = "x-twilio-signature"
     timestamp_header: str | None = None
@@ -39,13 +39,6 @@ class TwilioScheme:
     tolerance_seconds: int = 0
     encoding: str = "base64"
     algorithm: str = "sha1"
-
-    @property
-    def has_timestamp(self) -> bool:
-        return False
-
-    def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]:
-        return tuple(secret.encode() if secret else None for secret in secrets)
 
     def verify(
         self,
