@@ -86,3 +86,49 @@ def test_a_missing_or_invalid_file_names_the_path(tmp_path: Path) -> None:
         load_sources(broken)
     broken.write_text(json.dumps({"sources": [{"name": "ok", "kind": "github"}]}))
     assert list(load_sources(broken)) == ["ok"]
+
+
+# --- presets ------------------------------------------------------------------------------
+
+
+def test_a_preset_source_is_the_presets_kind_and_options_with_the_sources_own_on_top() -> None:
+    sources = parse_sources(
+        {
+            "sources": [
+                {"name": "lin", "preset": "linear"},
+                {"name": "cal", "preset": "calendly", "tolerance_seconds": 60},
+            ]
+        }
+    )
+    linear = sources["lin"]
+    assert (linear.kind, linear.preset.name if linear.preset else None) == ("hmac", "linear")
+    assert linear.spec.scheme.signature_header == "linear-signature"
+    assert linear.spec.docs.startswith("https://linear.app/")
+    assert sources["cal"].spec.scheme.tolerance_seconds == 60
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        ({"preset": "githb"}, "source 'x': preset: unknown preset 'githb'; did you mean github"),
+        ({"preset": "linear", "prefx": "v1="}, "source 'x': prefx: unknown option"),
+        ({"preset": "linear", "kind": "stripe"}, "source 'x': kind: preset 'linear' is of kind 'hmac', not 'stripe'"),
+        ({"preset": "twilio"}, "source 'x': url: Field required"),
+        ({"preset": "hubspot"}, "source 'x': signed_content uses {url} but no url is configured"),
+        ({"preset": "calendly", "tolerance_seconds": 0}, "source 'x': tolerance_seconds:"),
+        ({"preset": 7}, "source 'x': preset: unknown preset '7'"),
+    ],
+)
+def test_a_wrong_preset_or_option_fails_closed_naming_the_source_and_the_option(
+    item: dict[str, object], expected: str
+) -> None:
+    assert expected in problem({"sources": [{"name": "x", **item}]})
+
+
+def test_every_preset_names_an_https_documentation_page_and_builds() -> None:
+    from webhook_core.sources import presets
+
+    assert len(presets()) >= 40
+    for name, preset in presets().items():
+        assert preset.docs.startswith("https://"), name
+        assert preset.kind in KINDS, name
