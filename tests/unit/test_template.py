@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from tests.support.template_resources import parameter_default, resource, template
@@ -164,3 +165,10 @@ def test_the_local_template_reader_agrees_with_cfn_lint() -> None:
     from tests.support.template_resources import ROOT
 
     assert json.loads(json.dumps(cfn_yaml.load(str(ROOT / "template.yaml")))) == json.loads(json.dumps(template()))
+
+
+def test_the_readme_fault_table_is_the_matrix_the_tests_inject() -> None:
+    from tests.support.faults import readme_table
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert readme_table() in readme

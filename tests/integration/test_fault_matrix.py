@@ -1,0 +1,128 @@
+"""The fault matrix (tests/support/faults.py): a failure injected at each AWS call
+the receiver and the processor make. For each: the status the provider sees, what
+is left of the dedupe record, that the provider's retry is then accepted, and that
+the event's handler runs exactly once in the end. Nothing verified is lost."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import Stack
+from tests.support.apigw import rest_event
+from tests.support.faults import PROCESSOR_FAULTS, RECEIVER_FAULTS, Fault, FaultInjector
+from tests.support.lambda_context import FakeLambdaContext
+from tests.support.signers import Signed, sign
+from tests.support.sqs import QueuePoller
+from webhook_core.processing import Processor
+from webhook_core.registry import Event, HandlerRegistry
+from webhook_core.state import ProcessorState
+
+pytestmark = pytest.mark.integration
+# How long a faulted invocation had left: its in-progress record expires after this.
+REMAINING_MILLIS = 1500
+
+
+@pytest.fixture
+def injector(monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultInjector]:
+    faults = FaultInjector()
+    faults.install(monkeypatch)
+    yield faults
+    faults.disarm()
+
+
+def handled(stack: Stack, context: FakeLambdaContext | None = None, pause: float = 0.0) -> Counter[str]:
+    """Run the processor over everything queued, as the SQS event source mapping does,
+    retrying failures (after `pause` seconds, the visibility timeout); how many times
+    each envelope's handler ran."""
+    registry, calls = HandlerRegistry(), Counter[str]()
+
+    @registry.on("stripe", "checkout.session.completed")
+    @registry.on("github", "push")
+    def count(event: Event[Any]) -> None:
+        calls[event.envelope.id] += 1
+
+    processor = Processor(
+        registry=registry,
+        state=ProcessorState(stack.resources.state_table, ttl_seconds=3600),
+        table_name=stack.resources.state_table,
+        ttl_seconds=3600,
+    )
+    poller = QueuePoller(stack.sqs, stack.resources.queue_url)
+
+    def invoke(event: dict[str, Any], lambda_context: Any) -> dict[str, Any]:
+        response = dict(processor.process_batch(event, lambda_context))
+        if response.get("batchItemFailures"):
+            time.sleep(pause)
+        return response
+
+    poller.drain(invoke, context or FakeLambdaContext())
+    return calls
+
+
+def statuses(stack: Stack) -> Counter[str]:
+    return Counter(record["status"]["S"] for record in stack.dedupe_records())
+
+
+def deliver_faulted(stack: Stack, signed: Signed, fault: Fault) -> None:
+    event = rest_event("stripe", signed.body, signed.headers)
+    context = FakeLambdaContext(remaining_millis=REMAINING_MILLIS)
+    if fault.status is None:  # the function died: API Gateway answers 502 for it
+        with pytest.raises(SystemExit):
+            stack.invoke(event, context)
+        return
+    response = stack.invoke(event, context)
+    assert response.status == fault.status, response.body
+    assert set(response.body) == {"error"}
+    assert "injected" not in json.dumps(response.body)
+
+
+@pytest.mark.parametrize("fault", RECEIVER_FAULTS, ids=lambda fault: fault.name)
+def test_a_receiver_fault_answers_as_the_matrix_says_and_the_retry_is_accepted_once(
+    stack: Stack, injector: FaultInjector, fault: Fault
+) -> None:
+    warm = sign("github")
+    if fault.stage == "warm":  # clients built and the secret read: a sandbox that has served before
+        assert stack.deliver("github", warm).status == 202
+    before = statuses(stack)
+    signed = sign("stripe")
+
+    injector.arm(*fault.arms)
+    deliver_faulted(stack, signed, fault)
+    injector.disarm()
+    assert len(injector.fired) == len(fault.arms), injector.fired
+
+    left = statuses(stack) - before
+    if fault.record_left == "in_progress":
+        assert left == Counter({"INPROGRESS": 1})
+        early = stack.deliver("stripe", signed)
+        assert (early.status, early.headers.get("retry-after")) == (409, "10")
+        time.sleep(REMAINING_MILLIS / 1000 + 0.2)
+    else:
+        assert left == Counter()
+
+    assert stack.deliver("stripe", signed).status == 202
+    assert stack.deliver("stripe", signed).status == 200
+    calls = handled(stack)
+    assert calls[f"stripe/{signed.event_id}"] == fault.handler_runs
+    if fault.stage == "warm":
+        assert calls[f"github/{warm.event_id}"] == 1
+
+
+@pytest.mark.parametrize("fault", PROCESSOR_FAULTS, ids=lambda fault: fault.name)
+def test_a_processor_fault_is_retried_by_sqs_and_the_handler_runs_once(
+    stack: Stack, injector: FaultInjector, fault: Fault
+) -> None:
+    signed = sign("stripe")
+    assert stack.deliver("stripe", signed).status == 202
+    injector.arm(*fault.arms)
+    # The deployed visibility timeout (180 s) outlasts the processor's 30 s: a redelivery
+    # comes after the failed invocation's in-progress record has expired.
+    calls = handled(stack, FakeLambdaContext(remaining_millis=REMAINING_MILLIS), pause=REMAINING_MILLIS / 1000 + 0.2)
+    assert injector.fired, "the fault never struck"
+    assert calls == Counter({f"stripe/{signed.event_id}": fault.handler_runs})

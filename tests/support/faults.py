@@ -1,0 +1,247 @@
+"""The fault matrix: one row per failure at an AWS call the receiver or processor
+makes, with what the provider sees and what becomes of the event. The integration
+test injects each and checks every column; the README's table is rendered from
+these rows (and a test keeps the two the same)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import botocore.client
+from botocore.exceptions import ClientError, ReadTimeoutError
+
+Injection = Literal["throttle", "error", "timeout", "timeout_after_success", "kill", "bug"]
+
+_ERROR_CODES = {
+    ("dynamodb", "throttle"): "ProvisionedThroughputExceededException",
+    ("dynamodb", "error"): "InternalServerError",
+    ("sqs", "throttle"): "RequestThrottled",
+    ("sqs", "error"): "InternalError",
+    ("secretsmanager", "throttle"): "ThrottlingException",
+    ("secretsmanager", "error"): "InternalServiceError",
+}
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One injected failure: the next `times` calls of service.operation fail this way."""
+
+    service: str
+    operation: str
+    injection: Injection
+    times: int = 1
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    arms: tuple[Arm, ...]
+    provider_sees: str
+    dedupe_record: str
+    retry: str
+    # Where in the flow the fault strikes (for the test): the receiver at cold start, on a
+    # warm receiver, or in the processor.
+    stage: Literal["cold", "warm", "processor"] = "warm"
+    status: int | None = None  # None: the function died, API Gateway answers for it
+    record_left: Literal["none", "in_progress"] = "none"
+    handler_runs: int = 1
+
+
+RECEIVER_FAULTS = (
+    Fault(
+        "DynamoDB throttles the dedupe write",
+        (Arm("dynamodb", "PutItem", "throttle"),),
+        "503",
+        "never written",
+        "202, queued once",
+        status=503,
+    ),
+    Fault(
+        "DynamoDB InternalServerError on the dedupe write",
+        (Arm("dynamodb", "PutItem", "error"),),
+        "503",
+        "never written",
+        "202, queued once",
+        status=503,
+    ),
+    Fault(
+        "DynamoDB times out on the dedupe write",
+        (Arm("dynamodb", "PutItem", "timeout"),),
+        "503",
+        "never written",
+        "202, queued once",
+        status=503,
+    ),
+    Fault(
+        "SQS SendMessage fails (InternalError)",
+        (Arm("sqs", "SendMessage", "error"),),
+        "503",
+        "released",
+        "202, queued once",
+        status=503,
+    ),
+    Fault(
+        "SQS throttles SendMessage",
+        (Arm("sqs", "SendMessage", "throttle"),),
+        "503",
+        "released",
+        "202, queued once",
+        status=503,
+    ),
+    Fault(
+        "SQS SendMessage times out before sending",
+        (Arm("sqs", "SendMessage", "timeout"),),
+        "503",
+        "released",
+        "202, queued once",
+        status=503,
+    ),
+    Fault(
+        "SQS SendMessage times out after the message was sent",
+        (Arm("sqs", "SendMessage", "timeout_after_success"),),
+        "503",
+        "released",
+        "202, queued a second time; the processor runs the handler once",
+        status=503,
+    ),
+    Fault(
+        "SQS fails, then releasing the dedupe record fails too",
+        (Arm("sqs", "SendMessage", "error"), Arm("dynamodb", "DeleteItem", "error")),
+        "503",
+        "in progress until the invocation's time runs out",
+        "409 + Retry-After until then, then 202, queued once",
+        status=503,
+        record_left="in_progress",
+    ),
+    Fault(
+        "DynamoDB fails to mark the record completed after the enqueue",
+        (Arm("dynamodb", "UpdateItem", "error"),),
+        "503",
+        "in progress until the invocation's time runs out",
+        "409 + Retry-After until then, then 202, queued a second time; the processor runs the handler once",
+        status=503,
+        record_left="in_progress",
+    ),
+    Fault(
+        "The function dies between the dedupe write and the enqueue",
+        (Arm("sqs", "SendMessage", "kill"),),
+        "502 from API Gateway",
+        "in progress until the invocation's time runs out",
+        "409 + Retry-After until then, then 202, queued once",
+        status=None,
+        record_left="in_progress",
+    ),
+    Fault(
+        "A bug raises after verification",
+        (Arm("sqs", "SendMessage", "bug"),),
+        "503",
+        "released",
+        "202, queued once",
+        status=503,
+    ),
+    Fault(
+        "Secrets Manager unavailable at cold start",
+        (Arm("secretsmanager", "GetSecretValue", "error"),),
+        "503",
+        "never written",
+        "202, queued once",
+        stage="cold",
+        status=503,
+    ),
+    Fault(
+        "Secrets Manager times out at a cache refresh",
+        (Arm("secretsmanager", "GetSecretValue", "timeout"),),
+        "503",
+        "never written",
+        "202, queued once",
+        status=503,
+    ),
+)
+PROCESSOR_FAULTS = (
+    Fault(
+        "DynamoDB throttles the processor's idempotency write",
+        (Arm("dynamodb", "PutItem", "throttle"),),
+        "(already 202)",
+        "(processor record) never written",
+        "SQS redelivers the record; the handler runs once",
+        stage="processor",
+    ),
+    Fault(
+        "The processor's handler succeeds, then DynamoDB fails to mark its record completed",
+        (Arm("dynamodb", "UpdateItem", "timeout"),),
+        "(already 202)",
+        "(processor record) in progress until the invocation's time runs out",
+        "SQS redelivers after the visibility timeout, when the record has expired: the handler runs again",
+        stage="processor",
+        handler_runs=2,
+    ),
+)
+FAULTS = RECEIVER_FAULTS + PROCESSOR_FAULTS
+
+
+def readme_table(lost: dict[str, int] | None = None) -> str:
+    """The README's fault table (lost: 0 for every row is what the matrix test proves)."""
+    lines = [
+        "| fault | the provider sees | dedupe record | then | lost | handler runs |",
+        "|---|---|---|---|---|---|",
+    ]
+    for fault in FAULTS:
+        count = (lost or {}).get(fault.name, 0)
+        lines.append(
+            f"| {fault.name} | {fault.provider_sees} | {fault.dedupe_record} | {fault.retry} | {count} "
+            f"| {fault.handler_runs} |"
+        )
+    return "\n".join(lines)
+
+
+class InjectedBugError(RuntimeError):
+    pass
+
+
+class FaultInjector:
+    """Fails chosen AWS calls, above moto and below every boto3 client (Powertools' too)."""
+
+    def __init__(self) -> None:
+        self._armed: list[list[Any]] = []
+        self.fired: list[str] = []
+        self._original: Callable[..., Any] = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
+
+    def arm(self, *arms: Arm) -> None:
+        self._armed = [[arm, arm.times] for arm in arms]
+
+    def disarm(self) -> None:
+        self._armed = []
+
+    def install(self, monkeypatch: Any) -> None:
+        injector = self
+
+        def call(client: Any, operation: str, params: dict[str, Any]) -> Any:
+            service = client.meta.service_model.service_name
+            for entry in injector._armed:
+                arm, left = entry
+                if left and (arm.service, arm.operation) == (service, operation):
+                    entry[1] -= 1
+                    injector.fired.append(f"{service}.{operation}:{arm.injection}")
+                    return injector._fire(arm, lambda: injector._original(client, operation, params))
+            return injector._original(client, operation, params)
+
+        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+
+    @staticmethod
+    def _fire(arm: Arm, proceed: Callable[[], Any]) -> Any:
+        endpoint = f"https://{arm.service}.us-east-1.amazonaws.com"
+        if arm.injection in {"throttle", "error"}:
+            code = _ERROR_CODES[(arm.service, arm.injection)]
+            status = 400 if arm.injection == "throttle" else 500
+            error = {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}}
+            raise ClientError(error, arm.operation)  # type: ignore[arg-type]
+        if arm.injection == "timeout":
+            raise ReadTimeoutError(endpoint_url=endpoint)
+        if arm.injection == "timeout_after_success":
+            proceed()
+            raise ReadTimeoutError(endpoint_url=endpoint)
+        if arm.injection == "kill":
+            raise SystemExit("the function was stopped")  # not an Exception: nothing in it can clean up
+        raise InjectedBugError("a bug")
