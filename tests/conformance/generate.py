@@ -34,7 +34,7 @@ from webhook_core.sources import presets
 FORMAT = 1
 VECTORS = Path(__file__).with_name("vectors")
 SHIPPED_SOURCES = Path(__file__).resolve().parents[2] / "functions" / "receiver" / "sources.json"
-NOW = 1_795_600_000  # 2026-11-26T08:26:40Z: every vector is judged at this time
+NOW = 1_795_600_000  # 2026-11-25T09:46:40Z: every vector is judged at this time
 BASE_URL = "https://example.com/webhooks/"
 EVENT_ID = "evt_conformance_0001"
 EVENT_TYPE = "conformance.test"
