@@ -36,15 +36,20 @@ def injector(monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultInjector]:
     faults.disarm()
 
 
-def handled(stack: Stack, context: FakeLambdaContext | None = None, pause: float = 0.0) -> Counter[str]:
+def handled(
+    stack: Stack, context: FakeLambdaContext | None = None, pause: float = 0.0, failures: int = 0
+) -> Counter[str]:
     """Run the processor over everything queued, as the SQS event source mapping does,
     retrying failures (after `pause` seconds, the visibility timeout); how many times
-    each envelope's handler ran."""
-    registry, calls = HandlerRegistry(), Counter[str]()
+    each envelope's handler ran to the end. The first `failures` calls raise."""
+    registry, calls, attempts = HandlerRegistry(), Counter[str](), Counter[str]()
 
     @registry.on("stripe", "checkout.session.completed")
     @registry.on("github", "push")
     def count(event: Event[Any]) -> None:
+        attempts[event.envelope.id] += 1
+        if sum(attempts.values()) <= failures:
+            raise RuntimeError("the handler failed this time")
         calls[event.envelope.id] += 1
 
     processor = Processor(

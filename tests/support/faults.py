@@ -206,6 +206,9 @@ class FaultInjector:
     def __init__(self) -> None:
         self._armed: list[list[Any]] = []
         self.fired: list[str] = []
+        # While `recording`, every call as the IAM action it needs ("dynamodb:PutItem").
+        self.recording = False
+        self.actions: set[str] = set()
         self._original: Callable[..., Any] = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
 
     def arm(self, *arms: Arm) -> None:
@@ -219,6 +222,8 @@ class FaultInjector:
 
         def call(client: Any, operation: str, params: dict[str, Any]) -> Any:
             service = client.meta.service_model.service_name
+            if injector.recording:
+                injector.actions.add(f"{client.meta.service_model.signing_name}:{operation}")
             for entry in injector._armed:
                 arm, left = entry
                 if left and (arm.service, arm.operation) == (service, operation):

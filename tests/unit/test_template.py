@@ -58,7 +58,8 @@ def test_the_receiver_may_touch_only_its_own_resources() -> None:
     policies = properties("ReceiverFunction")["Policies"]
     text = json.dumps(policies)
     assert '"Resource": "*"' not in text
-    statement = policies[0]["Statement"][0]
+    statement, with_key = policies[0]["Statement"]
+    assert with_key["Fn::If"][0] == "HasKmsKey"
     assert sorted(statement["Action"]) == sorted(
         ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
     )
@@ -121,9 +122,10 @@ def test_the_processor_reports_partial_failures_with_parameterised_batching_and_
     assert settings["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "ProcessorMaximumConcurrency"}}
 
 
-def test_the_processor_may_touch_only_its_state_table() -> None:
+def test_the_processor_may_touch_only_its_state_table_and_a_customer_key() -> None:
     (policy,) = properties("ProcessorFunction")["Policies"]
-    (statement,) = policy["Statement"]
+    statement, with_key = policy["Statement"]
+    assert with_key["Fn::If"][0] == "HasKmsKey"
     assert statement["Resource"] == {"Fn::GetAtt": ["ProcessorStateTable", "Arn"]}
     assert all(action.startswith("dynamodb:") and "Scan" not in action for action in statement["Action"])
 

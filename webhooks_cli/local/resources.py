@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,10 @@ class LocalResources:
         }
 
 
+# `!Ref AWS::NoValue`: the property is left out.
+NO_VALUE = object()
+
+
 class Resolver:
     """Resolves the intrinsics the template uses, with parameters at their defaults."""
 
@@ -49,24 +54,52 @@ class Resolver:
     def __call__(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
             ((function, argument),) = value.items()
-            if function == "Ref":
-                return self._ref(argument)
-            if function == "Fn::GetAtt":
-                key = ".".join(argument)
-                if key not in self.attributes:
-                    raise CliError(f"cannot resolve !GetAtt {key} locally")
-                return self.attributes[key]
-            if function == "Fn::Sub" and isinstance(argument, str):
-                return self._sub(argument)
+            intrinsic: dict[str, Callable[[Any], Any]] = {
+                "Fn::If": self._if,
+                "Ref": self._ref,
+                "Fn::GetAtt": self._get_att,
+                "Fn::Sub": self._sub,
+            }
+            if function in intrinsic:
+                return intrinsic[function](argument)
         if isinstance(value, dict):
-            return {key: self(item) for key, item in value.items()}
+            resolved = {key: self(item) for key, item in value.items()}
+            return {key: item for key, item in resolved.items() if item is not NO_VALUE}
         if isinstance(value, list):
-            return [self(item) for item in value]
+            return [item for item in (self(element) for element in value) if item is not NO_VALUE]
         return value
+
+    def _if(self, argument: list[Any]) -> Any:
+        condition, when_true, when_false = argument
+        return self(when_true if self.condition(condition) else when_false)
+
+    def _get_att(self, argument: list[str]) -> str:
+        key = ".".join(argument)
+        if key not in self.attributes:
+            raise CliError(f"cannot resolve !GetAtt {key} locally")
+        return self.attributes[key]
+
+    def condition(self, name: str) -> bool:
+        """A template condition, with parameters at their defaults."""
+        return bool(self._evaluate(self.project.template.get("Conditions", {})[name]))
+
+    def _evaluate(self, expression: Any) -> Any:
+        if isinstance(expression, dict) and len(expression) == 1:
+            ((function, argument),) = expression.items()
+            if function == "Fn::Not":
+                return not self._evaluate(argument[0])
+            if function == "Fn::Equals":
+                left, right = (self._evaluate(item) for item in argument)
+                return str(left) == str(right)
+            if function == "Condition":
+                return self.condition(argument)
+        return self(expression)
 
     def _ref(self, name: str) -> Any:
         if name == "AWS::StackName":
             return self.stack_name
+        if name == "AWS::NoValue":
+            return NO_VALUE
         if name in self.refs:
             return self.refs[name]
         parameters = self.project.template.get("Parameters", {})
@@ -74,7 +107,9 @@ class Resolver:
             return parameters[name].get("Default")
         raise CliError(f"cannot resolve !Ref {name} locally")
 
-    def _sub(self, text: str) -> str:
+    def _sub(self, text: Any) -> str:
+        if not isinstance(text, str):
+            raise CliError("cannot resolve the list form of !Sub locally")
         return re.sub(r"\$\{([^}]+)\}", lambda match: str(self._ref(match.group(1))), text)
 
 

@@ -1,0 +1,149 @@
+"""Least privilege, proven both ways: each function's IAM statements (the template's,
+SAM's policy templates expanded) name only its own table, queue, DLQ and secret, and
+their actions are exactly the AWS calls the function makes while serving every path
+(recorded at the SDK), save a fallback with a written reason. With a customer KMS key
+every store uses it and each function may use that key alone."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import Stack
+from tests.integration.test_fault_matrix import handled
+from tests.support.apigw import rest_event
+from tests.support.faults import Arm, FaultInjector
+from tests.support.lambda_context import FakeLambdaContext
+from tests.support.signers import sign
+from tests.support.template_resources import project, template
+from webhooks_cli.local.resources import Resolver
+
+pytestmark = pytest.mark.integration
+
+# SAM's policy templates and event-source policies, as SAM expands them.
+SAM_POLICY_TEMPLATES = {
+    "SQSSendMessagePolicy": ("QueueName", ("sqs:SendMessage*",)),
+    "AWSSecretsManagerGetSecretValuePolicy": ("SecretArn", ("secretsmanager:GetSecretValue",)),
+}
+SQS_POLLER_ACTIONS = (
+    "sqs:ChangeMessageVisibility",
+    "sqs:ChangeMessageVisibilityBatch",
+    "sqs:DeleteMessage",
+    "sqs:DeleteMessageBatch",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
+)
+# Granted but not seen in a run, each for a reason.
+FALLBACKS = {
+    "dynamodb:GetItem": "Powertools Idempotency reads the record when a failed conditional write returns no old item",
+}
+
+
+def _logical_id(value: Any) -> str:
+    if isinstance(value, dict) and "Ref" in value:
+        return str(value["Ref"])
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return str(value["Fn::GetAtt"][0])
+    raise AssertionError(f"not a reference to one resource: {value!r}")
+
+
+def grants(function: str, *, kms: bool = False) -> set[tuple[str, str]]:
+    """(action, logical id of the resource) for every statement the function's role gets."""
+    resolve = Resolver(project(), "least-privilege")
+    properties = template()["Resources"][function]["Properties"]
+    found: set[tuple[str, str]] = set()
+    for policy in properties["Policies"]:
+        if "Statement" in policy:
+            for statement in policy["Statement"]:
+                if isinstance(statement, dict) and "Fn::If" in statement:
+                    condition, when_true, _ = statement["Fn::If"]
+                    assert condition == "HasKmsKey"
+                    if not kms:
+                        continue
+                    statement = when_true  # noqa: PLW2901
+                assert statement["Effect"] == "Allow"
+                resources = (
+                    statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                )
+                found |= {(action, _logical_id(resource)) for action in statement["Action"] for resource in resources}
+        else:
+            ((name, arguments),) = policy.items()
+            argument, actions = SAM_POLICY_TEMPLATES[name]
+            found |= {(action, _logical_id(arguments[argument])) for action in actions}
+    for event in properties.get("Events", {}).values():
+        if event["Type"] == "SQS":
+            found |= {(action, _logical_id(event["Properties"]["Queue"])) for action in SQS_POLLER_ACTIONS}
+    assert resolve.condition("HasKmsKey") is False  # the default deploys without a customer key
+    return found
+
+
+def test_each_function_may_touch_only_its_own_resources() -> None:
+    assert {resource for _, resource in grants("ReceiverFunction")} == {"DedupeTable", "EventsQueue", "SourceSecrets"}
+    assert {resource for _, resource in grants("ProcessorFunction")} == {"ProcessorStateTable", "EventsQueue"}
+    assert not any("*" in action.split(":")[1].rstrip("*") for action, _ in grants("ReceiverFunction"))
+    text = json.dumps(
+        [template()["Resources"][name]["Properties"]["Policies"] for name in ("ReceiverFunction", "ProcessorFunction")]
+    )
+    assert '"*"' not in text
+
+
+def test_with_a_customer_key_every_store_uses_it_and_each_function_may_use_it_alone() -> None:
+    resources = template()["Resources"]
+    for table in ("DedupeTable", "ProcessorStateTable"):
+        sse = resources[table]["Properties"]["SSESpecification"]
+        assert sse["SSEEnabled"] is True
+        assert sse["KMSMasterKeyId"] == {"Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]}
+    for queue in ("EventsQueue", "EventsDeadLetterQueue"):
+        properties = resources[queue]["Properties"]
+        assert properties["KmsMasterKeyId"] == {"Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]}
+        assert properties["SqsManagedSseEnabled"] == {"Fn::If": ["HasKmsKey", {"Ref": "AWS::NoValue"}, True]}
+    assert resources["SourceSecrets"]["Properties"]["KmsKeyId"]["Fn::If"][1] == {"Ref": "KmsKeyArn"}
+    for function in ("ReceiverFunction", "ProcessorFunction"):
+        added = grants(function, kms=True) - grants(function)
+        assert added == {("kms:Decrypt", "KmsKeyArn"), ("kms:GenerateDataKey", "KmsKeyArn")}
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> FaultInjector:
+    injector = FaultInjector()
+    injector.install(monkeypatch)
+    return injector
+
+
+def _granted_actions(function: str) -> set[str]:
+    return {action for action, _ in grants(function) if not action.startswith("sqs:") or "*" not in action} | {
+        action.rstrip("*") + suffix
+        for action, _ in grants(function)
+        if action.endswith("*")
+        for suffix in ("", "Batch")
+    }
+
+
+def test_the_receiver_is_granted_exactly_the_calls_it_makes(stack: Stack, recorder: FaultInjector) -> None:
+    recorder.recording = True
+    signed = sign("stripe")
+    assert stack.deliver("stripe", signed).status == 202  # read the secret, write, enqueue, complete
+    assert stack.deliver("stripe", signed).status == 200  # a duplicate
+    recorder.arm(Arm("sqs", "SendMessage", "error"))
+    assert stack.deliver("github", sign("github")).status == 503  # the record released
+    recorder.disarm()
+    stack.invoke(rest_event("stripe", b"{}", {"Stripe-Signature": "t=1,v1=00"}), FakeLambdaContext())  # refused
+    recorder.recording = False
+
+    granted = _granted_actions("ReceiverFunction")
+    assert recorder.actions <= granted, recorder.actions - granted
+    assert granted - recorder.actions - {"sqs:SendMessageBatch"} == set(FALLBACKS)
+
+
+def test_the_processor_is_granted_exactly_the_calls_it_makes(stack: Stack, recorder: FaultInjector) -> None:
+    assert stack.deliver("stripe", sign("stripe")).status == 202
+    recorder.recording = True
+    # A failed attempt (its record released, its failure noted) and the retry that succeeds (the note cleared).
+    assert sum(handled(stack, failures=1).values()) == 1
+    recorder.recording = False
+    granted = _granted_actions("ProcessorFunction") - set(SQS_POLLER_ACTIONS)  # the poller's calls are Lambda's
+    processor_calls = {action for action in recorder.actions if not action.startswith("sqs:")}
+    assert processor_calls <= granted, processor_calls - granted
+    assert granted - processor_calls == set(FALLBACKS)
