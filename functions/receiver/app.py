@@ -81,6 +81,7 @@ def get_receiver() -> Receiver:
         204: {"description": "Discord's webhook-events PING, acknowledged with no body: nothing is queued"},
         400: _documented("The body cannot be read as the provider sends it", ERROR_SCHEMA),
         401: _documented("Missing or bad signature, or a timestamp outside the tolerance", ERROR_SCHEMA),
+        403: _documented("The source only accepts its provider's published addresses", ERROR_SCHEMA),
         404: _documented("No source is configured under this name", ERROR_SCHEMA),
         409: _documented("The same event is still being accepted; retry after Retry-After seconds", ERROR_SCHEMA),
         413: _documented("The body is over the configured limit", ERROR_SCHEMA),
@@ -89,11 +90,14 @@ def get_receiver() -> Receiver:
 )
 def receive_webhook(source: str) -> Response[dict[str, Any]]:
     receiver = get_receiver()
-    receiver.source(source)
+    receiver.source(source, _source_ip())
     # Metrics keep only the `service` dimension, so alarms see every source at once;
     # the source travels as EMF metadata (queryable in Logs Insights).
     metrics.add_metadata(key="source", value=source)
-    outcome = receiver.accept(Delivery(source=source, headers=_headers(), body=_raw_body(receiver), query=_query()))
+    delivery = Delivery(
+        source=source, headers=_headers(), body=_raw_body(receiver), query=_query(), source_ip=_source_ip()
+    )
+    outcome = receiver.accept(delivery)
     if isinstance(outcome, HandshakeReply):
         return _handshake(outcome)
     if outcome.duplicate:
@@ -114,6 +118,7 @@ def receive_webhook(source: str) -> Response[dict[str, Any]]:
         200: _documented("The challenge, as plain text", {"type": "string"}),
         400: _documented("Not the provider's check: a parameter is missing or malformed", ERROR_SCHEMA),
         401: _documented("The verify token does not match", ERROR_SCHEMA),
+        403: _documented("The source only accepts its provider's published addresses", ERROR_SCHEMA),
         404: _documented("No source is configured under this name", ERROR_SCHEMA),
         405: _documented("This source has no GET endpoint check", ERROR_SCHEMA),
         503: _documented("The source's verify token cannot be read: retry later", ERROR_SCHEMA),
@@ -121,7 +126,7 @@ def receive_webhook(source: str) -> Response[dict[str, Any]]:
 )
 def check_endpoint(source: str) -> Response[Any]:
     metrics.add_metadata(key="source", value=source)
-    return _handshake(get_receiver().check(source, _query()))
+    return _handshake(get_receiver().check(source, _query(), _source_ip()))
 
 
 def _handshake(reply: HandshakeReply) -> Response[Any]:
@@ -177,6 +182,11 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
 
 def _headers() -> dict[str, str]:
     return {name.lower(): value for name, value in (app.current_event.get("headers") or {}).items()}
+
+
+def _source_ip() -> str | None:
+    # API Gateway's own view of the TCP peer: a client cannot set it with a header.
+    return app.current_event.request_context.identity.source_ip or None
 
 
 def _query() -> dict[str, str]:

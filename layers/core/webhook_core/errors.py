@@ -37,6 +37,15 @@ class UnknownSourceError(WebhookError):
     public_message = "No webhook source is configured under this name."
 
 
+class ForbiddenSourceError(WebhookError):
+    """The request comes from outside the source's allowed IP ranges."""
+
+    status = 403
+    metric = "ForbiddenSourceIp"
+    code = "forbidden"
+    public_message = "Requests for this webhook source are not accepted from this address."
+
+
 class PayloadTooLargeError(WebhookError):
     status = 413
     metric = "PayloadTooLarge"

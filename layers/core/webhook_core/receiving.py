@@ -17,7 +17,13 @@ from aws_lambda_powertools.metrics import single_metric
 
 from webhook_core.dedupe import Deduplicator, Outcome
 from webhook_core.envelope import Envelope, Verification
-from webhook_core.errors import MethodNotAllowedError, PayloadTooLargeError, SourceUnavailableError, UnknownSourceError
+from webhook_core.errors import (
+    ForbiddenSourceError,
+    MethodNotAllowedError,
+    PayloadTooLargeError,
+    SourceUnavailableError,
+    UnknownSourceError,
+)
 from webhook_core.observability import MetricUnit, logger, metrics
 from webhook_core.providers.scheme import Scheme
 from webhook_core.providers.spec import HandshakeReply
@@ -35,6 +41,7 @@ class Delivery:
     headers: Mapping[str, str]
     body: bytes
     query: Mapping[str, str] = field(default_factory=dict)
+    source_ip: str | None = None
 
 
 @lru_cache(maxsize=64)
@@ -70,10 +77,12 @@ class Receiver:
     def queue(self) -> EnvelopeQueue:
         return self._queue
 
-    def source(self, name: str) -> Source:
+    def source(self, name: str, source_ip: str | None = None) -> Source:
         source = self._sources.get(name)
         if source is None:
             raise UnknownSourceError(f"unknown source {name[:64]!r}")
+        if not source.admits(source_ip):
+            raise ForbiddenSourceError(f"source {source.name!r} does not accept {str(source_ip)[:64]!r}")
         return source
 
     def check_size(self, size: int) -> None:
@@ -82,7 +91,7 @@ class Receiver:
 
     def accept(self, delivery: Delivery) -> Outcome | HandshakeReply:
         """Verify, then enqueue once. Raises a WebhookError for every refusal."""
-        source = self.source(delivery.source)
+        source = self.source(delivery.source, delivery.source_ip)
         self.check_size(len(delivery.body))
         # Looked up per call, not bound at import: the conformance suite replays vectors at their own time.
         now = self._clock() if self._clock else time.time()
@@ -117,9 +126,9 @@ class Receiver:
         logger.append_keys(envelope_id=envelope.id, event_type=envelope.type, secret_index=verified.secret_index)
         return self._dedupe.once(source.name, facts.event_id, envelope.id, enqueue=lambda: self._queue.send(envelope))
 
-    def check(self, source_name: str, query: Mapping[str, str]) -> HandshakeReply:
+    def check(self, source_name: str, query: Mapping[str, str], source_ip: str | None = None) -> HandshakeReply:
         """Answer a GET endpoint check (Meta's subscription, Dropbox's challenge)."""
-        source = self.source(source_name)
+        source = self.source(source_name, source_ip)
         check = source.spec.get_check
         if check is None:
             raise MethodNotAllowedError(f"source {source.name!r} has no GET endpoint check")

@@ -10,12 +10,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import ipaddress
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, TypeAdapter, ValidationError, model_validator
 
 from webhook_core.errors import ConfigurationError
 from webhook_core.providers import github, paddle, shopify, slack, square, standard, stripe, token, twilio, zoom
@@ -39,6 +40,9 @@ class _Source(BaseModel):
 
     name: SourceName
     description: str = ""
+    # The provider's published sending ranges (CIDRs); empty: any address. A defence in
+    # depth on top of the signature, never instead of it.
+    allowed_ips: tuple[IPvAnyNetwork, ...] = Field((), max_length=256)
 
     def spec(self) -> ProviderSpec:
         raise NotImplementedError
@@ -344,11 +348,12 @@ def presets() -> dict[str, Preset]:
 class Source:
     """A configured source, ready to verify: its config, its built spec and its preset."""
 
-    __slots__ = ("config", "preset", "spec")
+    __slots__ = ("config", "networks", "preset", "spec")
 
     def __init__(self, config: _Source, preset: Preset | None = None) -> None:
         self.config = config
         self.preset = preset
+        self.networks = config.allowed_ips
         spec = config.spec()
         self.spec = dataclasses.replace(spec, docs=preset.docs) if preset else spec
 
@@ -359,6 +364,16 @@ class Source:
     @property
     def kind(self) -> str:
         return self.spec.kind
+
+    def admits(self, address: str | None) -> bool:
+        """Whether a request from `address` may be this source's (no ranges: any address)."""
+        if not self.networks:
+            return True
+        try:
+            ip = ipaddress.ip_address(address or "")
+        except ValueError:
+            return False
+        return any(ip in network for network in self.networks)
 
 
 def parse_sources(document: object) -> dict[str, Source]:
