@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,11 +34,11 @@ def limited(stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> St
     return stack
 
 
-def from_address(address: str, *, forwarded_for: str | None = None) -> dict[str, object]:
+def from_address(address: str, *, forwarded_for: str | None = None) -> dict[str, Any]:
     signed = sign("stripe")
     headers = {**signed.headers, **({"X-Forwarded-For": forwarded_for} if forwarded_for else {})}
     event = rest_event("stripe", signed.body, headers)
-    event["requestContext"]["identity"]["sourceIp"] = address  # type: ignore[index]
+    event["requestContext"]["identity"]["sourceIp"] = address
     return event
 
 
