@@ -2,9 +2,38 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+
 import pytest
 
 from tests.support.lambda_context import FakeLambdaContext
+from tests.support.leaks import WATCH, SeenHandler
+from tests.support.signers import ED25519_SEED, SECRETS, TWILIO_SECRET
+
+WATCH.watch(*(secret for values in SECRETS.values() for secret in values), ED25519_SEED, TWILIO_SECRET)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _every_log_record_is_seen() -> Iterator[None]:
+    from webhook_core.observability import logger
+
+    handlers = [(logging.getLogger(), SeenHandler()), (logger._logger, SeenHandler(logger.registered_formatter))]
+    for target, handler in handlers:
+        target.addHandler(handler)
+    yield
+    for target, handler in handlers:
+        target.removeHandler(handler)
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_leaks() -> Iterator[None]:
+    """Fails any test during which a watched secret or signature reached a log line or a response."""
+    WATCH.leaks()  # what an earlier fixture logged is not this test's
+    yield
+    found = WATCH.leaks()
+    if found:
+        pytest.fail("secret or signature leaked: " + "; ".join(sorted(set(found))[:5]), pytrace=False)
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import boto3
 import pytest
+
+from tests.support.leaks import WATCH
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 60
@@ -137,3 +140,16 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
         yield stack
     finally:
         stop(stack)
+    assert_nothing_leaked(stack)
+
+
+def assert_nothing_leaked(stack: DevStack) -> None:
+    """After its banner (which shows the dev secrets, by design), the stack's output
+    (every request, every record processed) never holds a secret or a signature."""
+    banner_end = next((i for i, line in enumerate(stack.lines) if line.startswith("Ctrl-C stops it")), 0)
+    if stack.secrets_file.exists():
+        WATCH.watch(*(value for values in json.loads(stack.secrets_file.read_text()).values() for value in values))
+    for line in stack.lines[banner_end + 1 :]:
+        WATCH.see("dev stack output", line)
+    found = WATCH.leaks()
+    assert not found, "secret or signature leaked: " + "; ".join(sorted(set(found))[:5])

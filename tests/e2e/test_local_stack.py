@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import ROOT, DevStack, start_stack, stop
+from tests.support.apigw import signature_headers
+from tests.support.leaks import WATCH
 from tests.support.signers import other_secret
 from webhook_core.sources import load_sources
 from webhooks_cli import devsecrets, signing
@@ -27,6 +29,7 @@ MAX_RECEIVES = 5
 def post(
     url: str, body: bytes, headers: dict[str, str], query: dict[str, str] | None = None
 ) -> tuple[int, dict[str, Any]]:
+    WATCH.watch(*(value for name, value in headers.items() if name.lower() in signature_headers()))
     if query:
         url = f"{url}?{urllib.parse.urlencode(query)}"
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310

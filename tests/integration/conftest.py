@@ -18,6 +18,7 @@ from functions.receiver import app as receiver_app
 from tests.support import template_resources
 from tests.support.apigw import rest_event
 from tests.support.lambda_context import FakeLambdaContext
+from tests.support.leaks import WATCH
 from tests.support.signers import SECRETS, Signed
 
 
@@ -76,6 +77,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
 
         def invoke(event: dict[str, Any], context: FakeLambdaContext | None = None) -> Response:
             raw = receiver_app.lambda_handler(event, context or FakeLambdaContext())
+            WATCH.see("response", json.dumps(raw))
             headers = {name.lower(): value for name, value in (raw.get("headers") or {}).items()}
             headers.update({name.lower(): values[-1] for name, values in (raw.get("multiValueHeaders") or {}).items()})
             body: Any = raw.get("body") or None

@@ -10,7 +10,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from tests.support.leaks import WATCH
+
 EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+
+@cache
+def signature_headers() -> frozenset[str]:
+    """The header of every kind and preset that carries a signature or credential."""
+    from webhooks_cli.catalog import preset_sources
+
+    return frozenset({"authorization"} | {source.spec.scheme.signature_header for source in preset_sources().values()})
 
 
 @cache
@@ -31,6 +41,7 @@ def rest_event(
     `*/*` binary media type every body arrives base64-encoded."""
     event = copy.deepcopy(_base_event())
     all_headers = {**event["headers"], **(headers or {})}
+    WATCH.watch(*(value for name, value in all_headers.items() if name.lower() in signature_headers()))
     request_id = str(uuid.uuid4())
     event.update(
         path=f"/webhooks/{source}",
