@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -248,3 +251,34 @@ def test_the_local_gateway_routes_get_to_the_receiver_which_refuses_it_for_a_pos
         urllib.request.urlopen(request, timeout=15)  # noqa: S310 - 127.0.0.1 only
     assert refused.value.code == 405
     assert json.loads(refused.value.read())["error"]["code"] == "method_not_allowed"
+
+
+def test_a_hundred_identical_deliveries_at_once_over_http_are_processed_exactly_once(dev_stack: DevStack) -> None:
+    """Threads as a provider's retries gone wild: each 409 is retried after its Retry-After,
+    as providers do, until every copy has an answer; one is accepted, one processed."""
+    delivery = signing.sign(SOURCES["github"], secret(dev_stack, "github"))
+    url = f"{dev_stack.url}/webhooks/github"
+    barrier = threading.Barrier(100)
+
+    def provider() -> list[int]:
+        barrier.wait(30)
+        answers = []
+        for _ in range(50):
+            status, _ = post(url, delivery.body, delivery.headers)
+            answers.append(status)
+            if status != 409:
+                return answers
+            time.sleep(0.05)  # Retry-After, shortened: the first copy finishes in milliseconds
+        return answers
+
+    with ThreadPoolExecutor(100) as pool:
+        answers = list(pool.map(lambda _: provider(), range(100)))
+    finals = [statuses[-1] for statuses in answers]
+    assert set(finals) <= {200, 202}, Counter(finals)  # every copy answered in the end
+    assert finals.count(202) == 1
+    assert all(status in {200, 202, 409} for statuses in answers for status in statuses)
+    envelope_id = f"github/{delivery.event_id}"
+    dev_stack.wait_for(rf"processed\s+{re.escape(envelope_id)}\b")
+    time.sleep(1.5)  # a second processing would show by now
+    processed = Counter(line.split()[2] for line in dev_stack.lines if " processed " in line)
+    assert processed[envelope_id] == 1

@@ -281,3 +281,39 @@ def test_a_verified_body_that_does_not_parse_fails_even_without_a_handler(harnes
     failure = harness.processor.state.last_failure(garbled.id)
     assert failure is not None
     assert failure.error_type == "UnparseableBodyError"
+
+
+def test_the_same_envelope_in_two_invocations_at_once_runs_its_handler_once(harness: Harness) -> None:
+    """Two pollers holding the same message (an SQS at-least-once redelivery while the
+    first is still running): the second sees the first in progress and fails its record,
+    which SQS redelivers and which is then acknowledged without running again."""
+    import threading
+
+    once = envelope()
+    harness.send(once)
+    (message,) = harness.sqs.receive_message(QueueUrl=harness.resources.queue_url, AttributeNames=["All"])["Messages"]
+    event = lambda_event([message], harness.poller().queue_arn)
+    started, release = threading.Event(), threading.Event()
+    original = harness.registry.find("stripe", "checkout.session.completed")
+    assert original is not None
+
+    def slow(event: Event[Any]) -> None:
+        started.set()
+        release.wait(10)  # hold the first invocation inside the handler
+        original.function(event)
+
+    harness.registry.clear()
+    harness.registry.on("stripe", "checkout.session.completed")(slow)
+    results: list[dict[str, Any]] = []
+    first = threading.Thread(target=lambda: results.append(harness.handle(event, FakeLambdaContext())))
+    first.start()
+    assert started.wait(10)
+    second = harness.handle(event, FakeLambdaContext())  # meanwhile, the same message again
+    release.set()
+    first.join(10)
+    assert results == [{"batchItemFailures": []}]
+    assert second == {"batchItemFailures": [{"itemIdentifier": message["MessageId"]}]}
+    assert harness.calls == [once.id]
+    redelivered = harness.handle(event, FakeLambdaContext())  # SQS gives the failed copy back
+    assert redelivered == {"batchItemFailures": []}
+    assert harness.calls == [once.id]

@@ -34,6 +34,11 @@ class Route:
         return cls(method.upper(), resource, re.compile(f"^{regex}$"))
 
 
+class _Server(ThreadingHTTPServer):
+    # API Gateway takes bursts; the default backlog of 5 would reset a burst of connections.
+    request_queue_size = 256
+
+
 class Gateway:
     def __init__(
         self,
@@ -68,7 +73,7 @@ class Gateway:
             def log_message(self, format: str, *args: Any) -> None:
                 return  # one readable line per request comes from on_request instead
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.server = _Server((host, port), Handler)
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
 
