@@ -12,6 +12,8 @@ import socket
 import threading
 from typing import Any
 
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -47,9 +49,6 @@ def _atomic_item_writes() -> None:
     """DynamoDB applies a conditional write atomically; moto checks the condition and
     writes in two Python steps that its server threads can interleave, which would let
     two racing deliveries both pass the dedupe. One lock restores DynamoDB's guarantee."""
-    from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.table import Table
-
     if getattr(Table.put_item, "atomic", False):
         return
     for owner, name in ((Table, "put_item"), (Table, "delete_item"), (DynamoDBBackend, "update_item")):
