@@ -78,6 +78,10 @@ test-py311: ## Run the tests on a plain python3.11 in .venv-3.11
 openapi: install ## Regenerate the committed OpenAPI document from the receiver's routes
 	PYTHONPATH=layers/core $(BIN)/python -m functions.receiver.openapi > openapi.json
 
+.PHONY: soak
+soak: install ## Soak the local stack: 10,000 deliveries, duplicates, injected faults, flaky and poison handlers
+	PYTHONPATH=layers/core $(BIN)/python -m benchmarks.soak --deliveries 10000
+
 .PHONY: vectors
 vectors: install ## Regenerate the conformance vectors (tests/conformance/vectors) from the providers' libraries
 	PYTHONPATH=layers/core $(BIN)/python -m tests.conformance.generate

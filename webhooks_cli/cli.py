@@ -57,8 +57,20 @@ def main() -> None:
     help="Where --aws-only writes the env vars for `sam local` (default: env.local.json in the project).",
 )
 @click.option("--verbose", is_flag=True, help="Also show the functions' own JSON logs.")
+@click.option(
+    "--chaos",
+    default=0.0,
+    type=click.FloatRange(0, 1),
+    help="Fail this fraction of the receiver's DynamoDB writes and SQS sends (503s a provider retries).",
+)
 def dev(
-    port: int, aws_port: int, visibility_timeout: int, aws_only: bool, env_vars_file: Path | None, verbose: bool
+    port: int,
+    aws_port: int,
+    visibility_timeout: int,
+    aws_only: bool,
+    env_vars_file: Path | None,
+    verbose: bool,
+    chaos: float,
 ) -> None:
     """Run the whole pipeline locally: AWS emulator, API and processor, on 127.0.0.1."""
     from webhooks_cli.local.stack import DevOptions, LocalStack
@@ -67,7 +79,7 @@ def dev(
     max_receives = _max_receive_count(project)
     stack = LocalStack(
         project,
-        DevOptions(port, aws_port, visibility_timeout, aws_only, verbose),
+        DevOptions(port, aws_port, visibility_timeout, aws_only, verbose, chaos),
         on_request=_print_request,
         on_record=lambda outcome: _print_record(outcome, max_receives),
         on_error=lambda message: errors.print(f"[red]{escape(message)}[/red]"),

@@ -104,6 +104,7 @@ def sign(
     *,
     event_type: str | None = None,
     body_file: Path | None = None,
+    body: bytes | None = None,
     event_id: str | None = None,
     now: int | None = None,
 ) -> Delivery:
@@ -111,7 +112,9 @@ def sign(
     now = int(time.time()) if now is None else now
     event_id = event_id or new_event_id(source.kind)
     sample_headers: dict[str, str] = {}
-    if body_file is not None:
+    if body is not None:  # a provider's retry: the same bytes, signed anew
+        chosen = event_type or "custom"
+    elif body_file is not None:
         try:
             body = body_file.read_bytes()
         except OSError as exc:

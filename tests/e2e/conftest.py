@@ -3,134 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import re
-import signal
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
-import boto3
 import pytest
 
+from tests.support.devstack import ROOT, DevStack, start_stack, stop
 from tests.support.leaks import WATCH
 
-ROOT = Path(__file__).resolve().parents[2]
-STARTUP_SECONDS = 60
-
-
-@dataclass
-class DevStack:
-    process: subprocess.Popen[str]
-    url: str = ""
-    aws_endpoint: str = ""
-    lines: list[str] = field(default_factory=list)
-    secrets_file: Path = Path()
-    project_dir: Path = ROOT
-
-    @property
-    def state_file(self) -> Path:
-        return self.secrets_file.with_name("dev-state.json")
-
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    def wait_for(self, pattern: str, timeout: float = 20, count: int = 1) -> list[str]:
-        deadline = time.monotonic() + timeout
-        regex = re.compile(pattern)
-        while time.monotonic() < deadline:
-            found = [line for line in list(self.lines) if regex.search(line)]
-            if len(found) >= count:
-                return found
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise AssertionError(
-            f"no {count} x {pattern!r} in the stack's output within {timeout}s:\n{self.output()[-4000:]}"
-        )
-
-    def cli(self, *arguments: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        """`webhooks …` in a subprocess, aimed at this stack (and, with --stack, at its emulator)."""
-        env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-        env.update(
-            WEBHOOKS_PROJECT_DIR=str(self.project_dir),
-            WEBHOOKS_DEV_SECRETS_FILE=str(self.secrets_file),
-            WEBHOOKS_DEV_STATE_FILE=str(self.state_file),
-            AWS_ACCESS_KEY_ID="local",
-            AWS_SECRET_ACCESS_KEY="local",
-            COLUMNS="200",
-        )
-        return subprocess.run(
-            [sys.executable, "-m", "webhooks_cli", *arguments],
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-
-    def aws(self, service: str) -> object:
-        return boto3.client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=self.aws_endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
-
-
-def start_stack(
-    tmp_path: Path, *extra: str, ready: str = r"^Webhooks\s+POST http://127\.0\.0\.1:\d+", project_dir: Path = ROOT
-) -> DevStack:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    env.update(
-        WEBHOOKS_PROJECT_DIR=str(project_dir),
-        WEBHOOKS_DEV_SECRETS_FILE=str(tmp_path / "dev-secrets.json"),
-        WEBHOOKS_DEV_STATE_FILE=str(tmp_path / "dev-state.json"),
-        PYTHONUNBUFFERED="1",
-        COLUMNS="200",
-    )
-    command = [sys.executable, "-m", "webhooks_cli", "dev", "--port", "0", "--aws-port", "0", *extra]
-    process = subprocess.Popen(
-        command,
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    stack = DevStack(process, secrets_file=tmp_path / "dev-secrets.json", project_dir=project_dir)
-    assert process.stdout is not None
-    stdout = process.stdout
-
-    def pump() -> None:
-        for line in stdout:
-            stack.lines.append(line.rstrip("\n"))
-
-    threading.Thread(target=pump, daemon=True).start()
-    try:
-        (webhooks,) = stack.wait_for(ready, timeout=STARTUP_SECONDS)
-        (emulator,) = stack.wait_for(r"^AWS emulator\s+http://", timeout=5)
-    except AssertionError:
-        stop(stack)
-        raise
-    found = re.search(r"(http://127\.0\.0\.1:\d+)", webhooks)
-    stack.url = found.group(1) if found else ""
-    stack.aws_endpoint = re.search(r"(http://127\.0\.0\.1:\d+)", emulator).group(1)  # type: ignore[union-attr]
-    return stack
-
-
-def stop(stack: DevStack) -> None:
-    """Whatever happened, leave no process behind."""
-    if stack.process.poll() is None:
-        os.killpg(stack.process.pid, signal.SIGKILL)
-    stack.process.wait(10)
+__all__ = ["ROOT", "DevStack", "start_stack", "stop"]
 
 
 @pytest.fixture(scope="module")

@@ -42,6 +42,7 @@ class DevOptions:
     visibility_timeout: int = 5
     aws_only: bool = False
     verbose: bool = False
+    chaos: float = 0.0
 
 
 class LocalStack:
@@ -58,6 +59,7 @@ class LocalStack:
         self.project = project
         self.on_notice = on_notice
         self.options = options
+        self._undo_chaos: Callable[[], None] | None = None
         self.on_request = on_request
         self.on_record = on_record
         self.on_error = on_error
@@ -81,6 +83,14 @@ class LocalStack:
         session.client("secretsmanager").put_secret_value(
             SecretId=self.resources.secret_id, SecretString=json.dumps(self.secrets)
         )
+
+        if self.options.chaos:
+            from webhooks_cli.local.chaos import Chaos  # noqa: PLC0415 - only with --chaos
+
+            self.chaos = Chaos(
+                self.options.chaos, dedupe_table=self.resources.dedupe_table, queue_url=self.resources.queue_url
+            )
+            self._undo_chaos = self.chaos.install()
 
         receiver_env = function_environment(self.project, resolve, "ReceiverFunction")
         processor_env = function_environment(self.project, resolve, "ProcessorFunction")
@@ -138,6 +148,8 @@ class LocalStack:
         self.poller.start()
 
     def stop(self) -> None:
+        if self._undo_chaos is not None:
+            self._undo_chaos()
         if self._stopped.is_set():
             return
         self._stopped.set()

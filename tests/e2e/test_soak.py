@@ -1,0 +1,20 @@
+"""The short soak (`make soak` runs 10,000): deliveries for every source over HTTP,
+duplicates, injected receiver faults with provider retries, flaky and poison
+handlers. Nothing accepted is lost, nothing is processed twice."""
+
+from __future__ import annotations
+
+from benchmarks.soak import run
+
+
+def test_a_short_soak_loses_nothing_and_processes_nothing_twice() -> None:
+    result = run(300, chaos=0.05, seed=11, log=lambda line: None)
+    poison = {envelope for envelope, marker in result.markers.items() if marker == "poison"}
+    flaky = {envelope for envelope, marker in result.markers.items() if marker == "flaky"}
+    assert (len(result.lost), result.processed_twice) == (0, 0), result.report()
+    assert (result.rejected, result.gave_up) == (0, 0), result.report()
+    assert result.injected > 0  # the faults happened, and the providers' retries got through
+    assert result.duplicates >= 80  # 30% of 300, answered 200
+    assert result.dead_lettered == poison  # exactly the poison, nothing else
+    assert flaky <= set(result.processed)  # failed once, then succeeded
+    assert result.handler_failures >= len(flaky) + len(poison)

@@ -1,0 +1,67 @@
+"""`webhooks dev --chaos RATE`: fail that fraction of the receiver's dedupe writes and
+enqueues, as a throttled or erroring DynamoDB or SQS would, to watch a provider's
+retries, the 503s, the released records and the dedupe do their work. Local only."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import botocore.client
+from botocore.exceptions import ClientError
+
+_FAULTS = (
+    ("dynamodb", "PutItem", "ProvisionedThroughputExceededException", 400),
+    ("dynamodb", "PutItem", "InternalServerError", 500),
+    ("sqs", "SendMessage", "InternalError", 500),
+    ("sqs", "SendMessage", "RequestThrottled", 400),
+)
+
+
+class Chaos:
+    def __init__(self, rate: float, *, dedupe_table: str, queue_url: str, seed: int | None = None) -> None:
+        self.rate = rate
+        # Only the receiver's own calls: the poller's moves to the dead-letter queue go elsewhere.
+        self._targets = {
+            ("dynamodb", "PutItem"): ("TableName", dedupe_table),
+            ("sqs", "SendMessage"): ("QueueUrl", queue_url),
+        }
+        self._random = random.Random(seed)  # noqa: S311 - chaos, not cryptography
+        self._lock = threading.Lock()
+        self.injected = 0
+
+    def install(self) -> Callable[[], None]:
+        """Patch every boto3 client in this process; returns the undo."""
+        original = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
+        chaos = self
+
+        def call(client: Any, operation: str, params: dict[str, Any]) -> Any:
+            fault = chaos._pick(client.meta.service_model.service_name, operation, params)
+            if fault is not None:
+                code, status = fault
+                response: Any = {
+                    "Error": {"Code": code, "Message": "injected by --chaos"},
+                    "ResponseMetadata": {"HTTPStatusCode": status},
+                }
+                raise ClientError(response, operation)
+            return original(client, operation, params)
+
+        botocore.client.BaseClient._make_api_call = call  # type: ignore[attr-defined]
+
+        def undo() -> None:
+            botocore.client.BaseClient._make_api_call = original  # type: ignore[attr-defined]
+
+        return undo
+
+    def _pick(self, service: str, operation: str, params: dict[str, Any]) -> tuple[str, int] | None:
+        target = self._targets.get((service, operation))
+        if target is None or params.get(target[0]) != target[1]:
+            return None
+        with self._lock:
+            if self._random.random() >= self.rate:
+                return None
+            self.injected += 1
+            candidates = [(code, status) for s, o, code, status in _FAULTS if (s, o) == (service, operation)]
+            return self._random.choice(candidates)
