@@ -126,9 +126,15 @@ def _banner(stack: Any, project: Project, env_file: Path | None) -> None:
 def _print_request(method: str, path: str, status: int, payload: str, seconds: float) -> None:
     colour = "green" if status < 300 else "yellow" if status < 500 else "red"
     console.print(
-        f"{time.strftime('%H:%M:%S')}  {method} {escape(path)}  [{colour}]{status}[/{colour}] "
-        f"{escape(describe(payload))}  {seconds * 1000:.1f} ms"
+        f"{time.strftime('%H:%M:%S')}  {_printable(method)} {escape(_printable(path))}  "
+        f"[{colour}]{status}[/{colour}] {escape(_printable(describe(payload)))}  {seconds * 1000:.1f} ms"
     )
+
+
+def _printable(text: str) -> str:
+    """What a client sent, safe for a terminal: control characters (an escape sequence
+    in a path could rewrite the developer's screen) shown as escapes."""
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
 
 
 def _print_record(outcome: RecordOutcome, max_receives: int) -> None:

@@ -68,7 +68,14 @@ class Gateway:
             def do_POST(self) -> None:
                 gateway.handle(self)
 
-            do_GET = do_PUT = do_PATCH = do_DELETE = do_POST  # noqa: N815
+            # Every other method too: API Gateway answers one a resource lacks itself (403).
+            do_GET = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = do_POST  # noqa: N815
+
+            def __getattr__(self, name: str) -> Any:
+                # Methods http.server has never heard of (QUERY, …) too, rather than its own 501.
+                if name.startswith("do_"):
+                    return self.do_POST
+                raise AttributeError(name)
 
             def log_message(self, format: str, *args: Any) -> None:
                 return  # one readable line per request comes from on_request instead
