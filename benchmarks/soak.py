@@ -154,7 +154,8 @@ def plan(sources: dict[str, Source], count: int, rng: random.Random) -> list[Pla
     return events
 
 
-def _post(url: str, delivery: signing.Delivery) -> tuple[int, str]:
+def post_delivery(url: str, delivery: signing.Delivery) -> tuple[int, str]:
+    """POST a signed delivery: (status, the envelope id of a 2xx answer)."""
     if delivery.query:
         url = f"{url}?{urllib.parse.urlencode(delivery.query)}"
     request = urllib.request.Request(url, data=delivery.body, headers=delivery.headers, method="POST")  # noqa: S310
@@ -209,7 +210,7 @@ def _drive(
                 event_type=event.event_type,
             )
             sent = time.perf_counter()
-            status, envelope_id = _post(f"{stack.url}/webhooks/{event.source}", delivery)
+            status, envelope_id = post_delivery(f"{stack.url}/webhooks/{event.source}", delivery)
             elapsed = time.perf_counter() - sent
             result.requests += 1
             if status in {200, 202}:
