@@ -169,3 +169,41 @@ def test_an_unexpected_error_after_verification_is_503_and_releases_the_record(s
     assert stack.dedupe_records() == []
     queue.send = original_send  # type: ignore[method-assign]
     assert stack.deliver("stripe", signed).status == 202
+
+
+def test_a_secrets_timeout_at_cold_start_is_503_naming_the_timeout_in_the_log(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, receiver_logs: Any
+) -> None:
+    # A timeout carries no AWS error response: naming its cause must not itself fail.
+    from tests.support.faults import Arm, FaultInjector
+
+    injector = FaultInjector()
+    injector.install(monkeypatch)
+    injector.arm(Arm("secretsmanager", "GetSecretValue", "timeout"))
+    response = stack.deliver("github", sign("github"))
+    assert (response.status, response.body["error"]["code"]) == (503, "source_unavailable")
+    assert "ReadTimeoutError" in receiver_logs.getvalue()
+
+
+def test_the_secrets_last_read_stand_in_for_fifteen_minutes_and_no_longer(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.faults import Arm, FaultInjector
+    from webhook_core.errors import SourceUnavailableError
+    from webhook_core.secrets import MAX_STALE_SECONDS, SourceSecrets
+
+    now = [1000.0]
+    secrets = SourceSecrets(stack.resources.secret_id, max_age_seconds=0, clock=lambda: now[0])
+    injector = FaultInjector()
+    injector.install(monkeypatch)
+    injector.arm(Arm("secretsmanager", "GetSecretValue", "error"))
+    with pytest.raises(SourceUnavailableError):  # nothing read yet: nothing to stand in
+        secrets.for_source("github")
+    injector.disarm()
+    fresh = secrets.for_source("github")
+    injector.arm(Arm("secretsmanager", "GetSecretValue", "error", times=2))
+    now[0] += MAX_STALE_SECONDS
+    assert secrets.for_source("github") == fresh
+    now[0] += 1
+    with pytest.raises(SourceUnavailableError):
+        secrets.for_source("github")

@@ -12,9 +12,11 @@ import sys
 from typing import Any
 
 import boto3
+import pytest
 from moto import mock_aws
 
 from tests.support.apigw import rest_event
+from tests.support.faults import Arm, FaultInjector
 from tests.support.lambda_context import FakeLambdaContext
 from tests.support.signers import SECRETS, sign
 from tests.support.sqs import lambda_event
@@ -35,8 +37,15 @@ def main(function: str) -> int:
         if function == "ReceiverFunction":
             from functions.receiver import app as receiver
 
+            os.environ["SECRETS_CACHE_SECONDS"] = "0"  # every request reads the secret
             forged = sign("stripe", secret="whsec_not_the_secret")
             receiver.lambda_handler(rest_event("stripe", forged.body, forged.headers), FakeLambdaContext())
+            with pytest.MonkeyPatch.context() as patch:  # Secrets Manager down: the last secrets read serve
+                injector = FaultInjector()
+                injector.install(patch)
+                injector.arm(Arm("secretsmanager", "GetSecretValue", "error"))
+                signed = sign("stripe")
+                receiver.lambda_handler(rest_event("stripe", signed.body, signed.headers), FakeLambdaContext())
         else:
             sys.path.insert(0, str(project().root / "functions" / "processor"))
             from functions.processor import app as processor

@@ -153,10 +153,10 @@ RECEIVER_FAULTS = (
     Fault(
         "Secrets Manager times out at a cache refresh",
         (Arm("secretsmanager", "GetSecretValue", "timeout"),),
-        "503",
-        "never written",
-        "202, queued once",
-        status=503,
+        "202: verified with the secrets last read (for up to 15 min)",
+        "written",
+        "200 duplicate; queued once",
+        status=202,
     ),
 )
 PROCESSOR_FAULTS = (
