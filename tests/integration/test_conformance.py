@@ -14,7 +14,8 @@ import pytest
 from functions.receiver import app as receiver_app
 from tests.conformance.vectors import body_of, load_all, query_of
 from tests.integration.conftest import Stack
-from tests.support.apigw import rest_event
+from tests.support.apigw import rest_event, signature_headers
+from tests.support.leaks import WATCH
 from webhook_core import receiving
 
 pytestmark = pytest.mark.integration
@@ -39,6 +40,8 @@ def test_the_receiver_answers_every_case_of_the_vector(
     accepted: set[str] = set()
     for case in vector["cases"]:
         request, expect = case["request"], case["expect"]
+        if expect["verdict"] in {"accepted", "duplicate", "handshake"}:  # genuinely signed: must never leak
+            WATCH.watch(*(value for name, value in request["headers"].items() if name.lower() in signature_headers()))
         event = rest_event(
             source, body_of(request), request["headers"], method=request["method"], query=query_of(request)
         )

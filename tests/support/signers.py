@@ -24,6 +24,8 @@ from slack_sdk.signature import SignatureVerifier
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 from twilio.request_validator import RequestValidator
 
+from tests.support.leaks import WATCH
+
 STRIPE_SECRET = "whsec_test_stripe_0123456789abcdef"
 GITHUB_SECRET = "gh-s3cr3t-for-tests"
 STANDARD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -254,6 +256,8 @@ def sign(  # noqa: PLR0912 - one branch per provider, each the provider's own re
         headers = {"X-Signature-Ed25519": signed.signature.hex(), "X-Signature-Timestamp": str(timestamp)}
     else:
         raise ValueError(kind)
+    # A real signature (or credential) was made: it must never show up in a log line or a response.
+    WATCH.watch(*(value for name, value in headers.items() if name.lower() == SIGNATURE_HEADER[kind].lower()))
     if kind in {"zoom", "ed25519"}:  # no event id is sent: the receiver uses the body's SHA-256
         event_id = hashlib.sha256(body).hexdigest()
     return Signed(body=body, headers=headers, event_id=event_id, event_type=event_type, query=query)
