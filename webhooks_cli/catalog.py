@@ -10,7 +10,7 @@ from webhook_core.sources import Source, parse_sources, presets
 from webhooks_cli import signing
 
 # Options a preset leaves to the user (the URL the provider signs); a stand-in lets it be described.
-PLACEHOLDERS = {"url": "https://example.com/webhooks/{name}", "notification_url": "https://example.com/webhooks/{name}"}
+PLACEHOLDER_URL = "https://example.com/webhooks/{name}"
 
 
 def preset_sources() -> dict[str, Source]:
@@ -18,9 +18,8 @@ def preset_sources() -> dict[str, Source]:
     items = []
     for name, preset in presets().items():
         item: dict[str, Any] = {"name": name, "preset": name}
-        if preset.kind in {"twilio", "square"} or "{url}" in str(preset.options.get("signed_content", "")):
-            key = "notification_url" if preset.kind == "square" else "url"
-            item[key] = PLACEHOLDERS[key].format(name=name)
+        if preset.url_option:
+            item[preset.url_option] = PLACEHOLDER_URL.format(name=name)
         items.append(item)
     return parse_sources({"sources": items})
 
@@ -35,7 +34,7 @@ def describe(source: Source) -> dict[str, Any]:
     elif scheme.encoding == "token":  # a token or Basic credentials: nothing is signed
         algorithm, signed, timestamp = "basic" if source.kind == "basic" else "token", "", None
     else:
-        algorithm, signed = f"{'hmac-' if source.kind == 'twilio' else ''}{getattr(scheme, 'algorithm', '')}", ""
+        algorithm = f"{'hmac-' if source.kind == 'twilio' else ''}{getattr(scheme, 'algorithm', '')}"
         signed = getattr(scheme, "signed_content", "{url}{sorted form parameters} or {url}?bodySHA256=…")
         timestamp = scheme.timestamp_header
     get_check = spec.get_check

@@ -101,10 +101,8 @@ def subjects() -> list[tuple[str, dict[str, Any]]]:
         found.append((f"kind-{item['kind']}", options))
     for name, preset in presets().items():
         options = {"preset": name}
-        if preset.kind == "square":
-            options["notification_url"] = BASE_URL + name
-        elif preset.kind == "twilio" or "{url}" in str(preset.options.get("signed_content", "")):
-            options["url"] = BASE_URL + name
+        if preset.url_option:
+            options[preset.url_option] = BASE_URL + name
         found.append((f"preset-{name}", options))
     return found
 

@@ -334,6 +334,15 @@ class Preset:
     docs: str
     options: dict[str, Any]
 
+    @property
+    def url_option(self) -> str | None:
+        """The option naming the public URL the provider signs, which only the user can give."""
+        if self.kind == "square":
+            return "notification_url"
+        if self.kind == "twilio" or "{url}" in str(self.options.get("signed_content", "")):
+            return "url"
+        return None
+
 
 @functools.cache
 def presets() -> dict[str, Preset]:

@@ -22,6 +22,7 @@ from webhook_core.providers.scheme import (
     TimestampFormat,
     Verified,
     decode_signature,
+    fill_template,
     format_timestamp,
     parse_timestamp,
 )
@@ -109,8 +110,7 @@ class Ed25519Scheme:
         return {}
 
     def _content(self, body: bytes, timestamp: str) -> bytes:
-        values = {"body": body, "timestamp": timestamp.encode()}
-        return b"".join(values[part] if position % 2 else part.encode() for position, part in enumerate(self._template))
+        return fill_template(self._template, {"body": body, "timestamp": timestamp.encode()})
 
 
 def public_key_of(seed_hex: str, key_encoding: KeyEncoding = "hex") -> str:

@@ -217,8 +217,7 @@ class SignatureScheme:
 
     def _signed_content(self, body: bytes, timestamp: str, event_id: str) -> bytes:
         values = {"body": body, "timestamp": timestamp.encode(), "id": event_id.encode(), "url": self.url.encode()}
-        # split() with one capture group alternates literal text and placeholder names.
-        return b"".join(values[part] if position % 2 else part.encode() for position, part in enumerate(self._template))
+        return fill_template(self._template, values)
 
     def _parse_header(self, header: str) -> tuple[list[bytes], str | None]:
         encoded: list[str] = []
@@ -243,6 +242,12 @@ class SignatureScheme:
                     encoded.append(value)
         decoded = [decode_signature(value, self.encoding) for value in encoded[:MAX_CANDIDATES]]
         return [value for value in decoded if value], timestamp
+
+
+def fill_template(parts: Sequence[str], values: Mapping[str, bytes]) -> bytes:
+    """The signed bytes from a template split by PLACEHOLDER: split() with one capture
+    group alternates literal text and placeholder names."""
+    return b"".join(values[part] if position % 2 else part.encode() for position, part in enumerate(parts))
 
 
 def scheme_problems(scheme: SignatureScheme) -> list[str]:
