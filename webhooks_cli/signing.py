@@ -7,6 +7,7 @@ standardwebhooks, svix) and documented examples.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -68,8 +69,13 @@ def new_event_id(kind: str) -> str:
 
 
 def _fill(value: Any, event_id: str, now: int) -> Any:
+    # {sha} and {number}: a commit sha and a numeric id of this event, so that no two sent
+    # events share a body (sources keyed on their body's digest would take one for a retry).
+    digest = hashlib.sha1(event_id.encode(), usedforsecurity=False).hexdigest()
     placeholders: dict[str, Any] = {
         "{event_id}": event_id,
+        "{sha}": digest,
+        "{number}": int(digest[:15], 16),
         "{now}": now,
         "{now_millis}": now * 1000,
         "{now_iso}": datetime.fromtimestamp(now, tz=UTC).isoformat().replace("+00:00", "Z"),

@@ -31,7 +31,9 @@ def get_processor() -> Processor:
     return Processor.from_settings(settings, default_registry)
 
 
-@logger.inject_lambda_context(clear_state=True)
+# log_event=False, explicitly: POWERTOOLS_LOGGER_LOG_EVENT must never log batches, whose
+# envelopes carry bodies and kept headers.
+@logger.inject_lambda_context(clear_state=True, log_event=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return get_processor().process_batch(event, context)

@@ -210,7 +210,9 @@ def _raw_body(receiver: Receiver) -> bytes:
     return raw
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+# log_event=False, explicitly: POWERTOOLS_LOGGER_LOG_EVENT must never log requests, whose
+# headers carry tokens and signatures.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True, log_event=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     get_receiver().dedupe.bind(context)

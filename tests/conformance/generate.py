@@ -315,19 +315,52 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
     )
     tolerance = int(full.get("tolerance_seconds", DEFAULT_TOLERANCE.get(kind, 300)))
     body_signed = kind not in {"token", "basic"}
+    # Ping-style providers (Dropbox) repeat bodies by design: every delivery is a new event.
+    every_delivery_new = full.get("dedupe") == "none"
+    again: dict[str, Any] = (
+        {"verdict": "accepted", "status": 202}
+        if every_delivery_new
+        else {"verdict": "duplicate", "status": 200, "event_id": event_id}
+    )
+    first_expect: dict[str, Any] = {
+        "verdict": "accepted",
+        "status": 202,
+        **({} if every_delivery_new else {"event_id": event_id}),
+        "type": event_type,
+    }
+    id_signed = kind in {"standard", "svix"} or "{id}" in str(full.get("signed_content", ""))
+    switched_type = "application/x-www-form-urlencoded"
 
     cases: list[dict[str, Any]] = [
         {
             "name": "signed by the provider",
             "request": request("POST", url, headers, body, query),
-            "expect": {"verdict": "accepted", "status": 202, "event_id": event_id, "type": event_type},
+            "expect": first_expect,
         },
         {
             "name": "the same delivery again (a provider's retry)",
             "request": request("POST", url, headers, body, query),
-            "expect": {"verdict": "duplicate", "status": 200, "event_id": event_id},
+            "expect": again,
+        },
+        {
+            # The body is parsed as the provider sends it, never as an unsigned header says.
+            "name": "the same delivery replayed with another Content-Type",
+            "request": request("POST", url, {**headers, "Content-Type": switched_type}, body, query),
+            "expect": again,
         },
     ]
+    id_header = KIND_FIELDS.get(kind, full).get("id_header")
+    if id_header:
+        # A replay under a fresh id: refused where the signature covers the id, else still
+        # the same delivery (the receiver keys such sources on what the signature binds).
+        fresh = {**headers, id_header: "evt_replayed_9999"}
+        cases.append(
+            {
+                "name": f"the same delivery replayed under a fresh {id_header}",
+                "request": request("POST", url, fresh, body, query),
+                "expect": rejected("signature_mismatch") if id_signed else again,
+            }
+        )
     wrong_headers, wrong_query, _ = signed(body, secret=other)
     cases.append(
         {
@@ -384,7 +417,7 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
             )
     cases += handshake_cases(kind, full, url, signed, configured)
     if kind == "twilio":
-        cases.append(twilio_form_case(url, signing))
+        cases += twilio_form_cases(url, signing)
 
     vector: dict[str, Any] = {
         "format": FORMAT,
@@ -520,8 +553,10 @@ def handshake_cases(kind: str, options: dict[str, Any], url: str, signed: Any, c
     return cases
 
 
-def twilio_form_case(url: str, secret: str) -> dict[str, Any]:
-    """Twilio's usual form post, signed over the URL and the sorted parameters by twilio's own code."""
+def twilio_form_cases(url: str, secret: str) -> list[dict[str, Any]]:
+    """Twilio's usual form post, signed over the URL and the sorted parameters by twilio's
+    own code; its type is what users route on (SmsStatus). Twilio's signature does not
+    bind the bytes, so the same parameters in another order are the same delivery."""
     params = {
         "MessageSid": "SM0001",
         "From": "+15017122661",
@@ -529,17 +564,25 @@ def twilio_form_case(url: str, secret: str) -> dict[str, Any]:
         "Body": "Hello world & more",
         "SmsStatus": "received",
     }
-    body = urlencode(params).encode()
+    signature = RequestValidator(secret).compute_signature(url, params)
     headers = {
         "Content-Type": "application/x-www-form-urlencoded",
         "I-Twilio-Idempotency-Token": "idem-form-0001",
-        "X-Twilio-Signature": RequestValidator(secret).compute_signature(url, params),
+        "X-Twilio-Signature": signature,
     }
-    return {
-        "name": "form post signed over URL and sorted parameters",
-        "request": request("POST", url, headers, body, {}),
-        "expect": {"verdict": "accepted", "status": 202, "event_id": "idem-form-0001", "type": "unknown"},
-    }
+    reordered = urlencode(dict(reversed(params.items()))).encode()
+    return [
+        {
+            "name": "form post signed over URL and sorted parameters",
+            "request": request("POST", url, headers, urlencode(params).encode(), {}),
+            "expect": {"verdict": "accepted", "status": 202, "event_id": "idem-form-0001", "type": "received"},
+        },
+        {
+            "name": "the same form post, parameters reordered, under a fresh idempotency token",
+            "request": request("POST", url, {**headers, "I-Twilio-Idempotency-Token": "idem-form-9999"}, reordered, {}),
+            "expect": {"verdict": "duplicate", "status": 200, "event_id": "idem-form-0001"},
+        },
+    ]
 
 
 def build_all() -> dict[str, dict[str, Any]]:

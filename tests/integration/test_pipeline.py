@@ -7,6 +7,7 @@ import io
 import json
 import time
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import pytest
 import stripe
@@ -99,3 +100,56 @@ def test_example_handlers_apply_only_the_newest_invoice_failure(pipeline: Stack,
     applied = [json.loads(line) for line in receiver_logs.getvalue().splitlines() if '"payment failed"' in line]
     assert [entry["attempt_count"] for entry in applied] == [2]
     assert any('"stale event skipped' in line for line in receiver_logs.getvalue().splitlines())
+
+
+def test_a_twilio_sms_form_post_reaches_its_handler_once_as_parameters(stack: Stack) -> None:
+    """Twilio's default SMS webhook is a form post: the handler gets its parameters (or its
+    model), routed by SmsStatus, and the exact bytes; a reordered replay is not a second event."""
+    from pydantic import BaseModel
+    from twilio.request_validator import RequestValidator
+
+    from tests.support.signers import SECRETS, TWILIO_URL
+    from webhook_core.processing import Processor
+    from webhook_core.registry import Event, HandlerRegistry
+
+    class IncomingSms(BaseModel):
+        MessageSid: str
+        From: str
+        Body: str
+
+    params = {
+        "MessageSid": "SM123",
+        "From": "+15017122661",
+        "To": "+15558675310",
+        "Body": "Hi & bye",
+        "SmsStatus": "received",
+    }
+    body = urlencode(params)
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": RequestValidator(SECRETS["twilio"][0]).compute_signature(TWILIO_URL, params),
+        "I-Twilio-Idempotency-Token": "idem-sms-1",
+    }
+    assert stack.invoke(rest_event("twilio", body.encode(), headers)).status == 202
+    reordered = urlencode(dict(reversed(params.items())))
+    replay = {**headers, "I-Twilio-Idempotency-Token": "idem-sms-2", "Content-Type": "application/json"}
+    assert stack.invoke(rest_event("twilio", reordered.encode(), replay)).status == 200
+
+    registry = HandlerRegistry()
+    seen: list[tuple[IncomingSms, bytes]] = []
+
+    @registry.on("twilio", "received", payload=IncomingSms)
+    def on_sms(event: Event[IncomingSms]) -> None:
+        seen.append((event.payload, event.envelope.raw_body()))
+
+    processor = Processor(
+        registry=registry,
+        state=ProcessorState(stack.resources.state_table, ttl_seconds=3_600),
+        table_name=stack.resources.state_table,
+        ttl_seconds=3_600,
+    )
+    rounds = QueuePoller(stack.sqs, stack.resources.queue_url).drain(
+        lambda event, context: dict(processor.process_batch(event, context)), FakeLambdaContext()
+    )
+    assert all(not failed for _, failed in rounds)
+    assert seen == [(IncomingSms(MessageSid="SM123", From="+15017122661", Body="Hi & bye"), body.encode())]

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from tests.integration.conftest import Stack
 from tests.support.apigw import rest_event
+from tests.support.lambda_context import FakeLambdaContext
 from tests.support.signers import BODY_SIGNED, KINDS, SECRETS, SIGNATURE_HEADER, TIMESTAMPED, Signed, other_secret, sign
 
 pytestmark = pytest.mark.integration
@@ -139,3 +140,45 @@ def test_arbitrary_requests_get_a_clear_error_and_write_nothing(
     assert response.status in {401, 404}
     assert set(response.body) == {"error"}
     assert stack.dedupe_records() == []
+
+
+def test_powertools_log_event_switch_cannot_log_a_token(
+    stack: Stack, receiver_logs: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """POWERTOOLS_LOGGER_LOG_EVENT=true logs every event a handler receives unless the
+    handler says log_event=False: a GitLab-style token would land in the logs."""
+    import importlib
+
+    from functions.processor import app as processor_app
+    from functions.receiver import app as receiver_app
+
+    monkeypatch.setenv("POWERTOOLS_LOGGER_LOG_EVENT", "true")
+    monkeypatch.setenv("STATE_TABLE_NAME", stack.resources.state_table)
+    try:
+        importlib.reload(receiver_app)  # the switch is read when the handler is decorated
+        importlib.reload(processor_app)
+        signed = sign("token")
+        assert stack.deliver("token", signed).status == 202
+        (message,) = stack.messages()
+        batch = {
+            "Records": [
+                {
+                    "messageId": message["MessageId"],
+                    "receiptHandle": "r",
+                    "body": message["Body"],
+                    "attributes": {"ApproximateReceiveCount": "1"},
+                    "messageAttributes": {},
+                    "eventSource": "aws:sqs",
+                }
+            ]
+        }
+        processor_app.lambda_handler(batch, FakeLambdaContext())
+    finally:
+        monkeypatch.delenv("POWERTOOLS_LOGGER_LOG_EVENT")
+        importlib.reload(receiver_app)
+        importlib.reload(processor_app)
+        receiver_app.get_receiver.cache_clear()
+    logs = receiver_logs.getvalue()
+    assert logs  # the handlers did log
+    assert SECRETS["token"][0] not in logs
+    assert message["Body"][:40] not in logs

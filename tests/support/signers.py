@@ -102,7 +102,9 @@ def sample_body(kind: str, event_id: str, event_type: str) -> bytes:
             "data": {"object": {"id": "cs_test_a1", "object": "checkout.session"}},
         }
     elif kind == "github":
-        document = {"ref": "refs/heads/main", "repository": {"full_name": "octo/hello"}}
+        # Each push its own commit, as on GitHub: sources keyed on the body's digest must see two events.
+        head = hashlib.sha1(event_id.encode(), usedforsecurity=False).hexdigest()
+        document = {"ref": "refs/heads/main", "after": head, "repository": {"full_name": "octo/hello"}}
     elif kind in WHSEC_KINDS:
         document = {"type": event_type, "timestamp": "2026-11-25T09:00:00Z", "data": {"id": "obj_1"}}
     elif kind == "slack":
@@ -113,7 +115,8 @@ def sample_body(kind: str, event_id: str, event_type: str) -> bytes:
             "event": {"type": event_type, "user": "U1", "text": "hello"},
         }
     elif kind == "shopify":
-        document = {"id": 820982911946154508, "admin_graphql_api_id": "gid://shopify/Order/820982911946154508"}
+        number = int(hashlib.sha1(event_id.encode(), usedforsecurity=False).hexdigest()[:15], 16)
+        document = {"id": number, "admin_graphql_api_id": "gid://shopify/Order/820982911946154508"}
     elif kind == "paddle":
         document = {
             "event_id": event_id,
@@ -139,7 +142,7 @@ def sample_body(kind: str, event_id: str, event_type: str) -> bytes:
     elif kind == "zoom":
         document = {"event": event_type, "event_ts": 1_700_000_000_000, "payload": {"object": {"id": event_id}}}
     else:
-        document = {"hello": "world", "n": 1}
+        document = {"hello": "world", "n": 1, "id": event_id}
     return json.dumps(document).encode()
 
 

@@ -30,7 +30,9 @@ def test_every_kind_and_every_preset_has_a_vector_with_positive_and_negative_cas
     assert len(presets()) >= 40
     for name, vector in ALL.items():
         verdicts = [case["expect"]["verdict"] for case in vector["cases"]]
-        assert {"accepted", "duplicate", "rejected"} <= set(verdicts), name
+        # A source whose every delivery is new (Dropbox's pings) has no duplicate.
+        every_delivery_new = vector["cases"][1]["expect"]["verdict"] == "accepted"
+        assert {"accepted", "rejected"} | ({"duplicate"} if not every_delivery_new else set()) <= set(verdicts), name
         reasons = {case["expect"].get("reason") for case in vector["cases"]}
         assert {"signature_mismatch", "missing_signature"} <= reasons, name
 
@@ -67,9 +69,13 @@ def test_the_verifier_gives_each_vector_its_precise_verdict(name: str, position:
         return scheme.verify(headers, body_of(request), keys, vector["time"], query_of(request))
 
     if case["expect"]["verdict"] == "accepted":
-        assert verify().secret_index == 0
-        facts = source.spec.fields.extract(headers, body_of(request))
-        assert (facts.event_id, facts.type) == (case["expect"]["event_id"], case["expect"]["type"])
+        verified = verify()
+        assert verified.secret_index == 0
+        facts = source.spec.fields.extract(headers, body_of(request), verified.body_format)
+        if "event_id" in case["expect"]:
+            assert facts.event_id == case["expect"]["event_id"]
+        if "type" in case["expect"]:
+            assert facts.type == case["expect"]["type"]
     else:
         with pytest.raises(SignatureError) as caught:
             verify()

@@ -71,3 +71,24 @@ def test_the_shipped_examples_register_the_four_example_types() -> None:
         registration = default_registry.find(kind, event_type)
         assert registration is not None
         assert registration.function.__module__.startswith("handlers.")
+
+
+@pytest.mark.parametrize(
+    ("body_format", "raw", "payload"),
+    [
+        ("form", b"Body=Hi+%26+bye&SmsStatus=received&Body=second", {"Body": "Hi & bye", "SmsStatus": "received"}),
+        ("json", b'{"a": [1, 2]}', {"a": [1, 2]}),
+        ("raw", b"<xml>as sent</xml>", b"<xml>as sent</xml>"),
+    ],
+)
+def test_a_handler_without_a_model_gets_the_body_parsed_as_its_kind_sends_it(
+    body_format: str, raw: bytes, payload: Any
+) -> None:
+    from tests.support.envelopes import envelope
+
+    registry = HandlerRegistry()
+    registry.on("twilio", "received")(handler("sms"))
+    registration = registry.find("twilio", "received")
+    assert registration is not None
+    queued = envelope("twilio", "received", raw).model_copy(update={"body_format": body_format})
+    assert registration.parse(queued) == payload

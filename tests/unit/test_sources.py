@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,3 +133,49 @@ def test_every_preset_names_an_https_documentation_page_and_builds() -> None:
     for name, preset in presets().items():
         assert preset.docs.startswith("https://"), name
         assert preset.kind in KINDS, name
+
+
+@pytest.mark.parametrize(
+    ("source", "option"),
+    [
+        ({"kind": "token", "header": "X-Gitlab-Token", "id_header": "X-Gitlab-Token"}, "id_header"),
+        ({"preset": "gitlab", "type_header": "x-gitlab-token"}, "type_header"),
+        ({"preset": "gitlab", "keep_headers": ["X-Gitlab-Token"]}, "keep_headers"),
+        ({"kind": "basic", "keep_headers": ["Authorization"]}, "keep_headers"),
+        ({"preset": "okta", "id_header": "Authorization"}, "id_header"),
+        ({"preset": "linear", "id_header": "Linear-Signature"}, "id_header"),
+        ({"kind": "hmac", "header": "X-Sig", "keep_headers": ["Cookie"]}, "keep_headers"),
+    ],
+)
+def test_a_credential_header_can_never_be_an_id_a_type_or_kept(source: dict[str, Any], option: str) -> None:
+    """It would travel in the response id, the logs and the queue."""
+    with pytest.raises(ConfigurationError) as caught:
+        parse_sources({"sources": [{"name": "leaky", **source}]})
+    assert "source 'leaky'" in str(caught.value)
+    assert f"{option}:" in str(caught.value)
+    assert "credential" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("source", "policy"),
+    [
+        ({"kind": "stripe"}, "id"),
+        ({"kind": "standard"}, "id"),
+        ({"preset": "twitch"}, "id"),
+        ({"kind": "github"}, "digest"),
+        ({"preset": "gitlab"}, "digest"),
+        ({"kind": "basic", "id_path": "id"}, "digest"),
+        ({"kind": "hmac", "header": "X-Sig", "id_header": "X-Id"}, "digest"),
+        ({"kind": "hmac", "header": "X-Sig", "id_header": "X-Id", "signed_content": "{id}.{body}"}, "id"),
+        ({"preset": "dropbox"}, "none"),
+        ({"kind": "github", "dedupe": "none"}, "none"),
+    ],
+)
+def test_each_source_gets_the_dedupe_policy_its_signature_allows(source: dict[str, Any], policy: str) -> None:
+    (built,) = parse_sources({"sources": [{"name": "s", **source}]}).values()
+    assert built.spec.dedupe == policy
+
+
+def test_dedupe_on_an_id_the_signature_does_not_cover_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match=r"source 's': dedupe: 'id' needs an event id the signature covers"):
+        parse_sources({"sources": [{"name": "s", "kind": "github", "dedupe": "id"}]})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 from aws_lambda_powertools.utilities.idempotency import (
@@ -37,6 +37,18 @@ if TYPE_CHECKING:
 class Outcome:
     envelope_id: str
     duplicate: bool
+
+
+class DedupeStore(Protocol):
+    """What the receiver asks of its dedupe store (the DynamoDB adapter below; an
+    in-memory one in webhook_core.testing)."""
+
+    def bind(self, context: LambdaContext | None) -> None: ...
+
+    def once(self, source: str, key: str, envelope_id: str, enqueue: Callable[[], object]) -> Outcome:
+        """Run `enqueue` unless `key` of `source` was already accepted (Outcome.duplicate)
+        or is in flight (DeliveryInProgressError); if it raises, the key is released."""
+        ...
 
 
 def _mark_replay(response: Any, idempotent_data: DataRecord) -> Any:
@@ -68,12 +80,12 @@ class Deduplicator:
         """Tie the in-progress expiry to this invocation's remaining time."""
         self._config.register_lambda_context(context)  # type: ignore[arg-type]
 
-    def once(self, source: str, event_id: str, envelope_id: str, enqueue: Callable[[], object]) -> Outcome:
-        """Run `enqueue` unless this (source, event id) was already accepted."""
+    def once(self, source: str, key: str, envelope_id: str, enqueue: Callable[[], object]) -> Outcome:
+        """Run `enqueue` unless this (source, dedupe key) was already accepted."""
         try:
-            result = self._once(
-                delivery={"source": source, "event_id": event_id}, envelope_id=envelope_id, enqueue=enqueue
-            )
+            # "event_id" names the key as it did before dedupe policies: records written
+            # by an earlier version keep deduplicating the same deliveries.
+            result = self._once(delivery={"source": source, "event_id": key}, envelope_id=envelope_id, enqueue=enqueue)
         except IdempotencyAlreadyInProgressError as exc:
             raise DeliveryInProgressError(f"{envelope_id} is still in progress") from exc
         except BaseError as exc:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from webhook_core.bodies import BodyFormat, parse_body
 
 # SQS accepts only XML's characters. JSON escapes the control characters and strict
 # UTF-8 decoding admits no surrogates, which leaves U+FFFE and U+FFFF: a body with
@@ -38,6 +40,9 @@ class Envelope(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
     body: str
     body_encoding: Literal["text", "base64"] = "text"
+    # How the body parses: the kind's format (JSON, or form parameters for Twilio and
+    # other form senders), never the request's Content-Type.
+    body_format: BodyFormat = "json"
     verification: Verification
 
     @staticmethod
@@ -65,3 +70,8 @@ class Envelope(BaseModel):
         if self.body_encoding == "base64":
             return base64.b64decode(self.body)
         return self.body.encode("utf-8")
+
+    def document(self) -> Any:
+        """The body parsed as its kind sends it: decoded JSON, or a form's parameters
+        as a dict of each one's first value. Raises bodies.UnparseableBodyError."""
+        return parse_body(self.raw_body(), self.body_format)

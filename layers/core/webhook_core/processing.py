@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from pydantic import ValidationError
 
 from webhook_core.aws import CLIENT_CONFIG
+from webhook_core.bodies import UnparseableBodyError
 from webhook_core.envelope import Envelope
 from webhook_core.observability import MetricUnit, logger, metrics
 from webhook_core.registry import Event, HandlerRegistry, Registration
@@ -40,10 +41,6 @@ PROCESSED_KEY_PREFIX = "processed"
 
 class PoisonRecordError(Exception):
     """The message is not a valid envelope: no handler can ever take it."""
-
-
-class UnparseableBodyError(Exception):
-    """The delivery was verified but its body does not parse: a human must look."""
 
 
 def processed_record_key(envelope_id: str) -> str:
@@ -173,15 +170,10 @@ class Processor:
 
 
 def _check_body(envelope: Envelope) -> None:
-    """A JSON delivery whose body is not JSON is not acknowledged as unhandled: it
-    fails, so it reaches the dead-letter queue for a human (DESIGN §1)."""
-    content_type = envelope.headers.get("content-type", "application/json").lower()
-    if "json" not in content_type:
-        return
-    try:
-        json.loads(envelope.raw_body())
-    except ValueError as exc:  # includes UnicodeDecodeError
-        raise UnparseableBodyError(f"the body is not JSON: {exc}") from None
+    """A delivery whose body does not parse as its kind sends it is not acknowledged
+    as unhandled: it fails, so it reaches the dead-letter queue for a human (DESIGN §1).
+    Raises UnparseableBodyError."""
+    envelope.document()
 
 
 def _receives(record: SQSRecord) -> int:

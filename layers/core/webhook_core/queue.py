@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -16,6 +16,13 @@ if TYPE_CHECKING:
     from webhook_core.envelope import Envelope
 
 MAX_MESSAGE_BYTES = 262_144
+
+
+class Queue(Protocol):
+    """What the receiver asks of the events queue (EnvelopeQueue; an in-memory one in
+    webhook_core.testing)."""
+
+    def send(self, envelope: Envelope) -> str: ...
 
 
 class EnvelopeQueue:

@@ -5,17 +5,18 @@ No AWS code here: secrets, dedupe and queue are injected adapters.
 
 from __future__ import annotations
 
-import json
+import hashlib
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
 
 from aws_lambda_powertools.metrics import single_metric
 
-from webhook_core.dedupe import Deduplicator, Outcome
+from webhook_core.bodies import parse_body_or_none
+from webhook_core.dedupe import DedupeStore, Deduplicator, Outcome
 from webhook_core.envelope import Envelope, Verification
 from webhook_core.errors import (
     ForbiddenSourceError,
@@ -27,8 +28,8 @@ from webhook_core.errors import (
 from webhook_core.observability import MetricUnit, logger, metrics
 from webhook_core.providers.scheme import Scheme
 from webhook_core.providers.spec import HandshakeReply
-from webhook_core.queue import EnvelopeQueue
-from webhook_core.secrets import SourceSecrets
+from webhook_core.queue import EnvelopeQueue, Queue
+from webhook_core.secrets import SecretStore, SourceSecrets
 from webhook_core.settings import ReceiverSettings
 from webhook_core.sources import Source, load_sources
 
@@ -54,9 +55,9 @@ class Receiver:
         self,
         *,
         sources: Mapping[str, Source],
-        secrets: SourceSecrets,
-        dedupe: Deduplicator,
-        queue: EnvelopeQueue,
+        secrets: SecretStore,
+        dedupe: DedupeStore,
+        queue: Queue,
         max_body_bytes: int,
         retry_after_seconds: int = 10,
         clock: Callable[[], float] | None = None,
@@ -70,11 +71,11 @@ class Receiver:
         self._clock = clock
 
     @property
-    def dedupe(self) -> Deduplicator:
+    def dedupe(self) -> DedupeStore:
         return self._dedupe
 
     @property
-    def queue(self) -> EnvelopeQueue:
+    def queue(self) -> Queue:
         return self._queue
 
     def source(self, name: str, source_ip: str | None = None) -> Source:
@@ -100,17 +101,31 @@ class Receiver:
         if not any(keys):
             raise SourceUnavailableError(f"no secret of source {source.name!r} is usable for its kind")
         verified = source.spec.scheme.verify(delivery.headers, delivery.body, keys, now, delivery.query)
+        # Parsed as the kind sends it (or as its signature proved), never as the request's
+        # unsigned Content-Type says: a replay cannot make a JSON body a form.
+        body_format = verified.body_format or source.spec.fields.body_format
         if source.spec.handshake is not None:
             key = keys[verified.secret_index]
-            reply = source.spec.handshake(_json_or_none(delivery.body), delivery.headers, key) if key else None
+            reply = (
+                source.spec.handshake(parse_body_or_none(delivery.body, body_format), delivery.headers, key)
+                if key
+                else None
+            )
             if reply is not None:
                 return reply
 
-        facts = source.spec.fields.extract(delivery.headers, delivery.body)
+        facts = source.spec.fields.extract(delivery.headers, delivery.body, body_format)
+        if facts.id_missing:
+            # Verified, so kept (keyed on its content); but the provider always sends an id there.
+            metrics.add_metric(name="EventIdMissing", unit=MetricUnit.Count, value=1)
+            logger.warning("verified delivery without the event id its kind sends; keyed on its content")
+        content_digest = verified.content_digest or hashlib.sha256(delivery.body).hexdigest()
+        policy = source.spec.dedupe
+        event_id = uuid.uuid4().hex if policy == "none" else facts.event_id
         body, encoding = Envelope.encode_body(delivery.body)
         envelope = Envelope(
-            id=f"{source.name}/{facts.event_id}",
-            event_id=facts.event_id,
+            id=f"{source.name}/{event_id}",
+            event_id=event_id,
             source=source.name,
             kind=source.kind,
             type=facts.type,
@@ -120,11 +135,19 @@ class Receiver:
             headers=source.spec.fields.kept(delivery.headers),
             body=body,
             body_encoding=encoding,
+            body_format=body_format,
             verification=Verification(secret_index=verified.secret_index),
         )
         _count_secret_use(source.name, verified.secret_index)
         logger.append_keys(envelope_id=envelope.id, event_type=envelope.type, secret_index=verified.secret_index)
-        return self._dedupe.once(source.name, facts.event_id, envelope.id, enqueue=lambda: self._queue.send(envelope))
+        if policy == "none":
+            self._queue.send(envelope)
+            return Outcome(envelope_id=envelope.id, duplicate=False)
+        # digest: the id sits where the signature does not reach, so a captured request
+        # replayed under a fresh id must still be found; the provider's own retry carries
+        # the same content (and the same id, which the processor's once-lock keys on).
+        dedupe_key = facts.event_id if policy == "id" else f"digest:{content_digest}"
+        return self._dedupe.once(source.name, dedupe_key, envelope.id, enqueue=lambda: self._queue.send(envelope))
 
     def check(self, source_name: str, query: Mapping[str, str], source_ip: str | None = None) -> HandshakeReply:
         """Answer a GET endpoint check (Meta's subscription, Dropbox's challenge)."""
@@ -144,13 +167,6 @@ def _count_secret_use(source: str, secret_index: int) -> None:
     ) as metric:
         metric.add_dimension(name="source", value=source)
         metric.add_dimension(name="secret_index", value=str(secret_index))
-
-
-def _json_or_none(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None
 
 
 def create_receiver(settings: ReceiverSettings) -> Receiver:

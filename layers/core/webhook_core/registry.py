@@ -14,7 +14,6 @@ MaxReceiveCount receives it lands in the dead-letter queue.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -70,11 +69,12 @@ class Registration:
     payload: type[BaseModel] | None
 
     def parse(self, envelope: Envelope) -> Any:
-        """The payload as the handler wants it: its model, else decoded JSON."""
-        raw = envelope.raw_body()
-        if self.payload is not None:
-            return self.payload.model_validate_json(raw)
-        return json.loads(raw)
+        """The payload as the handler wants it: its model, else the parsed body (decoded
+        JSON, or a form post's parameters)."""
+        if self.payload is not None and envelope.body_format == "json":
+            return self.payload.model_validate_json(envelope.raw_body())
+        document = envelope.document()
+        return document if self.payload is None else self.payload.model_validate(document)
 
 
 class HandlerRegistry:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
@@ -26,6 +26,13 @@ if TYPE_CHECKING:
 # blip must not turn every verified delivery into a 503, but a secret removed during an
 # outage must not live on for long either.
 MAX_STALE_SECONDS = 900
+
+
+class SecretStore(Protocol):
+    """What the receiver asks of the source secrets (SourceSecrets; an in-memory one in
+    webhook_core.testing)."""
+
+    def for_source(self, source: str) -> tuple[str, ...]: ...
 
 
 class SourceSecrets:

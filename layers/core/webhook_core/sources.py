@@ -18,12 +18,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, TypeAdapter, ValidationError, model_validator
 
+from webhook_core.bodies import BodyFormat
 from webhook_core.errors import ConfigurationError
 from webhook_core.providers import github, paddle, shopify, slack, square, standard, stripe, token, twilio, zoom
 from webhook_core.providers.fields import EventFields
 from webhook_core.providers.handshakes import GET_CHECKS, HANDSHAKES
 from webhook_core.providers.scheme import Scheme, SignatureScheme
-from webhook_core.providers.spec import ProviderSpec
+from webhook_core.providers.spec import DedupePolicy, ProviderSpec
 
 PRESETS_FILE = Path(__file__).parent / "providers" / "presets.json"
 SourceName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
@@ -32,6 +33,8 @@ JsonPath = Annotated[str, Field(pattern=r"^[^.]+(\.[^.]+)*$", max_length=256)]
 Tolerance = Annotated[int, Field(ge=1, le=86_400)]
 PublicUrl = Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2048)]
 HandshakeName = Literal["slack", "zoom", "discord", "twitch"]
+# Headers that carry a credential on any request: never an event's id or type, never kept.
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 GetCheckName = Literal["meta", "challenge"]
 
 
@@ -43,6 +46,12 @@ class _Source(BaseModel):
     # The provider's published sending ranges (CIDRs); empty: any address. A defence in
     # depth on top of the signature, never instead of it.
     allowed_ips: tuple[IPvAnyNetwork, ...] = Field((), max_length=256)
+    # How bodies are parsed (never the request's Content-Type): the kind's own by default;
+    # "form" for senders that post form parameters (Slack slash commands, Twilio).
+    body_format: BodyFormat | None = None
+    # How a retry is told from a new event; by default "id" where the signature covers the
+    # event id and "digest" otherwise (see spec.DedupePolicy).
+    dedupe: DedupePolicy | None = None
 
     def spec(self) -> ProviderSpec:
         raise NotImplementedError
@@ -135,7 +144,14 @@ class _EventLocations(_Source):
     resource_id_path: JsonPath | None = None
     keep_headers: tuple[HeaderName, ...] = Field((), max_length=16)
 
-    def _fields(self, *, default_id_header: str | None = None, default_type_path: str | None = None) -> EventFields:
+    def _fields(
+        self,
+        *,
+        default_id_header: str | None = None,
+        default_type_path: str | None = None,
+        type_fallback_paths: tuple[str, ...] = (),
+        default_body_format: BodyFormat = "json",
+    ) -> EventFields:
         id_header = (self.id_header or ("" if self.id_path else default_id_header or "")).lower() or None
         type_header = self.type_header.lower() if self.type_header else None
         type_path = self.type_path or (None if type_header else default_type_path)
@@ -145,10 +161,12 @@ class _EventLocations(_Source):
             id_path=self.id_path,
             type_header=type_header,
             type_path=type_path,
+            type_fallback_paths=() if self.type_path or type_header else type_fallback_paths,
             occurred_at_path=self.occurred_at_path,
             occurred_at_format=self.occurred_at_format,
             resource_id_path=self.resource_id_path,
             kept_headers=tuple(dict.fromkeys(header for header in kept if header)),
+            body_format=default_body_format,
         )
 
 
@@ -179,9 +197,14 @@ class TwilioSource(_EventLocations):
     url: PublicUrl
 
     def spec(self) -> ProviderSpec:
-        # Event Streams (CloudEvents JSON) name the type in `type`; for form posts, set
-        # type_path to the field that says what happened (MessageStatus, CallStatus, …).
-        fields = self._fields(default_id_header="i-twilio-idempotency-token", default_type_path="type")
+        # Form posts (SMS, voice) name what happened in MessageStatus, SmsStatus or
+        # CallStatus; Event Streams and bodySHA256 JSON bodies in `type`.
+        fields = self._fields(
+            default_id_header="i-twilio-idempotency-token",
+            default_type_path="type",
+            type_fallback_paths=twilio.TYPE_PARAMETERS,
+            default_body_format="form",
+        )
         return twilio.spec(self.url, fields)
 
 
@@ -360,11 +383,17 @@ class Source:
     __slots__ = ("config", "networks", "preset", "spec")
 
     def __init__(self, config: _Source, preset: Preset | None = None) -> None:
+        """Raises ConfigurationError when the options, though each valid, are unsafe together."""
         self.config = config
         self.preset = preset
         self.networks = config.allowed_ips
         spec = config.spec()
-        self.spec = dataclasses.replace(spec, docs=preset.docs) if preset else spec
+        if preset:
+            spec = dataclasses.replace(spec, docs=preset.docs)
+        if config.body_format:
+            spec = dataclasses.replace(spec, fields=dataclasses.replace(spec.fields, body_format=config.body_format))
+        _refuse_credential_fields(spec)
+        self.spec = dataclasses.replace(spec, dedupe=_dedupe_policy(spec, config.dedupe))
 
     @property
     def name(self) -> str:
@@ -383,6 +412,31 @@ class Source:
         except ValueError:
             return False
         return any(ip in network for network in self.networks)
+
+
+def _refuse_credential_fields(spec: ProviderSpec) -> None:
+    """A header that carries the credential must never become an event's id or type or be
+    kept: it would travel in the response, the logs and the queue."""
+    credentials = CREDENTIAL_HEADERS | {spec.scheme.signature_header}
+    fields = spec.fields
+    for option, header in (("id_header", fields.id_header), ("type_header", fields.type_header)):
+        if header in credentials:
+            raise ConfigurationError(f"{option}: {header!r} carries the credential; it cannot be the event's {option}")
+    leaked = sorted(credentials & set(fields.kept_headers))
+    if leaked:
+        raise ConfigurationError(f"keep_headers: {', '.join(leaked)} carries the credential and is never kept")
+
+
+def _dedupe_policy(spec: ProviderSpec, chosen: DedupePolicy | None) -> DedupePolicy:
+    if chosen is None:
+        return "id" if spec.signs_event_id else "digest"
+    if chosen == "id" and not spec.signs_event_id:
+        where = f"the header {spec.fields.id_header!r}" if spec.fields.id_header else "no signed place"
+        raise ConfigurationError(
+            f"dedupe: 'id' needs an event id the signature covers, and this source's id comes from {where}; "
+            "a captured request replayed under a fresh id would be accepted again. Use 'digest' (the default)"
+        )
+    return chosen
 
 
 def parse_sources(document: object) -> dict[str, Source]:
@@ -409,7 +463,10 @@ def parse_sources(document: object) -> dict[str, Source]:
         if config.name in sources:
             problems.append(f"{label}: duplicate source name {config.name!r}")
             continue
-        sources[config.name] = Source(config, preset)
+        try:
+            sources[config.name] = Source(config, preset)
+        except ConfigurationError as exc:
+            problems.append(f"{label}: {exc}")
     if problems:
         raise ConfigurationError("invalid sources file: " + " | ".join(problems))
     if not sources:

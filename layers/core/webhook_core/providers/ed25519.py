@@ -57,6 +57,10 @@ class Ed25519Scheme:
     def has_timestamp(self) -> bool:
         return self.timestamp_header is not None
 
+    @property
+    def binds_body(self) -> bool:
+        return True
+
     def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]:
         """Each public key as its 32 raw bytes; one that does not decode to that is None."""
         return tuple(_public_key_bytes(secret.strip(), self.key_encoding) for secret in secrets)
@@ -125,8 +129,59 @@ def public_key_of(seed_hex: str, key_encoding: KeyEncoding = "hex") -> str:
 
 
 def _public_key_bytes(secret: str, key_encoding: KeyEncoding) -> bytes | None:
+    """The key's 32 bytes; None for one that is not a usable public key: the wrong size,
+    not a point of the curve, or a point of small order, with which anyone can forge
+    (the signature R = that point, S = 0 verifies for every message)."""
     try:
         raw = bytes.fromhex(secret) if key_encoding == "hex" else base64.b64decode(secret, validate=True)
     except (ValueError, binascii.Error):
         return None
-    return raw if len(raw) == PUBLIC_KEY_BYTES else None
+    if len(raw) != PUBLIC_KEY_BYTES or not is_strong_public_key(raw):
+        return None
+    return raw
+
+
+# The curve edwards25519 (RFC 8032 §5.1): -x^2 + y^2 = 1 + d x^2 y^2 over GF(p).
+_P = 2**255 - 19
+_D = -121665 * pow(121666, _P - 2, _P) % _P
+_SQRT_MINUS_ONE = pow(2, (_P - 1) // 4, _P)
+
+
+def is_strong_public_key(encoded: bytes) -> bool:
+    """Whether 32 bytes are the canonical encoding of a curve point whose order is not
+    small (8 times it is not the identity). libsodium refuses the same keys; a key
+    made by any Ed25519 implementation from a private key always passes. Pure Python:
+    `cryptography` checks neither, and three doublings cost microseconds, once per key."""
+    point = _decode_point(encoded)
+    if point is None:
+        return False
+    for _ in range(3):
+        point = _add(point, point)
+    return point != (0, 1)
+
+
+def _decode_point(encoded: bytes) -> tuple[int, int] | None:
+    # RFC 8032 §5.1.3, rejecting non-canonical encodings.
+    value = int.from_bytes(encoded, "little")
+    sign, y = value >> 255, value & ((1 << 255) - 1)
+    if y >= _P:
+        return None
+    u, v = (y * y - 1) % _P, (_D * y * y + 1) % _P
+    x = u * pow(v, 3, _P) * pow(u * pow(v, 7, _P), (_P - 5) // 8, _P) % _P
+    if (v * x * x - u) % _P != 0:
+        x = x * _SQRT_MINUS_ONE % _P
+        if (v * x * x - u) % _P != 0:
+            return None
+    if x == 0 and sign:
+        return None
+    if x & 1 != sign:
+        x = _P - x
+    return x, y
+
+
+def _add(first: tuple[int, int], second: tuple[int, int]) -> tuple[int, int]:
+    (x1, y1), (x2, y2) = first, second
+    product = _D * x1 * x2 * y1 * y2 % _P
+    x3 = (x1 * y2 + y1 * x2) * pow(1 + product, _P - 2, _P) % _P
+    y3 = (y1 * y2 + x1 * x2) * pow(1 - product, _P - 2, _P) % _P
+    return x3, y3

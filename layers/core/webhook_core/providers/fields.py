@@ -1,21 +1,26 @@
-"""Where a provider puts an event's id, type, time and resource, as data."""
+"""Where a provider puts an event's facts (id, type, time, resource), as data, and
+how its bodies are parsed."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
-from urllib.parse import parse_qsl
+
+from webhook_core.bodies import BodyFormat, parse_body_or_none
+from webhook_core.text import sqs_safe, without_unsafe
 
 TimeFormat = Literal["epoch_seconds", "epoch_millis", "iso8601"]
 UNKNOWN_TYPE = "unknown"
 # Bounds on what an envelope copies from headers, so the envelope always fits an SQS message.
 MAX_KEPT_HEADER_CHARS = 1024
-FORM = "application/x-www-form-urlencoded"
-MAX_FORM_FIELDS = 1000
+# An id longer than this, or holding characters SQS cannot carry, is keyed on its digest:
+# truncating it would make two ids that differ further on collide.
+MAX_ID_CHARS = 256
+MAX_TYPE_CHARS = 256
+DIGEST_ID_PREFIX = "sha256-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,61 +29,68 @@ class EventFacts:
     type: str
     occurred_at: datetime | None
     resource_id: str | None
+    # The kind names where its id is, and this delivery has none there: it is still
+    # accepted (keyed on its content), counted and logged.
+    id_missing: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class EventFields:
-    """Header names are lower-case; paths are dotted keys into a JSON body."""
+    """Header names are lower-case; paths are dotted keys into the parsed body."""
 
     id_header: str | None = None
     id_path: str | None = None
     type_header: str | None = None
     type_path: str | None = None
+    # Where to look for the type when type_path has none (Twilio's form posts:
+    # MessageStatus, SmsStatus, CallStatus).
+    type_fallback_paths: tuple[str, ...] = ()
     occurred_at_path: str | None = None
     occurred_at_format: TimeFormat = "epoch_seconds"
     resource_id_path: str | None = None
     kept_headers: tuple[str, ...] = ("content-type", "user-agent")
+    body_format: BodyFormat = "json"
 
-    def extract(self, headers: Mapping[str, str], body: bytes) -> EventFacts:
-        """Read the event's facts. Never fails: a body that does not parse still
-        gets an id (the SHA-256 of the raw body) so it is enqueued, not dropped."""
-        document = _parse_document(body, headers.get("content-type", "")) if self._needs_body else None
-        event_id = _text(headers.get(self.id_header) if self.id_header else None) or _text(
+    def extract(self, headers: Mapping[str, str], body: bytes, body_format: BodyFormat | None = None) -> EventFacts:
+        """Read the event's facts. Never fails: a body that does not parse still gets
+        an id (the SHA-256 of the raw body) so it is enqueued, not dropped.
+
+        `body_format` is the kind's own unless its scheme proved another for this
+        delivery (Twilio: a signed bodySHA256 means JSON)."""
+        document = parse_body_or_none(body, body_format or self.body_format) if self._needs_body else None
+        found_id = _text(headers.get(self.id_header) if self.id_header else None) or _text(
             _lookup(document, self.id_path)
         )
-        event_type = _text(headers.get(self.type_header) if self.type_header else None) or _text(
-            _lookup(document, self.type_path)
-        )
+        found_type = _text(headers.get(self.type_header) if self.type_header else None)
+        for path in (self.type_path, *self.type_fallback_paths):
+            found_type = found_type or _text(_lookup(document, path))
+        resource_id = _text(_lookup(document, self.resource_id_path))
         return EventFacts(
-            event_id=event_id or hashlib.sha256(body).hexdigest(),
-            type=event_type or UNKNOWN_TYPE,
+            event_id=event_key(found_id) if found_id else hashlib.sha256(body).hexdigest(),
+            type=without_unsafe(found_type)[:MAX_TYPE_CHARS] if found_type else UNKNOWN_TYPE,
             occurred_at=_time(_lookup(document, self.occurred_at_path), self.occurred_at_format),
-            resource_id=_text(_lookup(document, self.resource_id_path)),
+            resource_id=event_key(resource_id) if resource_id else None,
+            id_missing=found_id is None and bool(self.id_header or self.id_path),
         )
 
     def kept(self, headers: Mapping[str, str]) -> dict[str, str]:
-        return {name: headers[name][:MAX_KEPT_HEADER_CHARS] for name in self.kept_headers if name in headers}
+        return {
+            name: without_unsafe(headers[name][:MAX_KEPT_HEADER_CHARS]) for name in self.kept_headers if name in headers
+        }
 
     @property
     def _needs_body(self) -> bool:
-        return any((self.id_path, self.type_path, self.occurred_at_path, self.resource_id_path))
+        return any(
+            (self.id_path, self.type_path, self.type_fallback_paths, self.occurred_at_path, self.resource_id_path)
+        )
 
 
-def _parse_document(body: bytes, content_type: str) -> Any:
-    """JSON, or a form post (Twilio's), as a dict of each field's first value."""
-    if content_type.split(";", 1)[0].strip().lower() == FORM:
-        try:
-            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
-        except (UnicodeDecodeError, ValueError):
-            return None
-        document: dict[str, str] = {}
-        for name, value in pairs:
-            document.setdefault(name, value)
-        return document
-    try:
-        return json.loads(body)
-    except ValueError:  # includes UnicodeDecodeError
-        return None
+def event_key(text: str) -> str:
+    """An id as a key: whole when it is short and SQS can carry it, else its digest,
+    so two ids never collide and no send fails on a character."""
+    if len(text) <= MAX_ID_CHARS and sqs_safe(text):
+        return text
+    return DIGEST_ID_PREFIX + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _lookup(document: Any, path: str | None) -> Any:
@@ -101,7 +113,7 @@ def _text(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         return None
     text = str(value).strip()
-    return text[:256] if text else None
+    return text or None
 
 
 def _time(value: Any, time_format: TimeFormat) -> datetime | None:

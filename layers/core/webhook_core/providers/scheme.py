@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
+from webhook_core.bodies import BodyFormat
 from webhook_core.errors import SignatureError
 
 Algorithm = Literal["sha1", "sha256", "sha512"]
@@ -55,6 +56,11 @@ class Scheme(Protocol):
     @property
     def has_timestamp(self) -> bool: ...
 
+    @property
+    def binds_body(self) -> bool:
+        """Whether the signature covers the body (a static token or Basic credentials do not)."""
+        ...
+
     def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]: ...
 
     def verify(
@@ -85,6 +91,10 @@ class TextSecretsUntimed:
     def has_timestamp(self) -> bool:
         return False
 
+    @property
+    def binds_body(self) -> bool:
+        return False
+
     def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]:
         return tuple(secret.encode() if secret else None for secret in secrets)
 
@@ -94,10 +104,17 @@ class TextSecretsUntimed:
 
 @dataclass(frozen=True, slots=True)
 class Verified:
-    """Proof that a request is genuine: which of the source's secrets matched."""
+    """Proof that a request is genuine: which of the source's secrets matched.
+
+    A scheme whose signature does not bind the raw bytes (Twilio's form posts sign
+    the sorted parameters) names the digest of what it does bind, so a reordered
+    copy of a delivery is still the same delivery; and a scheme that proves how the
+    body is encoded (Twilio's signed bodySHA256: JSON) says so."""
 
     secret_index: int
     timestamp: int | None = None
+    content_digest: str | None = None
+    body_format: BodyFormat | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +158,10 @@ class SignatureScheme:
     @property
     def has_timestamp(self) -> bool:
         return self.timestamp_header is not None or self.timestamp_key is not None
+
+    @property
+    def binds_body(self) -> bool:
+        return True
 
     def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]:
         """Turn configured secrets into HMAC keys; an undecodable one becomes None."""
@@ -216,7 +237,14 @@ class SignatureScheme:
         return {}
 
     def _signed_content(self, body: bytes, timestamp: str, event_id: str) -> bytes:
-        values = {"body": body, "timestamp": timestamp.encode(), "id": event_id.encode(), "url": self.url.encode()}
+        # surrogatepass: a header can carry a lone surrogate (JSON's \ud800 escape); it must
+        # fail to verify, not fail to encode.
+        values = {
+            "body": body,
+            "timestamp": timestamp.encode(),
+            "id": event_id.encode("utf-8", "surrogatepass"),
+            "url": self.url.encode(),
+        }
         return fill_template(self._template, values)
 
     def _parse_header(self, header: str) -> tuple[list[bytes], str | None]:

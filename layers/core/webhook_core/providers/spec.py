@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from webhook_core.providers.fields import EventFields
 from webhook_core.providers.scheme import Scheme
 
+# How the receiver tells a provider's retry from a new event (README, "Dedupe"):
+# id: the provider's event id, which the signature covers;
+# digest: the digest of what the signature binds, because the id sits where the signature
+#   does not reach (a header) and a captured request could be replayed under a fresh one;
+# none: every delivery is new (ping-style providers whose bodies repeat by design).
+DedupePolicy = Literal["id", "digest", "none"]
 JSON = "application/json"
 TEXT = "text/plain"
 
@@ -48,3 +54,14 @@ class ProviderSpec:
     docs: str = ""
     handshake: Handshake | None = None
     get_check: GetCheck | None = None
+    dedupe: DedupePolicy = "digest"
+
+    @property
+    def signs_event_id(self) -> bool:
+        """Whether the event id is covered by the signature: in the signed body, or a
+        header the signed content includes."""
+        if not self.scheme.binds_body:
+            return False
+        if self.fields.id_header:
+            return self.fields.id_header == self.scheme.id_header
+        return self.fields.id_path is not None

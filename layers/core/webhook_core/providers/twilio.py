@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -28,6 +29,10 @@ BODY_HASH_PARAMETER = "bodySHA256"
 _ALGORITHMS = {"HMAC_SHA1": "sha1", "HMAC_SHA256": "sha256"}
 # Twilio's form posts carry a few dozen parameters; far more is not a Twilio request.
 MAX_PARAMETERS = 1000
+# What a form post's type is read from, in order: what users route messages and calls on.
+# (Event Streams and bodySHA256 JSON bodies name theirs in `type`.)
+TYPE_PARAMETERS = ("MessageStatus", "SmsStatus", "CallStatus")
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +64,21 @@ class TwilioScheme(TextSecretsUntimed):
             raise SignatureError("unsupported_algorithm")
 
         body_hash = query.get(BODY_HASH_PARAMETER)
+        content_digest: str | None = None
         if body_hash is not None:
+            # A hex SHA-256, or not Twilio's: checked before any comparison, which
+            # would raise on text that is not ASCII.
+            if not _SHA256_HEX.fullmatch(body_hash.strip()):
+                raise SignatureError("malformed_signature")
             if not hmac.compare_digest(hashlib.sha256(body).hexdigest(), body_hash.strip().lower()):
                 raise SignatureError("signature_mismatch")
             contents = [url.encode() for url in _url_variants(self._url_with_body_hash(body_hash.strip()))]
         else:
             parameters = _form_parameters(body)
             contents = [url.encode() + parameters for url in _url_variants(self.url)]
+            # The signature binds the sorted parameters, not the bytes: a reordered copy
+            # is the same delivery.
+            content_digest = hashlib.sha256(parameters).hexdigest()
 
         for index, key in enumerate(keys):
             if key is None:
@@ -74,8 +87,16 @@ class TwilioScheme(TextSecretsUntimed):
             for content in contents:
                 matched |= hmac.compare_digest(hmac.new(key, content, digest).digest(), signature)
             if matched:
-                return Verified(secret_index=index)
+                return Verified(
+                    secret_index=index,
+                    content_digest=content_digest,
+                    body_format="json" if body_hash is not None else "form",
+                )
         raise SignatureError("signature_mismatch")
+
+    @property
+    def binds_body(self) -> bool:
+        return True
 
     def sign(self, body: bytes, secret: str, *, timestamp: int | None = None, event_id: str = "") -> str:
         """The signature of a JSON body (the URL carries its bodySHA256)."""
@@ -138,6 +159,9 @@ def spec(url: str, fields: EventFields | None = None) -> ProviderSpec:
         fields=fields
         or EventFields(
             id_header="i-twilio-idempotency-token",
+            type_path="type",
+            type_fallback_paths=TYPE_PARAMETERS,
             kept_headers=("content-type", "user-agent", "i-twilio-idempotency-token", SETTINGS_HEADER),
+            body_format="form",
         ),
     )

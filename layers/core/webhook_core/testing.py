@@ -1,0 +1,77 @@
+"""In-memory stand-ins for the receiver's stores, with the same contract as the AWS
+adapters: for unit tests of the receiving logic (here and in users' own tests)
+without moto or a network."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from webhook_core.dedupe import Outcome
+from webhook_core.envelope import Envelope
+from webhook_core.errors import DeliveryInProgressError, QueueError, SourceUnavailableError
+from webhook_core.queue import MAX_MESSAGE_BYTES
+from webhook_core.text import sqs_safe
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+@dataclass
+class InMemoryDedupe:
+    """Keys of accepted deliveries: completed ones answer duplicate, in-flight ones 409,
+    and a failed enqueue releases its key, as the DynamoDB adapter does."""
+
+    completed: dict[tuple[str, str], str] = field(default_factory=dict)
+    in_flight: set[tuple[str, str]] = field(default_factory=set)
+
+    def bind(self, context: LambdaContext | None) -> None:
+        return None
+
+    def once(self, source: str, key: str, envelope_id: str, enqueue: Callable[[], object]) -> Outcome:
+        record = (source, key)
+        if record in self.completed:
+            return Outcome(envelope_id=self.completed[record], duplicate=True)
+        if record in self.in_flight:
+            raise DeliveryInProgressError(f"{envelope_id} is still in progress")
+        self.in_flight.add(record)
+        try:
+            enqueue()
+        finally:
+            self.in_flight.discard(record)
+        self.completed[record] = envelope_id
+        return Outcome(envelope_id=envelope_id, duplicate=False)
+
+
+@dataclass
+class InMemoryQueue:
+    """Envelopes sent, checked as SQS would check them: a message it would refuse
+    (too large in bytes, a character it cannot carry) is a QueueError here too."""
+
+    envelopes: list[Envelope] = field(default_factory=list)
+    max_bytes: int = MAX_MESSAGE_BYTES
+
+    def send(self, envelope: Envelope) -> str:
+        message = envelope.to_message(self.max_bytes - 4_096)
+        attributes = (envelope.source, envelope.type)
+        if len(message.encode("utf-8", "surrogatepass")) > self.max_bytes:
+            raise QueueError("message too large")
+        if not all(sqs_safe(text) for text in (message, *attributes)):
+            raise QueueError("InvalidMessageContents")
+        self.envelopes.append(Envelope.model_validate(json.loads(message)))
+        return f"message-{len(self.envelopes)}"
+
+
+@dataclass
+class StaticSecrets:
+    """Each source's secrets, newest first, as the Secrets Manager document holds them."""
+
+    document: Mapping[str, Sequence[str]]
+
+    def for_source(self, source: str) -> tuple[str, ...]:
+        secrets = tuple(self.document.get(source, ()))
+        if not secrets:
+            raise SourceUnavailableError(f"no secret is configured for source {source!r}")
+        return secrets
