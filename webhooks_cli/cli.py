@@ -115,8 +115,9 @@ def _banner(stack: Any, project: Project, env_file: Path | None) -> None:
     else:
         console.print(f"[bold]Webhooks[/bold]      POST {stack.url}/webhooks/<source>")
     console.print("[bold]Dev secrets[/bold]   (from .dev-secrets.json, git-ignored)")
-    for source, values in stack.secrets.items():
-        console.print(f"  {source:<12} {values[0]}")
+    for source, value in stack.secrets.items():
+        active = devsecrets.active_secrets(value)
+        console.print(f"  {source:<12} {active[0] if active else '(none: answers 503)'}")
     if env_file is None:
         port_flag = "" if stack.gateway and stack.gateway.port == 3000 else f" --port {stack.gateway.port}"
         console.print(f"[bold]Try[/bold]           webhooks send stripe{port_flag}")

@@ -379,7 +379,9 @@ def set_(
     target = target_choice.resolve(project)
     client = target.client("secretsmanager")
     document = _secret_document(client, target.resources.secret_id)
-    previous = [item for item in document.get(source, []) if item != secret]
+    # Only this entry is rewritten (a plain string becomes a list); every other one is
+    # another source's, in whatever form the receiver accepts, and goes back unchanged.
+    previous = [item for item in devsecrets.active_secrets(document.get(source)) if item != secret]
     document[source] = [secret, *previous] if keep_old else [secret]
     client.put_secret_value(SecretId=target.resources.secret_id, SecretString=json.dumps(document))
     if target.local:
@@ -406,13 +408,14 @@ def list_secrets(target_choice: TargetChoice) -> None:
     table.add_column("active secrets", justify="right")
     sources = load_sources(project.sources_file)
     for name in sorted(set(sources) | set(document)):
-        count = len(document.get(name, []))
+        count = len(devsecrets.active_secrets(document.get(name)))
         kind = sources[name].kind if name in sources else "(not in sources.json)"
         table.add_row(name, kind, str(count) if count else "[red]0: answers 503[/red]")
     console.print(table)
 
 
-def _secret_document(client: Any, secret_id: str) -> dict[str, list[str]]:
+def _secret_document(client: Any, secret_id: str) -> dict[str, Any]:
+    """The source secrets document exactly as stored: entries in any form stay as they are."""
     value = client.get_secret_value(SecretId=secret_id).get("SecretString") or "{}"
     try:
         document = json.loads(value)
@@ -420,8 +423,4 @@ def _secret_document(client: Any, secret_id: str) -> dict[str, list[str]]:
         raise CliError("the source secrets are not a JSON object; fix them in Secrets Manager") from None
     if not isinstance(document, dict):
         raise CliError("the source secrets are not a JSON object; fix them in Secrets Manager")
-    return {
-        name: [item for item in items if isinstance(item, str)]
-        for name, items in document.items()
-        if isinstance(items, list)
-    }
+    return document
