@@ -23,6 +23,7 @@ from webhooks_cli.dlq import DeadLetter, DeadLetterQueue, Selection, parse_since
 from webhooks_cli.errors import CliError
 from webhooks_cli.project import Project
 from webhooks_cli.targets import Target, resolve
+from webhooks_cli.terminal import printable
 
 console = Console(highlight=False, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -157,11 +158,11 @@ def list_(
     for letter in letters:
         table.add_row(
             letter.message_id[:8],
-            escape(letter.envelope_id),
-            escape(letter.source),
-            escape(letter.type),
+            _shown(letter.envelope_id),
+            _shown(letter.source),
+            _shown(letter.type),
             str(letter.receive_count),
-            escape(letter.last_error[:80]),
+            _shown(letter.last_error[:80]),
             _age((now - letter.sent_at).total_seconds()),
         )
     console.print(table)
@@ -187,30 +188,46 @@ def show(identifier: str, target_choice: TargetChoice) -> None:
 
 def _print_letter(letter: DeadLetter) -> None:
     envelope = letter.envelope or {}
-    console.print(f"[bold]message id[/bold]   {letter.message_id}")
-    console.print(f"[bold]envelope id[/bold]  {escape(letter.envelope_id)}")
+    console.print(f"[bold]message id[/bold]   {_shown(letter.message_id)}")
+    console.print(f"[bold]envelope id[/bold]  {_shown(letter.envelope_id)}")
     for key in ("source", "kind", "type", "received_at", "occurred_at", "resource_id"):
         if envelope.get(key):
-            console.print(f"[bold]{key:<12}[/bold] {escape(str(envelope[key]))}")
+            console.print(f"[bold]{key:<12}[/bold] {_shown(_text(envelope[key]))}")
     console.print(f"[bold]receives[/bold]     {letter.receive_count}")
     if letter.failure:
         console.print(
-            f"[bold]last failure[/bold] {escape(letter.last_error)}  "
+            f"[bold]last failure[/bold] {_shown(letter.last_error)}  "
             f"(attempt {letter.failure.attempt}, {letter.failure.failed_at.isoformat()})"
         )
         console.print("             (the processor keeps each envelope's last failure)")
     else:
         console.print("[bold]last failure[/bold] none recorded")
-    if envelope.get("headers"):
+    headers = envelope.get("headers")
+    if isinstance(headers, dict) and headers:
         console.print("[bold]headers[/bold]")
-        for name, value in envelope["headers"].items():
-            console.print(f"  {escape(name)}: {escape(str(value))}")
+        for name, value in headers.items():
+            console.print(f"  {_shown(name)}: {_shown(_text(value))}")
+    elif headers:  # not the object the receiver writes: shown as it is
+        console.print(f"[bold]headers[/bold]      {_shown(_text(headers))}")
     raw = letter.raw_body()
-    console.print("[bold]body[/bold]")
     try:
-        console.print(escape(json.dumps(json.loads(raw), indent=2)))
+        text = json.dumps(json.loads(raw), indent=2)
     except ValueError:
-        console.print(escape(raw.decode("utf-8", "replace")))
+        text = raw.decode("utf-8", "replace")
+    console.print("[bold]body[/bold]")
+    # Line by line, so a text body keeps its lines while a control character in one is escaped.
+    console.print("\n".join(_shown(line) for line in text.split("\n")))
+
+
+def _text(value: Any) -> str:
+    """A field as stored: a string as it is, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _shown(text: str) -> str:
+    """Text that came from a request, for console.print: control characters escaped
+    for the terminal, square brackets for rich's markup."""
+    return escape(printable(text))
 
 
 @dlq.command()
@@ -257,13 +274,13 @@ def replay(
         def advance(letter: DeadLetter, outcome: str) -> None:
             progress.advance(task)
             if outcome == "skipped":
-                progress.console.print(f"skipped {escape(letter.envelope_id)}: already processed (--force to re-run)")
+                progress.console.print(f"skipped {_shown(letter.envelope_id)}: already processed (--force to re-run)")
 
         report = queue.replay(selection, rate=rate, force=force, dry_run=dry_run, on_progress=advance)
     verb = "would move" if dry_run else "moved"
     if dry_run:
         for envelope_id in report.moved:
-            console.print(f"would move {escape(envelope_id)}")
+            console.print(f"would move {_shown(envelope_id)}")
     console.print(f"{verb} {len(report.moved)}, skipped {len(report.skipped)}, failed {len(report.failed)}")
 
 
@@ -322,7 +339,7 @@ def purge(
         return
     if dry_run:
         for letter in chosen:
-            console.print(f"would delete {escape(letter.envelope_id)}")
+            console.print(f"would delete {_shown(letter.envelope_id)}")
         console.print(f"would delete {len(chosen)}")
         return
     if not yes:
