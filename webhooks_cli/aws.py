@@ -55,10 +55,16 @@ class StackTarget:
     def client(self, service: str) -> Any:
         return self.session.client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
 
-    def source_secrets(self) -> dict[str, list[str]]:
+    def source_secrets(self) -> dict[str, Any]:
+        """The source secrets document as stored (devsecrets.active_secrets reads an entry)."""
         try:
             value = self.client("secretsmanager").get_secret_value(SecretId=self.output("SourceSecretsArn"))
         except (BotoCoreError, ClientError) as exc:
             raise CliError(f"cannot read the source secrets: {describe(exc)}") from None
-        document = json.loads(value.get("SecretString") or "{}")
-        return {name: list(items) for name, items in document.items() if isinstance(items, list)}
+        try:
+            document = json.loads(value.get("SecretString") or "{}")
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):
+            raise CliError("the source secrets are not a JSON object; fix them in Secrets Manager")
+        return document

@@ -23,6 +23,7 @@ from webhooks_cli.errors import CliError
 from webhooks_cli.local.gateway import describe
 from webhooks_cli.local.poller import RecordOutcome
 from webhooks_cli.project import Project
+from webhooks_cli.terminal import printable
 
 console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -82,7 +83,7 @@ def dev(
         DevOptions(port, aws_port, visibility_timeout, aws_only, verbose, chaos),
         on_request=_print_request,
         on_record=lambda outcome: _print_record(outcome, max_receives),
-        on_error=lambda message: errors.print(f"[red]{escape(message)}[/red]"),
+        on_error=_print_error,
         on_notice=lambda message: console.print(f"{time.strftime('%H:%M:%S')}  {escape(message)}"),
     )
     stopping = threading.Event()
@@ -115,8 +116,9 @@ def _banner(stack: Any, project: Project, env_file: Path | None) -> None:
     else:
         console.print(f"[bold]Webhooks[/bold]      POST {stack.url}/webhooks/<source>")
     console.print("[bold]Dev secrets[/bold]   (from .dev-secrets.json, git-ignored)")
-    for source, values in stack.secrets.items():
-        console.print(f"  {source:<12} {values[0]}")
+    for source, value in stack.secrets.items():
+        active = devsecrets.active_secrets(value)
+        console.print(f"  {source:<12} {active[0] if active else '(none: answers 503)'}")
     if env_file is None:
         port_flag = "" if stack.gateway and stack.gateway.port == 3000 else f" --port {stack.gateway.port}"
         console.print(f"[bold]Try[/bold]           webhooks send stripe{port_flag}")
@@ -126,15 +128,14 @@ def _banner(stack: Any, project: Project, env_file: Path | None) -> None:
 def _print_request(method: str, path: str, status: int, payload: str, seconds: float) -> None:
     colour = "green" if status < 300 else "yellow" if status < 500 else "red"
     console.print(
-        f"{time.strftime('%H:%M:%S')}  {_printable(method)} {escape(_printable(path))}  "
-        f"[{colour}]{status}[/{colour}] {escape(_printable(describe(payload)))}  {seconds * 1000:.1f} ms"
+        f"{time.strftime('%H:%M:%S')}  {escape(printable(method))} {escape(printable(path))}  "
+        f"[{colour}]{status}[/{colour}] {escape(printable(describe(payload)))}  {seconds * 1000:.1f} ms"
     )
 
 
-def _printable(text: str) -> str:
-    """What a client sent, safe for a terminal: control characters (an escape sequence
-    in a path could rewrite the developer's screen) shown as escapes."""
-    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
+def _print_error(message: str) -> None:
+    # A processor's exception message may quote the body or an id it choked on.
+    errors.print(f"[red]{escape(printable(message))}[/red]")
 
 
 def _print_record(outcome: RecordOutcome, max_receives: int) -> None:
@@ -145,12 +146,14 @@ def _print_record(outcome: RecordOutcome, max_receives: int) -> None:
         handled = default_registry.find(outcome.kind, outcome.event_type) is not None
         note = "" if handled else "  (no handler registered: acknowledged)"
         console.print(
-            f"{stamp}  [green]processed[/green]  {escape(outcome.envelope_id)}  {escape(outcome.event_type)}{note}"
+            f"{stamp}  [green]processed[/green]  {escape(printable(outcome.envelope_id))}  "
+            f"{escape(printable(outcome.event_type))}{note}"
         )
         return
     fate = "next receive moves it to the DLQ" if outcome.receive_count >= max_receives else "will be retried"
     console.print(
-        f"{stamp}  [red]failed[/red]     {escape(outcome.envelope_id)}  {escape(outcome.event_type)}  "
+        f"{stamp}  [red]failed[/red]     {escape(printable(outcome.envelope_id))}  "
+        f"{escape(printable(outcome.event_type))}  "
         f"(receive {outcome.receive_count} of {max_receives}; {fate})"
     )
 
@@ -236,7 +239,7 @@ def send(
         colour = "green" if status < 300 else "yellow" if status < 500 else "red"
         console.print(
             f"{prefix}{delivery.method} {target_url}  {delivery.event_type}  "
-            f"[{colour}]{status}[/{colour}]  {escape(body)}"
+            f"[{colour}]{status}[/{colour}]  {escape(printable(body))}"
         )
 
 

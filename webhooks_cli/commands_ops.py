@@ -23,6 +23,7 @@ from webhooks_cli.dlq import DeadLetter, DeadLetterQueue, Selection, parse_since
 from webhooks_cli.errors import CliError
 from webhooks_cli.project import Project
 from webhooks_cli.targets import Target, resolve
+from webhooks_cli.terminal import printable
 
 console = Console(highlight=False, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -157,11 +158,11 @@ def list_(
     for letter in letters:
         table.add_row(
             letter.message_id[:8],
-            escape(letter.envelope_id),
-            escape(letter.source),
-            escape(letter.type),
+            _shown(letter.envelope_id),
+            _shown(letter.source),
+            _shown(letter.type),
             str(letter.receive_count),
-            escape(letter.last_error[:80]),
+            _shown(letter.last_error[:80]),
             _age((now - letter.sent_at).total_seconds()),
         )
     console.print(table)
@@ -187,30 +188,46 @@ def show(identifier: str, target_choice: TargetChoice) -> None:
 
 def _print_letter(letter: DeadLetter) -> None:
     envelope = letter.envelope or {}
-    console.print(f"[bold]message id[/bold]   {letter.message_id}")
-    console.print(f"[bold]envelope id[/bold]  {escape(letter.envelope_id)}")
+    console.print(f"[bold]message id[/bold]   {_shown(letter.message_id)}")
+    console.print(f"[bold]envelope id[/bold]  {_shown(letter.envelope_id)}")
     for key in ("source", "kind", "type", "received_at", "occurred_at", "resource_id"):
         if envelope.get(key):
-            console.print(f"[bold]{key:<12}[/bold] {escape(str(envelope[key]))}")
+            console.print(f"[bold]{key:<12}[/bold] {_shown(_text(envelope[key]))}")
     console.print(f"[bold]receives[/bold]     {letter.receive_count}")
     if letter.failure:
         console.print(
-            f"[bold]last failure[/bold] {escape(letter.last_error)}  "
+            f"[bold]last failure[/bold] {_shown(letter.last_error)}  "
             f"(attempt {letter.failure.attempt}, {letter.failure.failed_at.isoformat()})"
         )
         console.print("             (the processor keeps each envelope's last failure)")
     else:
         console.print("[bold]last failure[/bold] none recorded")
-    if envelope.get("headers"):
+    headers = envelope.get("headers")
+    if isinstance(headers, dict) and headers:
         console.print("[bold]headers[/bold]")
-        for name, value in envelope["headers"].items():
-            console.print(f"  {escape(name)}: {escape(str(value))}")
+        for name, value in headers.items():
+            console.print(f"  {_shown(name)}: {_shown(_text(value))}")
+    elif headers:  # not the object the receiver writes: shown as it is
+        console.print(f"[bold]headers[/bold]      {_shown(_text(headers))}")
     raw = letter.raw_body()
-    console.print("[bold]body[/bold]")
     try:
-        console.print(escape(json.dumps(json.loads(raw), indent=2)))
+        text = json.dumps(json.loads(raw), indent=2)
     except ValueError:
-        console.print(escape(raw.decode("utf-8", "replace")))
+        text = raw.decode("utf-8", "replace")
+    console.print("[bold]body[/bold]")
+    # Line by line, so a text body keeps its lines while a control character in one is escaped.
+    console.print("\n".join(_shown(line) for line in text.split("\n")))
+
+
+def _text(value: Any) -> str:
+    """A field as stored: a string as it is, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _shown(text: str) -> str:
+    """Text that came from a request, for console.print: control characters escaped
+    for the terminal, square brackets for rich's markup."""
+    return escape(printable(text))
 
 
 @dlq.command()
@@ -257,13 +274,13 @@ def replay(
         def advance(letter: DeadLetter, outcome: str) -> None:
             progress.advance(task)
             if outcome == "skipped":
-                progress.console.print(f"skipped {escape(letter.envelope_id)}: already processed (--force to re-run)")
+                progress.console.print(f"skipped {_shown(letter.envelope_id)}: already processed (--force to re-run)")
 
         report = queue.replay(selection, rate=rate, force=force, dry_run=dry_run, on_progress=advance)
     verb = "would move" if dry_run else "moved"
     if dry_run:
         for envelope_id in report.moved:
-            console.print(f"would move {escape(envelope_id)}")
+            console.print(f"would move {_shown(envelope_id)}")
     console.print(f"{verb} {len(report.moved)}, skipped {len(report.skipped)}, failed {len(report.failed)}")
 
 
@@ -322,7 +339,7 @@ def purge(
         return
     if dry_run:
         for letter in chosen:
-            console.print(f"would delete {escape(letter.envelope_id)}")
+            console.print(f"would delete {_shown(letter.envelope_id)}")
         console.print(f"would delete {len(chosen)}")
         return
     if not yes:
@@ -379,7 +396,9 @@ def set_(
     target = target_choice.resolve(project)
     client = target.client("secretsmanager")
     document = _secret_document(client, target.resources.secret_id)
-    previous = [item for item in document.get(source, []) if item != secret]
+    # Only this entry is rewritten (a plain string becomes a list); every other one is
+    # another source's, in whatever form the receiver accepts, and goes back unchanged.
+    previous = [item for item in devsecrets.active_secrets(document.get(source)) if item != secret]
     document[source] = [secret, *previous] if keep_old else [secret]
     client.put_secret_value(SecretId=target.resources.secret_id, SecretString=json.dumps(document))
     if target.local:
@@ -406,13 +425,14 @@ def list_secrets(target_choice: TargetChoice) -> None:
     table.add_column("active secrets", justify="right")
     sources = load_sources(project.sources_file)
     for name in sorted(set(sources) | set(document)):
-        count = len(document.get(name, []))
+        count = len(devsecrets.active_secrets(document.get(name)))
         kind = sources[name].kind if name in sources else "(not in sources.json)"
         table.add_row(name, kind, str(count) if count else "[red]0: answers 503[/red]")
     console.print(table)
 
 
-def _secret_document(client: Any, secret_id: str) -> dict[str, list[str]]:
+def _secret_document(client: Any, secret_id: str) -> dict[str, Any]:
+    """The source secrets document exactly as stored: entries in any form stay as they are."""
     value = client.get_secret_value(SecretId=secret_id).get("SecretString") or "{}"
     try:
         document = json.loads(value)
@@ -420,8 +440,4 @@ def _secret_document(client: Any, secret_id: str) -> dict[str, list[str]]:
         raise CliError("the source secrets are not a JSON object; fix them in Secrets Manager") from None
     if not isinstance(document, dict):
         raise CliError("the source secrets are not a JSON object; fix them in Secrets Manager")
-    return {
-        name: [item for item in items if isinstance(item, str)]
-        for name, items in document.items()
-        if isinstance(items, list)
-    }
+    return document

@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 from webhook_core.sources import Source
 from webhooks_cli.errors import CliError
@@ -24,24 +25,34 @@ def new_secret(kind: str) -> str:
     return secrets.token_urlsafe(24)
 
 
-def load(path: Path) -> dict[str, list[str]]:
+def active_secrets(value: Any) -> list[str]:
+    """An entry's secrets as the receiver reads them (webhook_core.secrets.SourceSecrets):
+    a plain string is one secret, a list its non-empty strings, anything else none."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, str) and item]
+
+
+def load(path: Path) -> dict[str, Any]:
+    """The document as saved: entries in any form the receiver accepts (or ignores)
+    are kept as they are, since `webhooks secrets set` saves them unchanged."""
     if not path.exists():
         return {}
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise CliError(f"{path} is not valid JSON; delete it to generate new dev secrets") from exc
-    if not isinstance(document, dict) or not all(
-        isinstance(value, list) and all(isinstance(item, str) for item in value) for value in document.values()
-    ):
-        raise CliError(f"{path} must map each source to a list of secrets; delete it to generate new ones")
+    if not isinstance(document, dict):
+        raise CliError(f"{path} must map each source to its secrets; delete it to generate new ones")
     return document
 
 
 SIGNING_KEY = "signing_key"
 
 
-def ensure(path: Path, sources: dict[str, Source]) -> dict[str, list[str]]:
+def ensure(path: Path, sources: dict[str, Source]) -> dict[str, Any]:
     """The dev secrets of every source, creating those that are missing.
 
     Besides each source's own list (what the receiver verifies with), a
@@ -49,7 +60,7 @@ def ensure(path: Path, sources: dict[str, Source]) -> dict[str, list[str]]:
     with, and a source with a GET check keeps `<source>/<token>` (Meta's verify token).
     """
     document = load(path)
-    missing = {name: source for name, source in sources.items() if not document.get(name)}
+    missing = {name: source for name, source in sources.items() if not active_secrets(document.get(name))}
     for name, source in missing.items():
         if source.kind == "ed25519":
             from webhook_core.providers.ed25519 import public_key_of  # noqa: PLC0415 - loads cryptography
@@ -73,15 +84,16 @@ def ensure(path: Path, sources: dict[str, Source]) -> dict[str, list[str]]:
     return document
 
 
-def signing_secret(document: dict[str, list[str]], source: str) -> str | None:
+def signing_secret(document: dict[str, Any], source: str) -> str | None:
     """What a sender of `source` signs with: its signing key where the receiver holds
     only a public key, else the shared secret itself."""
     for entry in (f"{source}/{SIGNING_KEY}", source):
-        if document.get(entry):
-            return document[entry][0]
+        found = active_secrets(document.get(entry))
+        if found:
+            return found[0]
     return None
 
 
-def save(path: Path, document: dict[str, list[str]]) -> None:
+def save(path: Path, document: dict[str, Any]) -> None:
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     os.chmod(path, 0o600)

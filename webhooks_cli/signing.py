@@ -19,6 +19,7 @@ from typing import Any
 
 from webhook_core.providers.scheme import format_timestamp
 from webhook_core.sources import Source
+from webhooks_cli.devsecrets import active_secrets
 from webhooks_cli.errors import CliError
 
 USER_AGENT = "webhooks-cli/0.1"
@@ -151,14 +152,14 @@ def sign(
     )
 
 
-def endpoint_check(source: Source, tokens: dict[str, list[str]]) -> Delivery:
+def endpoint_check(source: Source, tokens: dict[str, Any]) -> Delivery:
     """The GET a provider sends to check an endpoint (Meta's subscription, Dropbox's challenge)."""
     check = source.spec.get_check
     if check is None:
         raise CliError(f"source {source.name!r} has no GET endpoint check")
     challenge = uuid.uuid4().hex
     if check.token:
-        known = tokens.get(f"{source.name}/{check.token}")
+        known = active_secrets(tokens.get(f"{source.name}/{check.token}"))
         token = known[0] if known else None
         if token is None:
             raise CliError(f"no {check.token} for source {source.name!r}: start `webhooks dev` once to generate it")

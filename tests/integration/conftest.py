@@ -8,10 +8,12 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from click.testing import CliRunner, Result
 from moto import mock_aws
 
 from functions.receiver import app as receiver_app
@@ -20,6 +22,11 @@ from tests.support.apigw import rest_event
 from tests.support.lambda_context import FakeLambdaContext
 from tests.support.leaks import WATCH
 from tests.support.signers import SECRETS, Signed
+from webhooks_cli.cli import main
+from webhooks_cli.local.emulator import Emulator
+from webhooks_cli.local.resources import create_resources
+from webhooks_cli.local.stack import LOCAL_CREDENTIALS, REGION
+from webhooks_cli.targets import Resources, write_local_state
 
 
 @dataclass
@@ -108,3 +115,54 @@ def receiver_logs() -> Iterator[io.StringIO]:
     previous = handler.setStream(buffer)
     yield buffer
     handler.setStream(previous)
+
+
+@dataclass
+class OperatedStack:
+    """A local stack as `webhooks dlq …` and `webhooks secrets …` find it: the state file
+    a running `webhooks dev` writes, pointing at its AWS emulator (here in this process)."""
+
+    endpoint: str
+    resources: Resources
+    dev_secrets_file: Path
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def webhooks(self, *arguments: str, stdin: str | None = None) -> Result:
+        """`webhooks …` through click, its output as a terminal would receive it."""
+        return CliRunner().invoke(main, list(arguments), input=stdin)
+
+
+@pytest.fixture
+def operated_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OperatedStack]:
+    # mock_aws starts and leaves moto's backends empty; the emulator serves those same backends.
+    with mock_aws():
+        emulator = Emulator()
+        emulator.start()
+        try:
+            monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint)
+            created, resolve = create_resources(template_resources.project(), boto3.session.Session())
+            monkeypatch.delenv("AWS_ENDPOINT_URL")
+            resources = Resources(
+                queue_url=created.queue_url,
+                queue_arn=created.queue_arn,
+                dead_letter_queue_url=created.dead_letter_queue_url,
+                dead_letter_queue_arn=resolve.attributes["EventsDeadLetterQueue.Arn"],
+                state_table=created.state_table,
+                secret_id=created.secret_id,
+            )
+            monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(template_resources.ROOT))
+            monkeypatch.setenv("WEBHOOKS_DEV_STATE_FILE", str(tmp_path / "dev-state.json"))
+            monkeypatch.setenv("WEBHOOKS_DEV_SECRETS_FILE", str(tmp_path / "dev-secrets.json"))
+            monkeypatch.setenv("COLUMNS", "200")  # rich's tables at a width nothing wraps in
+            write_local_state(template_resources.project(), emulator.endpoint, resources)
+            yield OperatedStack(emulator.endpoint, resources, tmp_path / "dev-secrets.json")
+        finally:
+            emulator.stop()

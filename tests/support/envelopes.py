@@ -19,6 +19,7 @@ def envelope(
     event_id: str | None = None,
     resource_id: str | None = None,
     occurred_at: datetime | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Envelope:
     event_id = event_id or f"evt_{uuid.uuid4().hex[:16]}"
     raw = body if isinstance(body, bytes) else json.dumps(body if body is not None else {"id": event_id}).encode()
@@ -33,6 +34,7 @@ def envelope(
         received_at=datetime.now(tz=UTC),
         occurred_at=occurred_at,
         resource_id=resource_id,
+        headers=headers or {},
         body=text,
         body_encoding=encoding,
         verification=Verification(secret_index=0),

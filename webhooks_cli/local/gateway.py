@@ -13,13 +13,85 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import BufferedIOBase
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from webhooks_cli.local.runtime import LocalFunction
 
 MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway's own limit
+# A chunk-size line (with its extensions) or a trailer line longer than this is not framing.
+MAX_FRAMING_LINE = 8 * 1024
+MAX_TRAILER_LINES = 100
+CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]+")
+DECIMAL = re.compile(r"[0-9]+")  # not str.isdigit(), which takes "²" and other digits int() refuses
+
+
+class RefusedBodyError(Exception):
+    """A request body the gateway refuses before any route, as API Gateway's front does."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def read_body(headers: Message, stream: BufferedIOBase, limit: int = MAX_PAYLOAD) -> bytes:
+    """The request body, framed by Transfer-Encoding: chunked or by Content-Length
+    (RFC 9112 §6.3: chunked wins when both are given); RefusedBodyError past `limit` bytes
+    (413) or when the framing is not valid (400)."""
+    codings = [coding.strip().lower() for coding in ",".join(headers.get_all("Transfer-Encoding") or []).split(",")]
+    if codings != [""]:
+        if codings != ["chunked"]:
+            # Any other coding, alone or after chunked, leaves the body's length unknowable
+            # here (RFC 9112 §6.3): refused rather than guessed.
+            raise RefusedBodyError(400, "Bad Request")
+        return _read_chunked(stream, limit)
+    length_header = headers.get("Content-Length") or "0"
+    if not DECIMAL.fullmatch(length_header):
+        raise RefusedBodyError(400, "Bad Request")
+    length = int(length_header)
+    if length > limit:
+        raise RefusedBodyError(413, "Request Too Long")
+    body = stream.read(length) if length else b""
+    if len(body) != length:
+        raise RefusedBodyError(400, "Bad Request")
+    return body
+
+
+def _read_chunked(stream: BufferedIOBase, limit: int) -> bytes:
+    """RFC 9112 §7.1: chunk-size lines in hex with optional `;extensions` (ignored),
+    each chunk's data and its CRLF, a zero-size last chunk, then trailer lines (ignored)
+    up to an empty line. A chunk that would pass `limit` is refused from its size line,
+    before its data is read."""
+    body = bytearray()
+    while True:
+        size_text = _framing_line(stream).split(b";", 1)[0].rstrip(b" \t")  # BWS before `;`
+        if not CHUNK_SIZE.fullmatch(size_text):
+            raise RefusedBodyError(400, "Bad Request")
+        size = int(size_text, 16)
+        if len(body) + size > limit:
+            raise RefusedBodyError(413, "Request Too Long")
+        if size == 0:
+            break
+        data = stream.read(size)
+        if len(data) != size or stream.read(2) != b"\r\n":
+            raise RefusedBodyError(400, "Bad Request")
+        body += data
+    for _ in range(MAX_TRAILER_LINES):
+        if not _framing_line(stream):
+            return bytes(body)
+    raise RefusedBodyError(400, "Bad Request")
+
+
+def _framing_line(stream: BufferedIOBase) -> bytes:
+    """One CRLF-terminated line of chunked framing, without its CRLF."""
+    line = stream.readline(MAX_FRAMING_LINE + 1)
+    if len(line) > MAX_FRAMING_LINE or not line.endswith(b"\r\n"):
+        raise RefusedBodyError(400, "Bad Request")
+    return line[:-2]
 
 
 @dataclass(frozen=True)
@@ -98,11 +170,15 @@ class Gateway:
     def handle(self, request: BaseHTTPRequestHandler) -> None:
         started = time.perf_counter()
         url = urlsplit(request.path)
-        length = int(request.headers.get("Content-Length") or 0)
-        if length > MAX_PAYLOAD:
-            self._send(request, 413, {"Content-Type": "application/json"}, b'{"message":"Request Too Long"}')
+        try:
+            body = read_body(request.headers, request.rfile)
+        except RefusedBodyError as refused:
+            # What is left of the body is unread, so the connection cannot carry another request.
+            request.close_connection = True
+            payload = json.dumps({"message": refused.message}, separators=(",", ":")).encode()
+            self._send(request, refused.status, {"Content-Type": "application/json"}, payload)
+            self.on_request(request.command, url.path, refused.status, "", time.perf_counter() - started)
             return
-        body = request.rfile.read(length) if length else b""
         route, parameters = self._match(request.command, url.path)
         if route is None:
             # What API Gateway answers for a method or path it does not have.
@@ -202,6 +278,8 @@ class Gateway:
         for name, value in headers.items():
             if name.lower() not in {"content-length", "connection"}:
                 request.send_header(name, value)
+        if request.close_connection:
+            request.send_header("Connection", "close")
         request.send_header("Content-Length", str(len(payload)))
         request.end_headers()
         request.wfile.write(payload)

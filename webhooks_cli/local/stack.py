@@ -67,7 +67,7 @@ class LocalStack:
         self.gateway: Gateway | None = None
         self.poller: Poller | None = None
         self.resources: LocalResources | None = None
-        self.secrets: dict[str, list[str]] = {}
+        self.secrets: dict[str, Any] = {}
         self.environment: dict[str, str] = {}
         self.aws_endpoint = ""
         self.state_file: Path | None = None
