@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.lambda_context import FakeLambdaContext
 from tests.support.leaks import WATCH, SeenHandler
 from tests.support.signers import ED25519_SEED, SECRETS, TWILIO_SECRET
 
@@ -47,8 +46,3 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "WebhookReceiverTests")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "receiver")
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "receiver")
-
-
-@pytest.fixture
-def lambda_context() -> FakeLambdaContext:
-    return FakeLambdaContext()

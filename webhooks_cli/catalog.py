@@ -52,5 +52,18 @@ def describe(source: Source) -> dict[str, Any]:
         "timestamp": timestamp or "",
         "tolerance_seconds": scheme.tolerance_seconds if timestamp else None,
         "handshake": ", ".join(handshakes),
+        "body": spec.fields.body_format,
+        "dedupe": _dedupe(source),
         "docs": spec.docs,
     }
+
+
+def _dedupe(source: Source) -> str:
+    """The dedupe policy as an operator reads it: on what, and why."""
+    fields = source.spec.fields
+    if source.spec.dedupe == "none":
+        return "none (every delivery is a new event)"
+    if source.spec.dedupe == "id":
+        return f"id ({fields.id_header or fields.id_path}, signed)"
+    where = fields.id_header or fields.id_path
+    return f"digest of the signed content (id {where}, unsigned)" if where else "digest of the signed content (no id)"

@@ -331,6 +331,7 @@ def providers(as_json: bool) -> None:
                 details.append(f"timestamp {row['timestamp']} ±{row['tolerance_seconds']} s")
             if row["handshake"]:
                 details.append(f"answers {row['handshake']}")
+            details.append(f"{row['body']} bodies; dedupe: {row['dedupe']}")
             console.print(
                 f"[bold]{escape(row['name'])}[/] [dim]({escape(row['kind'])})[/]  " + escape("; ".join(details))
             )

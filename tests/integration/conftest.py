@@ -19,12 +19,13 @@ from moto import mock_aws
 from functions.receiver import app as receiver_app
 from tests.support import template_resources
 from tests.support.apigw import rest_event
-from tests.support.lambda_context import FakeLambdaContext
+from tests.support.lambda_context import lambda_context
 from tests.support.leaks import WATCH
 from tests.support.signers import SECRETS, Signed
 from webhooks_cli.cli import main
 from webhooks_cli.local.emulator import Emulator
 from webhooks_cli.local.resources import create_resources
+from webhooks_cli.local.runtime import LambdaContext
 from webhooks_cli.local.stack import LOCAL_CREDENTIALS, REGION
 from webhooks_cli.targets import Resources, write_local_state
 
@@ -82,8 +83,8 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         monkeypatch.setenv("SECRETS_CACHE_SECONDS", "0")
         receiver_app.get_receiver.cache_clear()
 
-        def invoke(event: dict[str, Any], context: FakeLambdaContext | None = None) -> Response:
-            raw = receiver_app.lambda_handler(event, context or FakeLambdaContext())
+        def invoke(event: dict[str, Any], context: LambdaContext | None = None) -> Response:
+            raw = receiver_app.lambda_handler(event, context or lambda_context())
             WATCH.see("response", json.dumps(raw))
             headers = {name.lower(): value for name, value in (raw.get("headers") or {}).items()}
             headers.update({name.lower(): values[-1] for name, values in (raw.get("multiValueHeaders") or {}).items()})

@@ -9,7 +9,7 @@ import pytest
 
 from functions.processor import app as processor_app
 from tests.integration.conftest import Stack
-from tests.support.lambda_context import FakeLambdaContext
+from tests.support.lambda_context import lambda_context
 from webhook_core.envelope import Envelope
 
 pytestmark = pytest.mark.integration
@@ -30,7 +30,7 @@ def test_the_processor_batch_event_is_processed_without_failures_by_the_example_
     monkeypatch.setenv("STATE_TABLE_NAME", stack.resources.state_table)
     processor_app.get_processor.cache_clear()
     event = json.loads((EVENTS / "processor-sqs-batch.json").read_text())
-    assert processor_app.lambda_handler(event, FakeLambdaContext()) == {"batchItemFailures": []}
+    assert processor_app.lambda_handler(event, lambda_context()) == {"batchItemFailures": []}
     handled = {
         item["id"]["S"].split("#")[0] for item in stack.dynamodb.scan(TableName=stack.resources.state_table)["Items"]
     }

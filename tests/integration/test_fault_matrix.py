@@ -16,12 +16,13 @@ import pytest
 from tests.integration.conftest import Stack
 from tests.support.apigw import rest_event
 from tests.support.faults import PROCESSOR_FAULTS, RECEIVER_FAULTS, Fault, FaultInjector
-from tests.support.lambda_context import FakeLambdaContext
+from tests.support.lambda_context import lambda_context
 from tests.support.signers import Signed, sign
 from tests.support.sqs import QueuePoller
 from webhook_core.processing import Processor
 from webhook_core.registry import Event, HandlerRegistry
 from webhook_core.state import ProcessorState
+from webhooks_cli.local.runtime import LambdaContext
 
 pytestmark = pytest.mark.integration
 # How long a faulted invocation had left: its in-progress record expires after this.
@@ -36,9 +37,7 @@ def injector(monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultInjector]:
     faults.disarm()
 
 
-def handled(
-    stack: Stack, context: FakeLambdaContext | None = None, pause: float = 0.0, failures: int = 0
-) -> Counter[str]:
+def handled(stack: Stack, context: LambdaContext | None = None, pause: float = 0.0, failures: int = 0) -> Counter[str]:
     """Run the processor over everything queued, as the SQS event source mapping does,
     retrying failures (after `pause` seconds, the visibility timeout); how many times
     each envelope's handler ran to the end. The first `failures` calls raise."""
@@ -60,13 +59,13 @@ def handled(
     )
     poller = QueuePoller(stack.sqs, stack.resources.queue_url)
 
-    def invoke(event: dict[str, Any], lambda_context: Any) -> dict[str, Any]:
-        response = dict(processor.process_batch(event, lambda_context))
+    def invoke(event: dict[str, Any], invocation: Any) -> dict[str, Any]:
+        response = dict(processor.process_batch(event, invocation))
         if response.get("batchItemFailures"):
             time.sleep(pause)
         return response
 
-    poller.drain(invoke, context or FakeLambdaContext())
+    poller.drain(invoke, context or lambda_context())
     return calls
 
 
@@ -76,7 +75,7 @@ def statuses(stack: Stack) -> Counter[str]:
 
 def deliver_faulted(stack: Stack, signed: Signed, fault: Fault) -> None:
     event = rest_event("stripe", signed.body, signed.headers)
-    context = FakeLambdaContext(remaining_millis=REMAINING_MILLIS)
+    context = lambda_context(remaining_millis=REMAINING_MILLIS)
     if fault.status is None:  # the function died: API Gateway answers 502 for it
         with pytest.raises(SystemExit):
             stack.invoke(event, context)
@@ -134,6 +133,6 @@ def test_a_processor_fault_is_retried_by_sqs_and_the_handler_runs_once(
     injector.arm(*fault.arms)
     # The deployed visibility timeout (180 s) outlasts the processor's 30 s: a redelivery
     # comes after the failed invocation's in-progress record has expired.
-    calls = handled(stack, FakeLambdaContext(remaining_millis=REMAINING_MILLIS), pause=REMAINING_MILLIS / 1000 + 0.2)
+    calls = handled(stack, lambda_context(remaining_millis=REMAINING_MILLIS), pause=REMAINING_MILLIS / 1000 + 0.2)
     assert injector.fired, "the fault never struck"
     assert calls == Counter({f"stripe/{signed.event_id}": fault.handler_runs})

@@ -82,7 +82,7 @@ def test_a_copy_arriving_while_the_first_is_in_flight_gets_409_with_retry_after(
 
 
 def test_an_in_progress_record_left_by_a_crashed_invocation_expires_with_its_time(stack: Stack) -> None:
-    from tests.support.lambda_context import FakeLambdaContext
+    from tests.support.lambda_context import lambda_context
 
     signed = sign("github")
     receiver = receiver_app.get_receiver()
@@ -96,7 +96,7 @@ def test_an_in_progress_record_left_by_a_crashed_invocation_expires_with_its_tim
     from tests.support.apigw import rest_event
 
     with pytest.raises(SystemExit):
-        stack.invoke(rest_event("github", signed.body, signed.headers), FakeLambdaContext(remaining_millis=1))
+        stack.invoke(rest_event("github", signed.body, signed.headers), lambda_context(remaining_millis=1))
     queue.send = original_send  # type: ignore[method-assign]
     (record,) = stack.dedupe_records()
     assert record["status"]["S"] == "INPROGRESS"

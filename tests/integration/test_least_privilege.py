@@ -15,7 +15,7 @@ from tests.integration.conftest import Stack
 from tests.integration.test_fault_matrix import handled
 from tests.support.apigw import rest_event
 from tests.support.faults import Arm, FaultInjector
-from tests.support.lambda_context import FakeLambdaContext
+from tests.support.lambda_context import lambda_context
 from tests.support.signers import sign
 from tests.support.template_resources import project, template
 from webhooks_cli.local.resources import Resolver
@@ -129,7 +129,7 @@ def test_the_receiver_is_granted_exactly_the_calls_it_makes(stack: Stack, record
     recorder.arm(Arm("sqs", "SendMessage", "error"))
     assert stack.deliver("github", sign("github")).status == 503  # the record released
     recorder.disarm()
-    stack.invoke(rest_event("stripe", b"{}", {"Stripe-Signature": "t=1,v1=00"}), FakeLambdaContext())  # refused
+    stack.invoke(rest_event("stripe", b"{}", {"Stripe-Signature": "t=1,v1=00"}), lambda_context())  # refused
     recorder.recording = False
 
     granted = _granted_actions("ReceiverFunction")

@@ -16,7 +16,7 @@ from functions.processor import app as processor_app
 from tests.integration.conftest import Stack
 from tests.support import template_resources
 from tests.support.apigw import rest_event
-from tests.support.lambda_context import FakeLambdaContext
+from tests.support.lambda_context import lambda_context
 from tests.support.signers import STRIPE_SECRET
 from tests.support.sqs import QueuePoller
 from webhook_core.state import ProcessorState
@@ -56,7 +56,7 @@ def test_an_accepted_delivery_is_processed_once_even_when_sqs_delivers_it_twice(
     pipeline.sqs.send_message(QueueUrl=pipeline.resources.queue_url, MessageBody=message["Body"])  # a second copy
 
     rounds = QueuePoller(pipeline.sqs, pipeline.resources.queue_url).drain(
-        processor_app.lambda_handler, FakeLambdaContext()
+        processor_app.lambda_handler, lambda_context()
     )
     assert all(not failed for _, failed in rounds)
     assert sum(len(succeeded) for succeeded, _ in rounds) == 2
@@ -69,7 +69,7 @@ def test_a_delivery_its_handler_cannot_take_lands_in_the_dlq_with_its_reason(pip
     # Verified and accepted, but its payload lacks the session id the example handler's model requires.
     assert deliver_stripe(pipeline, checkout("evt_e2e_2", {"payment_status": "paid"})) == 202
     rounds = QueuePoller(pipeline.sqs, pipeline.resources.queue_url).drain(
-        processor_app.lambda_handler, FakeLambdaContext()
+        processor_app.lambda_handler, lambda_context()
     )
     assert len(rounds) == template_resources.parameter_default("MaxReceiveCount")
 
@@ -93,9 +93,9 @@ def test_example_handlers_apply_only_the_newest_invoice_failure(pipeline: Stack,
 
     poller = QueuePoller(pipeline.sqs, pipeline.resources.queue_url)
     assert deliver_stripe(pipeline, invoice_failed("evt_inv_2", 1_700_000_100, 2)) == 202
-    poller.drain(processor_app.lambda_handler, FakeLambdaContext())
+    poller.drain(processor_app.lambda_handler, lambda_context())
     assert deliver_stripe(pipeline, invoice_failed("evt_inv_1", 1_700_000_000, 1)) == 202  # arrives late
-    poller.drain(processor_app.lambda_handler, FakeLambdaContext())
+    poller.drain(processor_app.lambda_handler, lambda_context())
 
     applied = [json.loads(line) for line in receiver_logs.getvalue().splitlines() if '"payment failed"' in line]
     assert [entry["attempt_count"] for entry in applied] == [2]
@@ -149,7 +149,7 @@ def test_a_twilio_sms_form_post_reaches_its_handler_once_as_parameters(stack: St
         ttl_seconds=3_600,
     )
     rounds = QueuePoller(stack.sqs, stack.resources.queue_url).drain(
-        lambda event, context: dict(processor.process_batch(event, context)), FakeLambdaContext()
+        lambda event, context: dict(processor.process_batch(event, context)), lambda_context()
     )
     assert all(not failed for _, failed in rounds)
     assert seen == [(IncomingSms(MessageSid="SM123", From="+15017122661", Body="Hi & bye"), body.encode())]

@@ -16,7 +16,7 @@ from moto import mock_aws
 
 from tests.support import template_resources
 from tests.support.envelopes import envelope, stripe_body
-from tests.support.lambda_context import FakeLambdaContext
+from tests.support.lambda_context import lambda_context
 from tests.support.sqs import QueuePoller, lambda_event
 from webhook_core.envelope import Envelope
 from webhook_core.observability import metrics
@@ -86,7 +86,7 @@ def harness() -> Iterator[Harness]:
 def test_a_mixed_batch_reports_exactly_the_failing_messages(harness: Harness) -> None:
     good, bad, good_too = envelope(), envelope(event_type="invoice.payment_failed"), envelope()
     harness.send(good, bad, good_too)
-    (succeeded, failed) = harness.poller().poll_once(harness.handle, FakeLambdaContext()) or ([], [])
+    (succeeded, failed) = harness.poller().poll_once(harness.handle, lambda_context()) or ([], [])
     bad_message_ids = list(failed)
     assert len(succeeded) == 2
     assert len(bad_message_ids) == 1
@@ -97,7 +97,7 @@ def test_a_record_that_always_fails_reaches_the_dlq_after_max_receive_count_with
     max_receives = template_resources.parameter_default("MaxReceiveCount")
     doomed = envelope(event_type="invoice.payment_failed")
     harness.send(doomed)
-    rounds = harness.poller().drain(harness.handle, FakeLambdaContext())
+    rounds = harness.poller().drain(harness.handle, lambda_context())
 
     assert len(rounds) == max_receives
     assert all(failed and not succeeded for succeeded, failed in rounds)
@@ -116,7 +116,7 @@ def test_a_record_that_always_fails_reaches_the_dlq_after_max_receive_count_with
 def test_the_same_envelope_delivered_twice_runs_its_handler_once(harness: Harness) -> None:
     once = envelope()
     harness.send(once, once)  # SQS's at-least-once delivery, or the receiver re-accepting after a lost ack
-    rounds = harness.poller().drain(harness.handle, FakeLambdaContext())
+    rounds = harness.poller().drain(harness.handle, lambda_context())
     assert sum(len(succeeded) for succeeded, _ in rounds) == 2
     assert harness.calls == [once.id]
     record = harness.dynamodb.get_item(
@@ -127,7 +127,7 @@ def test_the_same_envelope_delivered_twice_runs_its_handler_once(harness: Harnes
 
 def test_a_second_batch_with_an_already_processed_envelope_is_acknowledged_without_running(harness: Harness) -> None:
     first = envelope()
-    context = FakeLambdaContext()
+    context = lambda_context()
     harness.handle(lambda_event([_message(first)], "arn:aws:sqs:us-east-1:123456789012:q"), context)
     response = harness.handle(lambda_event([_message(first, "m2")], "arn:aws:sqs:us-east-1:123456789012:q"), context)
     assert response["batchItemFailures"] == []
@@ -159,7 +159,7 @@ def test_a_stale_event_is_skipped_and_a_newer_one_applied_in_either_order(harnes
         body=stripe_body("evt_new", "invoice.updated", {"id": "in_1", "status": "paid"}),
     )
     first, second = (older, newer) if order == "newest last" else (newer, older)
-    context = FakeLambdaContext()
+    context = lambda_context()
     for item in (first, second):
         assert (
             harness.handle(lambda_event([_message(item)], "arn:aws:sqs:us-east-1:1:q"), context)["batchItemFailures"]
@@ -188,7 +188,7 @@ def test_a_poison_record_fails_alone_with_a_recorded_reason(harness: Harness) ->
         ],
         "arn:aws:sqs:us-east-1:1:q",
     )
-    response = harness.handle(event, FakeLambdaContext())
+    response = harness.handle(event, lambda_context())
     assert response["batchItemFailures"] == [{"itemIdentifier": "m-poison"}]
     assert len(harness.calls) == 2
     failure = harness.processor.state.last_failure("message/m-poison")
@@ -199,7 +199,7 @@ def test_a_poison_record_fails_alone_with_a_recorded_reason(harness: Harness) ->
 def test_an_unregistered_type_is_acknowledged_and_counted(harness: Harness) -> None:
     metrics.clear_metrics()
     stray = envelope(event_type="customer.created")
-    response = harness.handle(lambda_event([_message(stray)], "arn:aws:sqs:us-east-1:1:q"), FakeLambdaContext())
+    response = harness.handle(lambda_event([_message(stray)], "arn:aws:sqs:us-east-1:1:q"), lambda_context())
     assert response["batchItemFailures"] == []
     assert harness.calls == []
     assert metrics.metric_set["UnhandledType"]["Value"] == [1.0]
@@ -212,7 +212,7 @@ def test_a_payload_that_does_not_match_its_model_fails_the_record(harness: Harne
         harness.calls.append(event.envelope.id)
 
     broken = envelope(event_type="invoice.paid", body={"id": "evt_x", "type": "invoice.paid"})  # no data.object
-    response = harness.handle(lambda_event([_message(broken)], "arn:aws:sqs:us-east-1:1:q"), FakeLambdaContext())
+    response = harness.handle(lambda_event([_message(broken)], "arn:aws:sqs:us-east-1:1:q"), lambda_context())
     assert len(response["batchItemFailures"]) == 1
     assert harness.calls == []
     failure = harness.processor.state.last_failure(broken.id)
@@ -231,7 +231,7 @@ def test_a_success_after_failures_clears_the_failure_record(harness: Harness) ->
 
     item = envelope(kind="github", event_type="push")
     harness.send(item)
-    rounds = harness.poller().drain(harness.handle, FakeLambdaContext())
+    rounds = harness.poller().drain(harness.handle, lambda_context())
     assert [bool(failed) for _, failed in rounds] == [True, True, False]
     assert harness.processor.state.last_failure(item.id) is None
     assert harness.dead_letters() == []
@@ -252,10 +252,11 @@ def test_a_crashed_attempt_is_retried_once_its_in_progress_record_expires(harnes
 
     item = envelope(kind="github", event_type="pull_request")
     event = lambda_event([_message(item)], "arn:aws:sqs:us-east-1:1:q")
+    # The crashed invocation had 2.3 s left: its in-progress record expires with them.
     with pytest.raises(SystemExit):
-        harness.handle(event, FakeLambdaContext(remaining_millis=1))
-    time.sleep(0.01)
-    assert harness.handle(event, FakeLambdaContext())["batchItemFailures"] == []
+        harness.handle(event, lambda_context(remaining_millis=2_300))
+    time.sleep(2.4)
+    assert harness.handle(event, lambda_context())["batchItemFailures"] == []
     assert attempts == [item.id, item.id]
 
 
@@ -268,7 +269,7 @@ def test_stale_skips_are_counted(harness: Harness) -> None:
     newer = envelope(event_type="invoice.updated", resource_id="in_9", occurred_at=when)
     older = envelope(event_type="invoice.updated", resource_id="in_9", occurred_at=when - timedelta(hours=1))
     metrics.clear_metrics()
-    harness.handle(lambda_event([_message(newer), _message(older)], "arn:aws:sqs:us-east-1:1:q"), FakeLambdaContext())
+    harness.handle(lambda_event([_message(newer), _message(older)], "arn:aws:sqs:us-east-1:1:q"), lambda_context())
     assert metrics.metric_set["StaleSkipped"]["Value"] == [1.0]
     assert metrics.metric_set["Processed"]["Value"] == [1.0, 1.0]
     metrics.clear_metrics()
@@ -276,7 +277,7 @@ def test_stale_skips_are_counted(harness: Harness) -> None:
 
 def test_a_verified_body_that_does_not_parse_fails_even_without_a_handler(harness: Harness) -> None:
     garbled = envelope(event_type="unknown", body=b"<xml>not json</xml>")
-    response = harness.handle(lambda_event([_message(garbled)], "arn:aws:sqs:us-east-1:1:q"), FakeLambdaContext())
+    response = harness.handle(lambda_event([_message(garbled)], "arn:aws:sqs:us-east-1:1:q"), lambda_context())
     assert len(response["batchItemFailures"]) == 1
     failure = harness.processor.state.last_failure(garbled.id)
     assert failure is not None
@@ -305,15 +306,90 @@ def test_the_same_envelope_in_two_invocations_at_once_runs_its_handler_once(harn
     harness.registry.clear()
     harness.registry.on("stripe", "checkout.session.completed")(slow)
     results: list[dict[str, Any]] = []
-    first = threading.Thread(target=lambda: results.append(harness.handle(event, FakeLambdaContext())))
+    first = threading.Thread(target=lambda: results.append(harness.handle(event, lambda_context())))
     first.start()
     assert started.wait(10)
-    second = harness.handle(event, FakeLambdaContext())  # meanwhile, the same message again
+    second = harness.handle(event, lambda_context())  # meanwhile, the same message again
     release.set()
     first.join(10)
     assert results == [{"batchItemFailures": []}]
     assert second == {"batchItemFailures": [{"itemIdentifier": message["MessageId"]}]}
     assert harness.calls == [once.id]
-    redelivered = harness.handle(event, FakeLambdaContext())  # SQS gives the failed copy back
+    redelivered = harness.handle(event, lambda_context())  # SQS gives the failed copy back
     assert redelivered == {"batchItemFailures": []}
     assert harness.calls == [once.id]
+
+
+def _bounded_processor(harness: Harness, registry: HandlerRegistry, handler_timeout: float) -> Processor:
+    return Processor(
+        registry=registry,
+        state=ProcessorState(harness.resources.state_table, ttl_seconds=86_400),
+        table_name=harness.resources.state_table,
+        ttl_seconds=86_400,
+        handler_timeout_seconds=handler_timeout,
+    )
+
+
+def test_a_hanging_handler_fails_only_its_own_record(harness: Harness) -> None:
+    import threading
+
+    registry, ran, release = HandlerRegistry(), list[str](), threading.Event()
+
+    @registry.on("stripe", "*")
+    def handle(event: Event[Any]) -> None:
+        if event.envelope.type == "hangs":
+            release.wait(30)  # a call to a system that never answers
+        ran.append(event.envelope.id)
+
+    processor = _bounded_processor(harness, registry, handler_timeout=0.5)
+    first, hanging, last = envelope(), envelope(event_type="hangs"), envelope()
+    batch = lambda_event([_message(first), _message(hanging), _message(last)], "arn:aws:sqs:us-east-1:1:q")
+    try:
+        response = processor.process_batch(batch, lambda_context(30_000))
+        assert response["batchItemFailures"] == [{"itemIdentifier": f"m-{hanging.event_id}"}]
+        assert ran == [first.id, last.id]
+        failure = processor.state.last_failure(hanging.id)
+        assert failure is not None
+        assert failure.error_type == "HandlerTimeoutError"
+    finally:
+        release.set()
+
+
+def test_records_the_invocation_cannot_see_through_are_handed_back_untouched(harness: Harness) -> None:
+    """No partial response survives a Lambda timeout: records that ran would come back
+    beside records that never did. So the batch stops starting handlers in time."""
+    registry, ran = HandlerRegistry(), list[str]()
+
+    @registry.on("stripe", "*")
+    def slow(event: Event[Any]) -> None:
+        time.sleep(0.8)
+        ran.append(event.envelope.id)
+
+    processor = _bounded_processor(harness, registry, handler_timeout=1.0)
+    records = [envelope() for _ in range(3)]
+    batch = lambda_event([_message(item) for item in records], "arn:aws:sqs:us-east-1:1:q")
+    # 2 s the batch keeps for itself, 1 s for a handler, and a little: one record fits.
+    response = processor.process_batch(batch, lambda_context(3_500))
+
+    assert ran == [records[0].id]
+    assert response["batchItemFailures"] == [{"itemIdentifier": f"m-{item.event_id}"} for item in records[1:]]
+    assert all(processor.state.last_failure(item.id) is None for item in records)  # untouched, not failed
+
+    retry = lambda_event([_message(item) for item in records[1:]], "arn:aws:sqs:us-east-1:1:q")
+    assert processor.process_batch(retry, lambda_context(30_000))["batchItemFailures"] == []
+    assert ran == [item.id for item in records]
+
+
+def test_the_first_record_of_a_batch_always_runs_within_what_is_left(harness: Harness) -> None:
+    registry, ran = HandlerRegistry(), list[str]()
+
+    @registry.on("stripe", "*")
+    def quick(event: Event[Any]) -> None:
+        ran.append(event.envelope.id)
+
+    processor = _bounded_processor(harness, registry, handler_timeout=25.0)
+    only = envelope()
+    response = processor.process_batch(
+        lambda_event([_message(only)], "arn:aws:sqs:us-east-1:1:q"), lambda_context(5_000)
+    )
+    assert (response["batchItemFailures"], ran) == ([], [only.id])

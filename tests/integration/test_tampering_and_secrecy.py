@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tests.integration.conftest import Stack
 from tests.support.apigw import rest_event
-from tests.support.lambda_context import FakeLambdaContext
+from tests.support.lambda_context import lambda_context
 from tests.support.signers import BODY_SIGNED, KINDS, SECRETS, SIGNATURE_HEADER, TIMESTAMPED, Signed, other_secret, sign
 
 pytestmark = pytest.mark.integration
@@ -172,7 +172,7 @@ def test_powertools_log_event_switch_cannot_log_a_token(
                 }
             ]
         }
-        processor_app.lambda_handler(batch, FakeLambdaContext())
+        processor_app.lambda_handler(batch, lambda_context())
     finally:
         monkeypatch.delenv("POWERTOOLS_LOGGER_LOG_EVENT")
         importlib.reload(receiver_app)

@@ -17,7 +17,7 @@ from moto import mock_aws
 
 from tests.support.apigw import rest_event
 from tests.support.faults import Arm, FaultInjector
-from tests.support.lambda_context import FakeLambdaContext
+from tests.support.lambda_context import lambda_context
 from tests.support.signers import SECRETS, sign
 from tests.support.sqs import lambda_event
 from tests.support.template_resources import project
@@ -39,13 +39,13 @@ def main(function: str) -> int:
 
             os.environ["SECRETS_CACHE_SECONDS"] = "0"  # every request reads the secret
             forged = sign("stripe", secret="whsec_not_the_secret")
-            receiver.lambda_handler(rest_event("stripe", forged.body, forged.headers), FakeLambdaContext())
+            receiver.lambda_handler(rest_event("stripe", forged.body, forged.headers), lambda_context())
             with pytest.MonkeyPatch.context() as patch:  # Secrets Manager down: the last secrets read serve
                 injector = FaultInjector()
                 injector.install(patch)
                 injector.arm(Arm("secretsmanager", "GetSecretValue", "error"))
                 signed = sign("stripe")
-                receiver.lambda_handler(rest_event("stripe", signed.body, signed.headers), FakeLambdaContext())
+                receiver.lambda_handler(rest_event("stripe", signed.body, signed.headers), lambda_context())
         else:
             sys.path.insert(0, str(project().root / "functions" / "processor"))
             from functions.processor import app as processor
@@ -65,7 +65,7 @@ def main(function: str) -> int:
             }
             sqs.send_message(QueueUrl=resources.queue_url, MessageBody=json.dumps(envelope))
             messages = sqs.receive_message(QueueUrl=resources.queue_url, AttributeNames=["All"])["Messages"]
-            processor.lambda_handler(lambda_event(messages, resources.queue_arn), FakeLambdaContext())
+            processor.lambda_handler(lambda_event(messages, resources.queue_arn), lambda_context())
     return 0
 
 

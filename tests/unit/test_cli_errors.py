@@ -86,6 +86,10 @@ def test_providers_lists_at_least_forty_presets_each_with_its_scheme_and_docs(ru
     )
     assert presets["meta"]["handshake"] == "GET hub.challenge"
     assert presets["discord"]["algorithm"] == "ed25519"
+    assert presets["stripe"]["dedupe"] == "id (id, signed)"
+    assert presets["github"]["dedupe"] == "digest of the signed content (id x-github-delivery, unsigned)"
+    assert presets["dropbox"]["dedupe"].startswith("none")
+    assert (presets["twilio"]["body"], presets["slack"]["body"]) == ("form", "json")
     table = runner.invoke(main, ["providers"])
     assert table.exit_code == 0
     assert "woocommerce" in table.output

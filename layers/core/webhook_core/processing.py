@@ -3,12 +3,19 @@
 Each record is processed on its own: a failure is recorded (for the DLQ tools)
 and raised, so Powertools' BatchProcessor reports that record alone in
 batchItemFailures and SQS retries only it.
+
+Time is bounded per record, because a Lambda timeout has no partial response:
+the whole batch would come back, records that already ran beside records that
+never did. Each handler runs within `handler_timeout_seconds` (past it, its record
+fails alone), and a record is not started when the invocation could not see it
+through: it is reported failed untouched, and SQS delivers it again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +44,16 @@ if TYPE_CHECKING:
     from webhook_core.settings import ProcessorSettings
 
 PROCESSED_KEY_PREFIX = "processed"
+# What a batch keeps for itself after the last handler: recording a failure, answering.
+RESERVE_SECONDS = 2.0
+
+
+class HandlerTimeoutError(Exception):
+    """The handler ran past its bound: its record fails alone, the batch goes on."""
+
+
+class RecordDeferredError(Exception):
+    """Too little of the invocation is left to run this record: it is handed back untouched."""
 
 
 class PoisonRecordError(Exception):
@@ -58,10 +75,14 @@ class Processor:
         state: ProcessorState,
         table_name: str,
         ttl_seconds: int,
+        handler_timeout_seconds: float = 10.0,
         client: DynamoDBClient | None = None,
     ) -> None:
         self._registry = registry
         self._state = state
+        self._handler_timeout = handler_timeout_seconds
+        self._context: LambdaContext | None = None
+        self._started_in_batch = 0
         self._config = IdempotencyConfig(
             raise_on_no_idempotency_key=True, expires_after_seconds=ttl_seconds, hash_function="sha256"
         )
@@ -83,6 +104,7 @@ class Processor:
             state=ProcessorState(settings.state_table, ttl_seconds=settings.state_ttl_seconds, client=client),
             table_name=settings.state_table,
             ttl_seconds=settings.state_ttl_seconds,
+            handler_timeout_seconds=settings.handler_timeout_seconds,
             client=client,
         )
 
@@ -98,6 +120,7 @@ class Processor:
     def process_batch(self, event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
         """Process an SQS batch; the response names exactly the records that failed."""
         self.bind(context)
+        self._context, self._started_in_batch = context, 0
         # Every record is reported on its own, even when all fail: SQS then retries
         # each and counts its receives toward the dead-letter queue the same way.
         batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -120,8 +143,9 @@ class Processor:
             metrics.add_metric(name="UnhandledType", unit=MetricUnit.Count, value=1)
             logger.info("no handler for this event type; acknowledged")
             return
+        bound = self._time_for_record()
         try:
-            self._run_once(key={"envelope_id": envelope.id}, envelope=envelope, registration=registration)
+            self._run_bounded(bound, envelope, registration)
         except Exception as error:
             metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=1)
             logger.exception("handler failed", extra={"error_type": type(error).__name__})
@@ -132,6 +156,49 @@ class Processor:
         metrics.add_metric(name="Processed", unit=MetricUnit.Count, value=1)
         latency_ms = max(0.0, (time.time() - envelope.received_at.timestamp()) * 1000)
         metrics.add_metric(name="EndToEndLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
+
+    def _time_for_record(self) -> float:
+        """How long this record's handler may run; RecordDeferredError when the invocation
+        cannot see a whole handler run through (the first record of a batch always gets
+        what is left, so a batch always makes progress)."""
+        remaining = (
+            self._context.get_remaining_time_in_millis() / 1000 - RESERVE_SECONDS
+            if self._context is not None
+            else self._handler_timeout
+        )
+        if remaining >= self._handler_timeout:
+            self._started_in_batch += 1
+            return self._handler_timeout
+        if self._started_in_batch == 0 and remaining > 0:
+            self._started_in_batch += 1
+            return remaining
+        metrics.add_metric(name="RecordDeferred", unit=MetricUnit.Count, value=1)
+        logger.info("too little time left in this invocation; handed back untouched", extra={"left_s": remaining})
+        raise RecordDeferredError(f"{remaining:.1f} s left in the invocation, under the handler bound")
+
+    def _run_bounded(self, bound: float, envelope: Envelope, registration: Registration) -> None:
+        """Run the handler (under its once-lock) on a thread of its own, waiting at most
+        `bound` seconds. A handler past its bound cannot be stopped: its thread is left
+        behind, its once-lock stays in progress until the invocation's time runs out,
+        and its record fails here so the batch goes on."""
+        outcome: list[BaseException | None] = []
+
+        def run() -> None:
+            try:
+                self._run_once(key={"envelope_id": envelope.id}, envelope=envelope, registration=registration)
+            except BaseException as error:  # noqa: BLE001 - handed to the batch's thread, which raises it
+                outcome.append(error)
+            else:
+                outcome.append(None)
+
+        worker = threading.Thread(target=run, name=f"handler:{envelope.id}"[:64], daemon=True)
+        worker.start()
+        worker.join(bound)
+        if not outcome:
+            metrics.add_metric(name="HandlerTimedOut", unit=MetricUnit.Count, value=1)
+            raise HandlerTimeoutError(f"the handler ran longer than {bound:.1f} s and was abandoned")
+        if outcome[0] is not None:
+            raise outcome[0]
 
     def _run(self, *, key: dict[str, str], envelope: Envelope, registration: Registration) -> dict[str, Any]:
         event = Event(

@@ -77,10 +77,13 @@ class ProcessorSettings(_EnvironmentSettings):
     # Processed ids, failure records and ordering marks must outlive any message:
     # 4 days on the queue plus 14 in the dead-letter queue, and a replay after that.
     state_ttl_seconds: Annotated[int, Field(ge=3_600, le=365 * 86_400)] = 21 * 86_400
+    # The longest one handler may run on one record before it fails alone.
+    handler_timeout_seconds: Annotated[float, Field(gt=0, le=900)] = 10
 
     ENVIRONMENT: ClassVar[dict[str, str]] = {
         "state_table": "STATE_TABLE_NAME",
         "state_ttl_seconds": "STATE_TTL_SECONDS",
+        "handler_timeout_seconds": "HANDLER_TIMEOUT_SECONDS",
     }
 
     @classmethod
