@@ -22,11 +22,12 @@ from tests.support.sqs import QueuePoller
 from webhook_core.processing import Processor
 from webhook_core.registry import Event, HandlerRegistry
 from webhook_core.state import ProcessorState
-from webhooks_cli.local.runtime import LambdaContext
 
 pytestmark = pytest.mark.integration
 # How long a faulted invocation had left: its in-progress record expires after this.
-REMAINING_MILLIS = 1500
+# What an invocation has left: the receiver's in-progress records expire with it, and the
+# processor's too (less its 2 s reserve, it bounds the handler's run).
+REMAINING_MILLIS = 2_600
 
 
 @pytest.fixture
@@ -37,10 +38,11 @@ def injector(monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultInjector]:
     faults.disarm()
 
 
-def handled(stack: Stack, context: LambdaContext | None = None, pause: float = 0.0, failures: int = 0) -> Counter[str]:
-    """Run the processor over everything queued, as the SQS event source mapping does,
-    retrying failures (after `pause` seconds, the visibility timeout); how many times
-    each envelope's handler ran to the end. The first `failures` calls raise."""
+def handled(stack: Stack, remaining_millis: int = 30_000, pause: float = 0.0, failures: int = 0) -> Counter[str]:
+    """Run the processor over everything queued, as the SQS event source mapping does
+    (each invocation with `remaining_millis` left), retrying failures (after `pause`
+    seconds, the visibility timeout); how many times each envelope's handler ran to the
+    end. The first `failures` calls raise."""
     registry, calls, attempts = HandlerRegistry(), Counter[str](), Counter[str]()
 
     @registry.on("stripe", "checkout.session.completed")
@@ -56,16 +58,17 @@ def handled(stack: Stack, context: LambdaContext | None = None, pause: float = 0
         state=ProcessorState(stack.resources.state_table, ttl_seconds=3600),
         table_name=stack.resources.state_table,
         ttl_seconds=3600,
+        handler_timeout_seconds=0.5,
     )
     poller = QueuePoller(stack.sqs, stack.resources.queue_url)
 
-    def invoke(event: dict[str, Any], invocation: Any) -> dict[str, Any]:
-        response = dict(processor.process_batch(event, invocation))
+    def invoke(event: dict[str, Any], _: Any) -> dict[str, Any]:
+        response = dict(processor.process_batch(event, lambda_context(remaining_millis)))
         if response.get("batchItemFailures"):
             time.sleep(pause)
         return response
 
-    poller.drain(invoke, context or lambda_context())
+    poller.drain(invoke, None)
     return calls
 
 
@@ -133,6 +136,6 @@ def test_a_processor_fault_is_retried_by_sqs_and_the_handler_runs_once(
     injector.arm(*fault.arms)
     # The deployed visibility timeout (180 s) outlasts the processor's 30 s: a redelivery
     # comes after the failed invocation's in-progress record has expired.
-    calls = handled(stack, lambda_context(remaining_millis=REMAINING_MILLIS), pause=REMAINING_MILLIS / 1000 + 0.2)
+    calls = handled(stack, REMAINING_MILLIS, pause=REMAINING_MILLIS / 1000 + 0.2)
     assert injector.fired, "the fault never struck"
     assert calls == Counter({f"stripe/{signed.event_id}": fault.handler_runs})

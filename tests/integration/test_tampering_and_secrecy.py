@@ -182,3 +182,30 @@ def test_powertools_log_event_switch_cannot_log_a_token(
     assert logs  # the handlers did log
     assert SECRETS["token"][0] not in logs
     assert message["Body"][:40] not in logs
+
+
+def test_what_a_sender_controls_never_makes_a_5xx(stack: Stack) -> None:
+    """A non-ASCII bodySHA256 on a Twilio source is a 401 (it raised TypeError: 503);
+    lone surrogates and U+FFFF in an unsigned id or type header, a 300-character id
+    and JSON nested 10,000 deep are each verified and queued once."""
+    body = b'{"type": "com.twilio.messaging.message.delivered"}'
+    signed = sign("twilio", body)
+    refused = stack.invoke(rest_event("twilio", body, signed.headers, query={"bodySHA256": "\u00e9" * 64}))
+    assert refused.status == 401
+
+    hostile = sign("github")
+    headers = {**hostile.headers, "X-GitHub-Delivery": "d-\ud800-\uffff", "X-GitHub-Event": "push\udfff"}
+    assert stack.invoke(rest_event("github", hostile.body, headers)).status == 202
+    long_id = sign("github")
+    assert (
+        stack.deliver(
+            "github", Signed(long_id.body, {**long_id.headers, "X-GitHub-Delivery": "d" * 300}, "", "")
+        ).status
+        == 202
+    )
+    deep = b"[" * 10_000 + b"]" * 10_000
+    assert stack.deliver("stripe", sign("stripe", deep)).status == 202
+
+    queued = [json.loads(message["Body"]) for message in stack.messages()]
+    assert len(queued) == 3
+    assert {envelope["type"] for envelope in queued} >= {"push\ufffd", "unknown"}
