@@ -26,20 +26,27 @@ VECTORS = load_all()
 FIXED_NOW = 1_795_600_000
 
 
+def fake_receiver(
+    sources: dict[str, Source], secrets: dict[str, list[str]], now: float, max_body_bytes: int = 1_000_000
+) -> tuple[Receiver, InMemoryQueue]:
+    """The receiving logic over the in-memory stores, at a fixed time."""
+    queue = InMemoryQueue()
+    receiver = Receiver(
+        sources=sources,
+        secrets=StaticSecrets(secrets),
+        dedupe=InMemoryDedupe(),
+        queue=queue,
+        max_body_bytes=max_body_bytes,
+        clock=lambda: now,
+    )
+    return receiver, queue
+
+
 def receiver_for(vector: dict[str, Any]) -> tuple[Receiver, InMemoryQueue]:
     name = vector["name"]
     sources = parse_sources({"sources": [{"name": name, **vector["source"]}]})
     document = {name: vector["secrets"], **{f"{name}/{k}": v for k, v in vector.get("tokens", {}).items()}}
-    queue = InMemoryQueue()
-    receiver = Receiver(
-        sources=sources,
-        secrets=StaticSecrets(document),
-        dedupe=InMemoryDedupe(),
-        queue=queue,
-        max_body_bytes=1_000_000,
-        clock=lambda: float(vector["time"]),
-    )
-    return receiver, queue
+    return fake_receiver(sources, document, float(vector["time"]))
 
 
 def delivery_of(vector: dict[str, Any], request: dict[str, Any], headers: dict[str, str] | None = None) -> Delivery:
@@ -144,16 +151,7 @@ def test_a_captured_delivery_replayed_under_a_fresh_id_header_is_a_duplicate(nam
 
 
 def shipped_receiver(shipped_sources: dict[str, Source], now: float = FIXED_NOW) -> tuple[Receiver, InMemoryQueue]:
-    queue = InMemoryQueue()
-    receiver = Receiver(
-        sources=shipped_sources,
-        secrets=StaticSecrets(SECRETS),
-        dedupe=InMemoryDedupe(),
-        queue=queue,
-        max_body_bytes=1_000_000,
-        clock=lambda: now,
-    )
-    return receiver, queue
+    return fake_receiver(shipped_sources, SECRETS, now)
 
 
 def deliver(receiver: Receiver, source: str, body: bytes, headers: dict[str, str] | None = None) -> Outcome:
@@ -263,15 +261,7 @@ def test_a_small_order_ed25519_key_is_never_used_so_the_forgery_it_allows_is_ref
     Ed25519PublicKey.from_public_bytes(bytes.fromhex(identity_point)).verify(forged_signature, b"1795600000" + body)
 
     sources = parse_sources({"sources": [{"name": "discord", "preset": "discord"}]})
-    queue = InMemoryQueue()
-    receiver = Receiver(
-        sources=sources,
-        secrets=StaticSecrets({"discord": [identity_point]}),
-        dedupe=InMemoryDedupe(),
-        queue=queue,
-        max_body_bytes=10_000,
-        clock=lambda: float(FIXED_NOW),
-    )
+    receiver, queue = fake_receiver(sources, {"discord": [identity_point]}, FIXED_NOW)
     headers = {"x-signature-ed25519": forged_signature.hex(), "x-signature-timestamp": str(FIXED_NOW)}
     with pytest.raises(SourceUnavailableError):
         receiver.accept(Delivery(source="discord", headers=headers, body=body))
