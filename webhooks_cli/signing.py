@@ -16,13 +16,16 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from webhook_core.providers.scheme import format_timestamp
+from webhook_core.providers.twilio import TwilioScheme
 from webhook_core.sources import Source
 from webhooks_cli.devsecrets import active_secrets
 from webhooks_cli.errors import CliError
 
 USER_AGENT = "webhooks-cli/0.1"
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 # The bundled sample that is each POST handshake's endpoint check.
 HANDSHAKE_SAMPLES = {
     "slack": "url_verification",
@@ -76,6 +79,7 @@ def _fill(value: Any, event_id: str, now: int) -> Any:
     placeholders: dict[str, Any] = {
         "{event_id}": event_id,
         "{sha}": digest,
+        "{sid}": "SM" + digest[:32],
         "{number}": int(digest[:15], 16),
         "{now}": now,
         "{now_millis}": now * 1000,
@@ -91,7 +95,8 @@ def _fill(value: Any, event_id: str, now: int) -> Any:
 
 
 def sample_body(source: Source, event_type: str | None, event_id: str, now: int) -> tuple[str, bytes, dict[str, str]]:
-    """The chosen sample's body and the headers its provider sends with it (`$headers`)."""
+    """The chosen sample's body and the headers its provider sends with it (`$headers`);
+    a sample marked `"$format": "form"` is sent as form parameters (Twilio's SMS webhook)."""
     available = samples(source)
     if not available:
         raise CliError(f"no sample payloads for kind {source.kind!r}; send your own with --file")
@@ -100,9 +105,14 @@ def sample_body(source: Source, event_type: str | None, event_id: str, now: int)
         raise CliError(f"no sample {chosen!r} for source {source.name!r}; samples: {', '.join(available)}")
     sample = available[chosen]
     headers: dict[str, str] = {}
+    form = isinstance(sample, dict) and sample.get("$format") == "form"
     if isinstance(sample, dict) and "$body" in sample:
         headers, sample = dict(sample.get("$headers", {})), sample["$body"]
-    return chosen, json.dumps(_fill(sample, event_id, now)).encode(), headers
+    filled = _fill(sample, event_id, now)
+    if form:
+        headers.setdefault("Content-Type", FORM_CONTENT_TYPE)
+        return chosen, urlencode({name: str(value) for name, value in filled.items()}).encode(), headers
+    return chosen, json.dumps(filled).encode(), headers
 
 
 def sign(
@@ -131,8 +141,14 @@ def sign(
         chosen, body, sample_headers = sample_body(source, event_type, event_id, now)
 
     scheme, fields = source.spec.scheme, source.spec.fields
+    form_post = sample_headers.get("Content-Type") == FORM_CONTENT_TYPE
     try:
-        signature = scheme.sign(body, secret, timestamp=now if scheme.has_timestamp else None, event_id=event_id)
+        if form_post and isinstance(scheme, TwilioScheme):  # Twilio signs a form's parameters, not its bytes
+            signature, query = scheme.sign_form(body, secret), {}
+        else:
+            timestamp = now if scheme.has_timestamp else None
+            signature = scheme.sign(body, secret, timestamp=timestamp, event_id=event_id)
+            query = scheme.signed_query(body)
     except ValueError as exc:
         raise CliError(f"the secret of source {source.name!r} is not in its kind's format: {exc}") from exc
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, scheme.signature_header: signature}
@@ -148,7 +164,7 @@ def sign(
         event_type=chosen,
         body=body,
         headers=headers,
-        query=scheme.signed_query(body),
+        query=query,
     )
 
 

@@ -50,6 +50,31 @@ def reason(
 # --- twilio -------------------------------------------------------------------------
 
 
+def test_webhooks_send_posts_twilios_sms_form_as_twilio_signs_it() -> None:
+    """The CLI's default Twilio sample is the SMS webhook, a form post: twilio's own
+    validator accepts its signature, and the source reads its type from SmsStatus."""
+    from urllib.parse import parse_qsl
+
+    from webhooks_cli.signing import sign
+
+    source = twilio_source()
+    delivery = sign(source, TOKEN, now=1_795_600_000)
+    params = dict(parse_qsl(delivery.body.decode(), keep_blank_values=True))
+    assert (delivery.event_type, delivery.query) == ("received", {})
+    assert delivery.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert RequestValidator(TOKEN).validate(URL, params, delivery.headers["x-twilio-signature"])
+    verified = source.spec.scheme.verify(
+        {name.lower(): value for name, value in delivery.headers.items()},
+        delivery.body,
+        source.spec.scheme.derive_keys([TOKEN]),
+        1_795_600_000,
+    )
+    facts = source.spec.fields.extract({}, delivery.body, verified.body_format)
+    assert (verified.body_format, facts.type) == ("form", "received")
+    assert params["Body"] == "Hello from webhooks send & co"
+
+
+
 def test_a_form_post_signed_by_twilios_validator_is_accepted_whatever_the_parameter_order() -> None:
     signature = RequestValidator(TOKEN).compute_signature(URL, PARAMS)
     headers = {"X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"}
