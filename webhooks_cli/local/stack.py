@@ -107,6 +107,7 @@ class LocalStack:
                 dead_letter_queue_arn=resolve.attributes["EventsDeadLetterQueue.Arn"],
                 state_table=self.resources.state_table,
                 secret_id=self.resources.secret_id,
+                body_bucket=self.resources.body_bucket,
             ),
         )
         if self.options.aws_only:

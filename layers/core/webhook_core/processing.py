@@ -22,7 +22,9 @@ from aws_lambda_powertools.utilities.idempotency import (
 from pydantic import ValidationError
 
 from webhook_core.aws import CLIENT_CONFIG
+from webhook_core.bodies import BodyStore, S3BodyStore
 from webhook_core.envelope import Envelope
+from webhook_core.errors import BodyStoreError
 from webhook_core.observability import MetricUnit, logger, metrics
 from webhook_core.registry import Event, HandlerRegistry, Registration
 from webhook_core.state import ProcessorState
@@ -62,9 +64,11 @@ class Processor:
         table_name: str,
         ttl_seconds: int,
         client: DynamoDBClient | None = None,
+        bodies: BodyStore | None = None,
     ) -> None:
         self._registry = registry
         self._state = state
+        self._bodies = bodies
         self._config = IdempotencyConfig(
             raise_on_no_idempotency_key=True, expires_after_seconds=ttl_seconds, hash_function="sha256"
         )
@@ -87,6 +91,7 @@ class Processor:
             table_name=settings.state_table,
             ttl_seconds=settings.state_ttl_seconds,
             client=client,
+            bodies=S3BodyStore(settings.body_bucket),
         )
 
     @property
@@ -110,6 +115,15 @@ class Processor:
         envelope = self._envelope(record)
         attempt = _receives(record)
         logger.append_keys(envelope_id=envelope.id, event_type=envelope.type, attempt=attempt)
+        try:
+            # A claim-checked body is read from the body store once, here: the handler and
+            # its payload model then see the exact bytes from envelope.raw_body().
+            envelope.raw_body(self._bodies)
+        except BodyStoreError as error:
+            metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=1)
+            logger.error("the claim-checked body could not be read", extra={"reason": error.detail})
+            self._record_failure(envelope.id, error, attempt)
+            raise
         try:
             _check_body(envelope)
         except UnparseableBodyError as error:
