@@ -32,6 +32,7 @@ ENVIRONMENT = {
     "SOURCE_SECRETS_ID": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench",
     "DEDUPE_TABLE_NAME": "bench-dedupe",
     "EVENTS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/bench-events",
+    "BODY_BUCKET_NAME": "bench-bodies",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",

@@ -4,7 +4,9 @@ Deliveries for every shipped source, 30% of them duplicates (half sent at the sa
 moment as the original, half later and re-signed, as providers retry), with the
 receiver's DynamoDB writes and SQS sends failing at random (`webhooks dev --chaos`)
 and providers retrying every 409 and 5xx with backoff; 2% of events fail in their
-handler once and then succeed, 1% are poison and fail every time. It prints what
+handler once and then succeed, 1% are poison and fail every time; Twilio's are SMS form
+posts, as its default webhook sends; 3% carry bodies
+over 300 KB (half 400 KB, sent inline, half 1.5 MB, claim-checked in S3). It prints what
 was accepted, deduplicated, processed and dead-lettered, what was lost (must be 0)
 and processed twice (must be 0), acknowledgement latency and throughput, and exits
 1 if anything was lost or processed twice.
@@ -44,6 +46,10 @@ MAX_ATTEMPTS = 40
 # (and moto's queue scans grow with it), so new events wait, as a provider's would
 # behind a slow endpoint. The throughput printed is the local stack's, not AWS's.
 MAX_BACKLOG = 300
+# Every LARGE_EVERY-th event is padded to one of these sizes: one fits a queue message, one is claim-checked.
+LARGE_EVERY = 33
+LARGE_SIZES = (400_000, 1_500_000)
+LARGE = 300_000
 # Every event is handled; "flaky" fails its first attempt, "poison" every one.
 SOAK_HANDLERS = '''"""Soak handlers (benchmarks/soak.py)."""
 
@@ -60,11 +66,12 @@ class SoakFailureError(RuntimeError):
 
 @default_registry.on("*", "*")
 def soak(event: Event[object]) -> None:
-    marker = event.envelope.raw_body()
+    body = event.envelope.raw_body()
     attempts[event.envelope.id] += 1
-    if b'"soak": "poison"' in marker:
+    # JSON bodies carry "soak": "<marker>", form posts (Twilio) soak=<marker>.
+    if b'"soak": "poison"' in body or b"soak=poison" in body:
         raise SoakFailureError("poison: fails every time")
-    if b'"soak": "flaky"' in marker and attempts[event.envelope.id] == 1:
+    if (b'"soak": "flaky"' in body or b"soak=flaky" in body) and attempts[event.envelope.id] == 1:
         raise SoakFailureError("flaky: fails once")
 '''
 
@@ -89,6 +96,7 @@ class SoakResult:
     retried: int = 0
     ack_latencies: list[float] = field(default_factory=list)
     markers: dict[str, str] = field(default_factory=dict)  # envelope id -> marker
+    large_deliveries: int = 0  # deliveries (duplicates included) whose body is over 300 KB
     processed: Counter[str] = field(default_factory=Counter)
     dead_lettered: set[str] = field(default_factory=set)
     injected: int = 0
@@ -112,6 +120,8 @@ class SoakResult:
             f"soak  {self.deliveries} deliveries ({self.requests} HTTP requests with retries), {CLIENTS} clients",
             f"soak  accepted {len(self.accepted)}, duplicates {self.duplicates}, retried after 409/5xx {self.retried}, "
             f"refused {self.rejected}, given up {self.gave_up}",
+            f"soak  bodies over 300 KB {self.large_deliveries} ({self.large_deliveries / max(self.deliveries, 1):.1%} "
+            f"of deliveries)",
             f"soak  injected receiver faults {self.injected}",
             f"soak  handler failures retried by SQS {self.handler_failures}",
             f"soak  processed {len(self.processed)}, dead-lettered {len(self.dead_lettered)} "
@@ -147,10 +157,19 @@ def plan(sources: dict[str, Source], count: int, rng: random.Random) -> list[Pla
         roll = rng.random()
         marker = "poison" if roll < 0.01 else "flaky" if roll < 0.03 else "ok"
         event_id = signing.new_event_id(source.kind)
-        event_type, body, _ = signing.sample_body(source, None, event_id, now)
-        document = json.loads(body)
-        document["soak"] = marker
-        events.append(PlannedEvent(source.name, event_id, event_type, json.dumps(document).encode(), marker))
+        event_type, body, headers = signing.sample_body(source, None, event_id, now)
+        size = LARGE_SIZES[(index // LARGE_EVERY) % len(LARGE_SIZES)] if index % LARGE_EVERY == 0 else 0
+        if headers.get("Content-Type") == signing.FORM_CONTENT_TYPE:  # Twilio's SMS webhook: form parameters
+            form = {**dict(urllib.parse.parse_qsl(body.decode(), keep_blank_values=True)), "soak": marker}
+            encoded = urllib.parse.urlencode(form).encode()
+            if size:
+                encoded = urllib.parse.urlencode({**form, "padding": "x" * (size - len(encoded))}).encode()
+        else:
+            document = {**json.loads(body), "soak": marker}
+            encoded = json.dumps(document).encode()
+            if size:
+                encoded = json.dumps({**document, "padding": "x" * (size - len(encoded))}).encode()
+        events.append(PlannedEvent(source.name, event_id, event_type, encoded, marker))
     return events
 
 
@@ -200,6 +219,8 @@ def _drive(
 
     def deliver(event: PlannedEvent) -> None:
         backlog.wait_below(MAX_BACKLOG)
+        if len(event.body) > LARGE:
+            result.large_deliveries += 1
         for attempt in range(MAX_ATTEMPTS):
             # Re-signed for every attempt, as providers do: some allow only seconds of skew.
             delivery = signing.sign(

@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from webhook_core.body_store import S3BodyStore
 from webhooks_cli import devsecrets
 from webhooks_cli.aws import describe
 from webhooks_cli.dlq import DeadLetter, DeadLetterQueue, Selection, parse_since
@@ -96,6 +97,8 @@ def _queue(target: Target) -> DeadLetterQueue:
         dead_letter_queue_url=resources.dead_letter_queue_url,
         queue_url=resources.queue_url,
         state_table=resources.state_table,
+        # Read only when a claim-checked letter's body is shown or searched.
+        bodies=S3BodyStore(resources.body_bucket, client_factory=lambda: target.client("s3")),
     )
 
 

@@ -9,16 +9,19 @@ idempotency absorbs.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
+from pydantic import ValidationError
+
+from webhook_core.body_store import BodyStore
+from webhook_core.envelope import Envelope
 from webhook_core.processing import processed_record_key
 from webhook_core.state import FailureRecord, ProcessorState
 from webhooks_cli.errors import CliError
@@ -36,6 +39,8 @@ class DeadLetter:
     message_attributes: dict[str, Any]
     envelope: dict[str, Any] | None
     failure: FailureRecord | None = None
+    # Where a claim-checked body is read from (the stack's body bucket).
+    bodies: BodyStore | None = None
 
     @property
     def envelope_id(self) -> str:
@@ -65,16 +70,31 @@ class DeadLetter:
             return ""
         return f"{self.failure.error_type}: {self.failure.message}"
 
-    def raw_body(self) -> bytes:
+    @cached_property
+    def _parsed(self) -> Envelope | None:
         if not self.envelope:
-            return self.body.encode()
-        body = str(self.envelope.get("body", ""))
-        if self.envelope.get("body_encoding") == "base64":
-            try:
-                return base64.b64decode(body, validate=True)
-            except binascii.Error:
-                pass  # not what the receiver writes: the text as it is, rather than nothing
-        return body.encode()
+            return None
+        try:
+            return Envelope.model_validate(self.envelope)
+        except ValidationError:
+            return None
+
+    def raw_body(self) -> bytes:
+        """The delivery's exact bytes, decoded as the processor decodes them (a
+        claim-checked body read from the body store); a message that is not a valid
+        envelope, as it is."""
+        envelope = self._parsed
+        if envelope is None:
+            # Not a valid envelope; where its body is there, the same decoder reads it.
+            body = self.envelope.get("body") if self.envelope else None
+            if not isinstance(body, str):
+                return self.body.encode()
+            encoding = "base64" if self.envelope and self.envelope.get("body_encoding") == "base64" else "text"
+            envelope = Envelope.model_construct(body=body, body_encoding=encoding, body_ref=None)
+        try:
+            return envelope.raw_body(self.bodies)
+        except ValueError:  # base64 that is not: shown as the text it is
+            return envelope.body.encode()
 
     def as_json(self, now: datetime) -> dict[str, Any]:
         return {
@@ -139,9 +159,17 @@ class ReplayReport:
 
 class DeadLetterQueue:
     def __init__(
-        self, sqs: Any, dynamodb: Any, *, dead_letter_queue_url: str, queue_url: str, state_table: str
+        self,
+        sqs: Any,
+        dynamodb: Any,
+        *,
+        dead_letter_queue_url: str,
+        queue_url: str,
+        state_table: str,
+        bodies: BodyStore | None = None,
     ) -> None:
         self.sqs = sqs
+        self.bodies = bodies
         self.dynamodb = dynamodb
         self.dead_letter_queue_url = dead_letter_queue_url
         self.queue_url = queue_url
@@ -165,7 +193,7 @@ class DeadLetterQueue:
             fresh = [message for message in messages if message["MessageId"] not in letters]
             empty_receives = 0 if fresh else empty_receives + 1
             for message in messages:
-                letters[message["MessageId"]] = _letter(message)
+                letters[message["MessageId"]] = _letter(message, self.bodies)
         if with_failures:
             for letter in letters.values():
                 letter.failure = self.state.last_failure(letter.envelope_id)
@@ -266,7 +294,7 @@ class DeadLetterQueue:
         return chosen
 
 
-def _letter(message: dict[str, Any]) -> DeadLetter:
+def _letter(message: dict[str, Any], bodies: BodyStore | None = None) -> DeadLetter:
     try:
         envelope = json.loads(message["Body"])
     except ValueError:
@@ -284,4 +312,5 @@ def _letter(message: dict[str, Any]) -> DeadLetter:
         attributes=message.get("Attributes", {}),
         message_attributes=attributes,
         envelope=envelope,
+        bodies=bodies,
     )

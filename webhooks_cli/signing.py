@@ -141,7 +141,9 @@ def sign(
         chosen, body, sample_headers = sample_body(source, event_type, event_id, now)
 
     scheme, fields = source.spec.scheme, source.spec.fields
-    form_post = sample_headers.get("Content-Type") == FORM_CONTENT_TYPE
+    form_post = _form_post(source, body, sample_headers)
+    if form_post:
+        sample_headers.setdefault("Content-Type", FORM_CONTENT_TYPE)
     try:
         if form_post and isinstance(scheme, TwilioScheme):  # Twilio signs a form's parameters, not its bytes
             signature, query = scheme.sign_form(body, secret), {}
@@ -166,6 +168,20 @@ def sign(
         headers=headers,
         query=query,
     )
+
+
+def _form_post(source: Source, body: bytes, sample_headers: dict[str, str]) -> bool:
+    """Whether to post `body` as a form: a form sample, or a given body that is not JSON
+    for a source whose provider posts forms (Twilio's SMS and voice webhooks)."""
+    if "Content-Type" in sample_headers:
+        return sample_headers["Content-Type"] == FORM_CONTENT_TYPE
+    if source.spec.fields.body_format != "form":
+        return False
+    try:
+        json.loads(body)
+    except ValueError:
+        return True
+    return False
 
 
 def endpoint_check(source: Source, tokens: dict[str, Any]) -> Delivery:

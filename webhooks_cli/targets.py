@@ -28,6 +28,7 @@ class Resources:
     dead_letter_queue_arn: str
     state_table: str
     secret_id: str
+    body_bucket: str
 
 
 @dataclass
@@ -69,6 +70,7 @@ def resolve(
             dead_letter_queue_arn=deployed.output("DeadLetterQueueArn"),
             state_table=deployed.output("ProcessorStateTableName"),
             secret_id=deployed.output("SourceSecretsArn"),
+            body_bucket=deployed.output("BodyBucketName"),
         )
         return Target(f"stack {stack}", resources, endpoint_url, False, deployed.session)
 

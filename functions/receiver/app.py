@@ -84,8 +84,14 @@ def get_receiver() -> Receiver:
         403: _documented("The source only accepts its provider's published addresses", ERROR_SCHEMA),
         404: _documented("No source is configured under this name", ERROR_SCHEMA),
         409: _documented("The same event is still being accepted; retry after Retry-After seconds", ERROR_SCHEMA),
-        413: _documented("The body is over the configured limit", ERROR_SCHEMA),
-        503: _documented("Temporarily unable to accept (secret missing, AWS failure): retry later", ERROR_SCHEMA),
+        413: _documented(
+            "The body is over MaxBodyBytes (at most 4,669,440 bytes, what API Gateway can hand the function); "
+            "nothing is written",
+            ERROR_SCHEMA,
+        ),
+        503: _documented(
+            "Temporarily unable to accept (secret missing, DynamoDB, SQS or S3 failure): retry later", ERROR_SCHEMA
+        ),
     },
 )
 def receive_webhook(source: str) -> Response[dict[str, Any]]:

@@ -13,6 +13,7 @@ import pytest
 
 from tests.e2e.test_local_stack import SOURCES, post, secret
 from tests.support.devstack import DevStack
+from webhook_core.settings import MAX_BODY_LIMIT
 from webhooks_cli import signing
 
 
@@ -61,7 +62,7 @@ def nested(depth: int) -> bytes:
 
 
 HOSTILE: dict[str, Any] = {
-    "body over the size limit": lambda s: _request(s, "POST", "/webhooks/github", b"x" * (1024 * 1024 + 1)),
+    "body over the size limit": lambda s: _request(s, "POST", "/webhooks/github", b"x" * (MAX_BODY_LIMIT + 1)),
     "invalid UTF-8 body": lambda s: _request(s, "POST", "/webhooks/github", b"\xff\xfe\xfa" * 100),
     "not JSON": lambda s: _request(s, "POST", "/webhooks/stripe", b"<xml>hello</xml>"),
     "deeply nested JSON": lambda s: _request(s, "POST", "/webhooks/stripe", nested(100_000)),

@@ -210,6 +210,7 @@ def test_dlq_commands_work_on_a_stack_found_through_cloudformation(dev_stack: De
         "DeadLetterQueueArn": state["dead_letter_queue_arn"],
         "ProcessorStateTableName": state["state_table"],
         "SourceSecretsArn": state["secret_id"],
+        "BodyBucketName": state["body_bucket"],
     }
     cloudformation: Any = dev_stack.aws("cloudformation")
     cloudformation.create_stack(

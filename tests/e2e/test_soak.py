@@ -1,6 +1,7 @@
 """The short soak (`make soak` runs 10,000): deliveries for every source over HTTP,
 duplicates, injected receiver faults with provider retries, flaky and poison
-handlers. Nothing accepted is lost, nothing is processed twice."""
+handlers, Twilio SMS form posts, 3% of bodies over 300 KB (some claim-checked). Nothing accepted is lost,
+nothing is processed twice."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ def test_a_short_soak_loses_nothing_and_processes_nothing_twice() -> None:
     flaky = {envelope for envelope, marker in result.markers.items() if marker == "flaky"}
     assert (len(result.lost), result.processed_twice) == (0, 0), result.report()
     assert (result.rejected, result.gave_up) == (0, 0), result.report()
+    assert result.large_deliveries >= 0.02 * result.deliveries, result.report()
+    assert any(envelope.startswith("twilio/") for envelope in result.processed)  # Twilio's SMS form posts
     assert result.injected > 0  # the faults happened, and the providers' retries got through
     assert result.duplicates >= 80  # 30% of 300, answered 200
     assert result.dead_lettered == poison  # exactly the poison, nothing else

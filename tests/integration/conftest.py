@@ -43,6 +43,7 @@ class Stack:
     dynamodb: Any
     sqs: Any
     secrets: Any
+    s3: Any
     invoke: Callable[..., Response]
 
     def set_secrets(self, document: dict[str, Any] | str) -> None:
@@ -51,6 +52,11 @@ class Stack:
 
     def dedupe_records(self) -> list[dict[str, Any]]:
         return self.dynamodb.scan(TableName=self.resources.dedupe_table)["Items"]  # type: ignore[no-any-return]
+
+    def body_objects(self) -> list[str]:
+        """The keys of every claim-checked body in the bucket."""
+        listing = self.s3.list_objects_v2(Bucket=self.resources.body_bucket)
+        return [item["Key"] for item in listing.get("Contents", [])]
 
     def messages(self, queue_url: str | None = None) -> list[dict[str, Any]]:
         """Every message on the queue, received once and left there, visible again."""
@@ -80,6 +86,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         monkeypatch.setenv("SOURCE_SECRETS_ID", resources.secret_id)
         monkeypatch.setenv("DEDUPE_TABLE_NAME", resources.dedupe_table)
         monkeypatch.setenv("EVENTS_QUEUE_URL", resources.queue_url)
+        monkeypatch.setenv("BODY_BUCKET_NAME", resources.body_bucket)
         monkeypatch.setenv("SECRETS_CACHE_SECONDS", "0")
         receiver_app.get_receiver.cache_clear()
 
@@ -98,6 +105,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
             dynamodb=boto3.client("dynamodb"),
             sqs=boto3.client("sqs"),
             secrets=boto3.client("secretsmanager"),
+            s3=boto3.client("s3"),
             invoke=invoke,
         )
         stack.set_secrets(SECRETS)
@@ -158,6 +166,7 @@ def operated_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
                 dead_letter_queue_arn=resolve.attributes["EventsDeadLetterQueue.Arn"],
                 state_table=created.state_table,
                 secret_id=created.secret_id,
+                body_bucket=created.body_bucket,
             )
             monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(template_resources.ROOT))
             monkeypatch.setenv("WEBHOOKS_DEV_STATE_FILE", str(tmp_path / "dev-state.json"))

@@ -5,8 +5,10 @@ the event's handler runs exactly once in the end. Nothing verified is lost."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -17,8 +19,10 @@ from tests.integration.conftest import Stack
 from tests.support.apigw import rest_event
 from tests.support.faults import PROCESSOR_FAULTS, RECEIVER_FAULTS, Fault, FaultInjector
 from tests.support.lambda_context import lambda_context
-from tests.support.signers import Signed, sign
+from tests.support.payloads import padded_json
+from tests.support.signers import Signed, sample_body, sign
 from tests.support.sqs import QueuePoller
+from webhook_core.body_store import S3BodyStore
 from webhook_core.processing import Processor
 from webhook_core.registry import Event, HandlerRegistry
 from webhook_core.state import ProcessorState
@@ -59,6 +63,7 @@ def handled(stack: Stack, remaining_millis: int = 30_000, pause: float = 0.0, fa
         table_name=stack.resources.state_table,
         ttl_seconds=3600,
         handler_timeout_seconds=0.5,
+        bodies=S3BodyStore(stack.resources.body_bucket),
     )
     poller = QueuePoller(stack.sqs, stack.resources.queue_url)
 
@@ -70,6 +75,15 @@ def handled(stack: Stack, remaining_millis: int = 30_000, pause: float = 0.0, fa
 
     poller.drain(invoke, None)
     return calls
+
+
+def stripe_delivery(body_bytes: int) -> Signed:
+    """A Stripe delivery; padded to `body_bytes` when the fault needs a claim-checked body."""
+    if not body_bytes:
+        return sign("stripe")
+    event_id = f"evt_{uuid.uuid4().hex[:24]}"
+    document = json.loads(sample_body("stripe", event_id, "checkout.session.completed"))
+    return sign("stripe", padded_json(document, body_bytes), event_id=event_id)
 
 
 def statuses(stack: Stack) -> Counter[str]:
@@ -98,7 +112,7 @@ def test_a_receiver_fault_answers_as_the_matrix_says_and_the_retry_is_accepted_o
     if fault.stage == "warm":  # clients built and the secret read: a sandbox that has served before
         assert stack.deliver("github", warm).status == 202
     before = statuses(stack)
-    signed = sign("stripe")
+    signed = stripe_delivery(fault.body_bytes)
 
     injector.arm(*fault.arms)
     deliver_faulted(stack, signed, fault)
@@ -121,6 +135,8 @@ def test_a_receiver_fault_answers_as_the_matrix_says_and_the_retry_is_accepted_o
 
     assert stack.deliver("stripe", signed).status == 202
     assert stack.deliver("stripe", signed).status == 200
+    if fault.body_bytes:  # the retry stored the body once; the duplicate stored nothing
+        assert stack.body_objects() == [f"bodies/{hashlib.sha256(signed.body).hexdigest()}"]
     calls = handled(stack)
     assert calls[f"stripe/{signed.event_id}"] == fault.handler_runs
     if fault.stage == "warm":
@@ -131,7 +147,7 @@ def test_a_receiver_fault_answers_as_the_matrix_says_and_the_retry_is_accepted_o
 def test_a_processor_fault_is_retried_by_sqs_and_the_handler_runs_once(
     stack: Stack, injector: FaultInjector, fault: Fault
 ) -> None:
-    signed = sign("stripe")
+    signed = stripe_delivery(fault.body_bytes)
     assert stack.deliver("stripe", signed).status == 202
     injector.arm(*fault.arms)
     # The deployed visibility timeout (180 s) outlasts the processor's 30 s: a redelivery

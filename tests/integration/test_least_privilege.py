@@ -7,6 +7,7 @@ every store uses it and each function may use that key alone."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from tests.integration.test_fault_matrix import handled
 from tests.support.apigw import rest_event
 from tests.support.faults import Arm, FaultInjector
 from tests.support.lambda_context import lambda_context
+from tests.support.payloads import github_push
 from tests.support.signers import sign
 from tests.support.template_resources import project, template
 from webhooks_cli.local.resources import Resolver
@@ -42,6 +44,10 @@ FALLBACKS = {
 
 
 def _logical_id(value: Any) -> str:
+    if isinstance(value, dict) and "Fn::Sub" in value:  # `${Bucket.Arn}/*`: the bucket's objects
+        found = re.fullmatch(r"\$\{(\w+)\.Arn\}/\*", value["Fn::Sub"])
+        assert found, value
+        return found.group(1)
     if isinstance(value, dict) and "Ref" in value:
         return str(value["Ref"])
     if isinstance(value, dict) and "Fn::GetAtt" in value:
@@ -80,8 +86,19 @@ def grants(function: str, *, kms: bool = False) -> set[tuple[str, str]]:
 
 
 def test_each_function_may_touch_only_its_own_resources() -> None:
-    assert {resource for _, resource in grants("ReceiverFunction")} == {"DedupeTable", "EventsQueue", "SourceSecrets"}
-    assert {resource for _, resource in grants("ProcessorFunction")} == {"ProcessorStateTable", "EventsQueue"}
+    assert {resource for _, resource in grants("ReceiverFunction")} == {
+        "DedupeTable",
+        "EventsQueue",
+        "SourceSecrets",
+        "BodyBucket",
+    }
+    assert {resource for _, resource in grants("ProcessorFunction")} == {
+        "ProcessorStateTable",
+        "EventsQueue",
+        "BodyBucket",
+    }
+    assert ("s3:PutObject", "BodyBucket") in grants("ReceiverFunction")
+    assert ("s3:GetObject", "BodyBucket") in grants("ProcessorFunction")
     assert not any("*" in action.split(":")[1].rstrip("*") for action, _ in grants("ReceiverFunction"))
     text = json.dumps(
         [template()["Resources"][name]["Properties"]["Policies"] for name in ("ReceiverFunction", "ProcessorFunction")]
@@ -100,6 +117,8 @@ def test_with_a_customer_key_every_store_uses_it_and_each_function_may_use_it_al
         assert properties["KmsMasterKeyId"] == {"Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]}
         assert properties["SqsManagedSseEnabled"] == {"Fn::If": ["HasKmsKey", {"Ref": "AWS::NoValue"}, True]}
     assert resources["SourceSecrets"]["Properties"]["KmsKeyId"]["Fn::If"][1] == {"Ref": "KmsKeyArn"}
+    (bucket_rule,) = resources["BodyBucket"]["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert bucket_rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]["Fn::If"][1] == {"Ref": "KmsKeyArn"}
     for function in ("ReceiverFunction", "ProcessorFunction"):
         added = grants(function, kms=True) - grants(function)
         assert added == {("kms:Decrypt", "KmsKeyArn"), ("kms:GenerateDataKey", "KmsKeyArn")}
@@ -126,6 +145,8 @@ def test_the_receiver_is_granted_exactly_the_calls_it_makes(stack: Stack, record
     signed = sign("stripe")
     assert stack.deliver("stripe", signed).status == 202  # read the secret, write, enqueue, complete
     assert stack.deliver("stripe", signed).status == 200  # a duplicate
+    large = sign("github", github_push(2_000_000))
+    assert stack.deliver("github", large).status == 202  # the claim-check: the body put in the bucket
     recorder.arm(Arm("sqs", "SendMessage", "error"))
     assert stack.deliver("github", sign("github")).status == 503  # the record released
     recorder.disarm()
@@ -139,9 +160,11 @@ def test_the_receiver_is_granted_exactly_the_calls_it_makes(stack: Stack, record
 
 def test_the_processor_is_granted_exactly_the_calls_it_makes(stack: Stack, recorder: FaultInjector) -> None:
     assert stack.deliver("stripe", sign("stripe")).status == 202
+    assert stack.deliver("github", sign("github", github_push(2_000_000))).status == 202  # claim-checked
     recorder.recording = True
-    # A failed attempt (its record released, its failure noted) and the retry that succeeds (the note cleared).
-    assert sum(handled(stack, failures=1).values()) == 1
+    # A failed attempt (its record released, its failure noted) and the retry that succeeds (the note
+    # cleared); the claim-checked body read from the bucket.
+    assert sum(handled(stack, failures=1).values()) == 2
     recorder.recording = False
     granted = _granted_actions("ProcessorFunction") - set(SQS_POLLER_ACTIONS)  # the poller's calls are Lambda's
     processor_calls = {action for action in recorder.actions if not action.startswith("sqs:")}

@@ -21,6 +21,8 @@ _ERROR_CODES = {
     ("sqs", "error"): "InternalError",
     ("secretsmanager", "throttle"): "ThrottlingException",
     ("secretsmanager", "error"): "InternalServiceError",
+    ("s3", "throttle"): "SlowDown",
+    ("s3", "error"): "InternalError",
 }
 
 
@@ -47,6 +49,8 @@ class Fault:
     status: int | None = None  # None: the function died, API Gateway answers for it
     record_left: Literal["none", "in_progress"] = "none"
     handler_runs: int = 1
+    # A body this large (bytes) is delivered: too large for a queue message, it is claim-checked.
+    body_bytes: int = 0
 
 
 RECEIVER_FAULTS = (
@@ -125,6 +129,15 @@ RECEIVER_FAULTS = (
         record_left="in_progress",
     ),
     Fault(
+        "S3 PutObject of a body too large for a queue message fails",
+        (Arm("s3", "PutObject", "error"),),
+        "503",
+        "released",
+        "202, the body stored and queued once",
+        status=503,
+        body_bytes=2_000_000,
+    ),
+    Fault(
         "The function dies between the dedupe write and the enqueue",
         (Arm("sqs", "SendMessage", "kill"),),
         "502 from API Gateway",
@@ -167,6 +180,15 @@ PROCESSOR_FAULTS = (
         "(processor record) never written",
         "SQS redelivers the record; the handler runs once",
         stage="processor",
+    ),
+    Fault(
+        "S3 GetObject of a claim-checked body fails in the processor",
+        (Arm("s3", "GetObject", "error"),),
+        "(already 202)",
+        "(processor record) never written",
+        "SQS redelivers the record; the body is read and the handler runs once",
+        stage="processor",
+        body_bytes=2_000_000,
     ),
     Fault(
         "The processor's handler succeeds, then DynamoDB fails to mark its record completed",

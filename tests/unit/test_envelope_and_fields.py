@@ -51,7 +51,7 @@ def test_the_body_travels_as_text_when_sqs_can_carry_it_and_base64_otherwise(raw
 
 
 def test_a_body_whose_json_escaping_would_not_fit_sqs_goes_base64() -> None:
-    raw = b"\x01" * 150_000  # valid UTF-8, but each byte becomes six characters of JSON
+    raw = b"\x01" * 200_000  # valid UTF-8, but each byte becomes six characters of JSON
     message = envelope(raw).to_message(MAX_MESSAGE_BYTES - 4096)
     assert len(message.encode()) < MAX_MESSAGE_BYTES
     decoded = Envelope.model_validate_json(message)

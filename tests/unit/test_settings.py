@@ -11,6 +11,7 @@ REQUIRED = {
     "SOURCE_SECRETS_ID": "arn:aws:secretsmanager:us-east-1:1:secret:s",
     "DEDUPE_TABLE_NAME": "dedupe",
     "EVENTS_QUEUE_URL": "https://sqs.example/q",
+    "BODY_BUCKET_NAME": "bodies",
 }
 
 
@@ -26,7 +27,8 @@ def test_settings_come_from_the_environment_with_defaults() -> None:
     ("environ", "variable"),
     [
         ({k: v for k, v in REQUIRED.items() if k != "DEDUPE_TABLE_NAME"}, "DEDUPE_TABLE_NAME"),
-        ({**REQUIRED, "MAX_BODY_BYTES": "250000"}, "MAX_BODY_BYTES"),
+        ({**REQUIRED, "MAX_BODY_BYTES": "4669441"}, "MAX_BODY_BYTES"),
+        ({k: v for k, v in REQUIRED.items() if k != "BODY_BUCKET_NAME"}, "BODY_BUCKET_NAME"),
         ({**REQUIRED, "DEDUPE_TTL_SECONDS": "ten"}, "DEDUPE_TTL_SECONDS"),
     ],
 )

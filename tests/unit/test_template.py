@@ -58,12 +58,14 @@ def test_the_receiver_may_touch_only_its_own_resources() -> None:
     policies = properties("ReceiverFunction")["Policies"]
     text = json.dumps(policies)
     assert '"Resource": "*"' not in text
-    statement, with_key = policies[0]["Statement"]
+    statement, bodies, with_key = policies[0]["Statement"]
     assert with_key["Fn::If"][0] == "HasKmsKey"
     assert sorted(statement["Action"]) == sorted(
         ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
     )
     assert statement["Resource"] == {"Fn::GetAtt": ["DedupeTable", "Arn"]}
+    # Claim-checked bodies: written to the bucket's objects, never read, listed or deleted.
+    assert (bodies["Action"], bodies["Resource"]) == (["s3:PutObject"], {"Fn::Sub": "${BodyBucket.Arn}/*"})
     assert {next(iter(p)) for p in policies[1:]} == {"SQSSendMessagePolicy", "AWSSecretsManagerGetSecretValuePolicy"}
 
 
@@ -102,6 +104,7 @@ def test_the_outputs_name_every_resource_a_tool_needs() -> None:
         "DeadLetterQueueUrl",
         "DeadLetterQueueArn",
         "SourceSecretsArn",
+        "BodyBucketName",
         "ReceiverFunctionName",
     ):
         assert name in outputs
@@ -122,11 +125,12 @@ def test_the_processor_reports_partial_failures_with_parameterised_batching_and_
     assert settings["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "ProcessorMaximumConcurrency"}}
 
 
-def test_the_processor_may_touch_only_its_state_table_and_a_customer_key() -> None:
+def test_the_processor_may_touch_only_its_state_table_the_bodies_and_a_customer_key() -> None:
     (policy,) = properties("ProcessorFunction")["Policies"]
-    statement, with_key = policy["Statement"]
+    statement, bodies, with_key = policy["Statement"]
     assert with_key["Fn::If"][0] == "HasKmsKey"
     assert statement["Resource"] == {"Fn::GetAtt": ["ProcessorStateTable", "Arn"]}
+    assert (bodies["Action"], bodies["Resource"]) == (["s3:GetObject"], {"Fn::Sub": "${BodyBucket.Arn}/*"})
     assert all(action.startswith("dynamodb:") and "Scan" not in action for action in statement["Action"])
 
 
@@ -174,3 +178,40 @@ def test_the_readme_fault_table_is_the_matrix_the_tests_inject() -> None:
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert readme_table() in readme
+
+
+def test_the_body_bucket_is_private_encrypted_tls_only_and_outlives_the_dead_letter_queue() -> None:
+    bucket = properties("BodyBucket")
+    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": {"Fn::If": ["HasKmsKey", "aws:kms", "AES256"]},
+        "KMSMasterKeyID": {"Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]},
+    }
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    (expiry,) = bucket["LifecycleConfiguration"]["Rules"]
+    assert (expiry["Status"], expiry["ExpirationInDays"]) == ("Enabled", {"Ref": "BodyRetentionDays"})
+    retention = template()["Parameters"]["BodyRetentionDays"]
+    dead_letter_days = properties("EventsDeadLetterQueue")["MessageRetentionPeriod"] // 86_400
+    assert retention["MinValue"] > dead_letter_days
+    assert parameter_default("BodyRetentionDays") == 21
+    (deny,) = properties("BodyBucketTlsOnlyPolicy")["PolicyDocument"]["Statement"]
+    assert properties("BodyBucketTlsOnlyPolicy")["Bucket"] == {"Ref": "BodyBucket"}
+    assert (deny["Effect"], deny["Action"], deny["Condition"]) == (
+        "Deny",
+        "s3:*",
+        {"Bool": {"aws:SecureTransport": "false"}},
+    )
+    assert deny["Resource"] == [{"Fn::GetAtt": ["BodyBucket", "Arn"]}, {"Fn::Sub": "${BodyBucket.Arn}/*"}]
+
+
+def test_both_queues_take_sqs_largest_message_and_the_body_limit_is_the_lambda_payloads() -> None:
+    from webhook_core.queue import MAX_MESSAGE_BYTES
+    from webhook_core.settings import MAX_BODY_LIMIT
+
+    for queue in ("EventsQueue", "EventsDeadLetterQueue"):
+        assert properties(queue)["MaximumMessageSize"] == MAX_MESSAGE_BYTES == 1_048_576
+    limit = template()["Parameters"]["MaxBodyBytes"]
+    assert limit["Default"] == limit["MaxValue"] == MAX_BODY_LIMIT
+    for function in ("ReceiverFunction", "ProcessorFunction"):
+        assert properties(function)["Environment"]["Variables"]["BODY_BUCKET_NAME"] == {"Ref": "BodyBucket"}

@@ -74,7 +74,6 @@ def test_webhooks_send_posts_twilios_sms_form_as_twilio_signs_it() -> None:
     assert params["Body"] == "Hello from webhooks send & co"
 
 
-
 def test_a_form_post_signed_by_twilios_validator_is_accepted_whatever_the_parameter_order() -> None:
     signature = RequestValidator(TOKEN).compute_signature(URL, PARAMS)
     headers = {"X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"}

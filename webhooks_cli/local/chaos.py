@@ -1,5 +1,5 @@
-"""`webhooks dev --chaos RATE`: fail that fraction of the receiver's dedupe writes and
-enqueues, as a throttled or erroring DynamoDB or SQS would, to watch a provider's
+"""`webhooks dev --chaos RATE`: fail that fraction of the receiver's dedupe writes,
+enqueues and claim-checked body writes, as a throttled or erroring DynamoDB or SQS would, to watch a provider's
 retries, the 503s, the released records and the dedupe do their work. Local only."""
 
 from __future__ import annotations
@@ -17,16 +17,20 @@ _FAULTS = (
     ("dynamodb", "PutItem", "InternalServerError", 500),
     ("sqs", "SendMessage", "InternalError", 500),
     ("sqs", "SendMessage", "RequestThrottled", 400),
+    ("s3", "PutObject", "InternalError", 500),
 )
 
 
 class Chaos:
-    def __init__(self, rate: float, *, dedupe_table: str, queue_url: str, seed: int | None = None) -> None:
+    def __init__(
+        self, rate: float, *, dedupe_table: str, queue_url: str, body_bucket: str = "", seed: int | None = None
+    ) -> None:
         self.rate = rate
         # Only the receiver's own calls: the poller's moves to the dead-letter queue go elsewhere.
         self._targets = {
             ("dynamodb", "PutItem"): ("TableName", dedupe_table),
             ("sqs", "SendMessage"): ("QueueUrl", queue_url),
+            ("s3", "PutObject"): ("Bucket", body_bucket),
         }
         self._random = random.Random(seed)  # noqa: S311 - chaos, not cryptography
         self._lock = threading.Lock()

@@ -14,7 +14,13 @@ from webhooks_cli.errors import CliError
 from webhooks_cli.project import Project
 
 LOCAL_STACK_NAME = "webhooks-local"
-QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "RedrivePolicy", "SqsManagedSseEnabled")
+QUEUE_ATTRIBUTES = (
+    "VisibilityTimeout",
+    "MessageRetentionPeriod",
+    "MaximumMessageSize",
+    "RedrivePolicy",
+    "SqsManagedSseEnabled",
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,7 @@ class LocalResources:
     queue_arn: str
     dead_letter_queue_url: str
     secret_id: str
+    body_bucket: str
 
     def physical_ids(self) -> dict[str, str]:
         """What `!Ref <logical id>` resolves to for each resource, as in CloudFormation."""
@@ -35,6 +42,7 @@ class LocalResources:
             "EventsQueue": self.queue_url,
             "EventsDeadLetterQueue": self.dead_letter_queue_url,
             "SourceSecrets": self.secret_id,
+            "BodyBucket": self.body_bucket,
         }
 
 
@@ -110,7 +118,13 @@ class Resolver:
     def _sub(self, text: Any) -> str:
         if not isinstance(text, str):
             raise CliError("cannot resolve the list form of !Sub locally")
-        return re.sub(r"\$\{([^}]+)\}", lambda match: str(self._ref(match.group(1))), text)
+        return re.sub(r"\$\{([^}]+)\}", lambda match: str(self._substitute(match.group(1))), text)
+
+    def _substitute(self, name: str) -> Any:
+        # `${Resource.Attribute}` is a !GetAtt; anything else a !Ref.
+        if "." in name and not name.startswith("AWS::"):
+            return self._get_att(name.split("."))
+        return self._ref(name)
 
 
 def create_resources(
@@ -119,6 +133,7 @@ def create_resources(
     """Create the tables, queues and secret in the emulator `session` points at."""
     resolve = Resolver(project, stack_name)
     dynamodb, sqs, secrets = session.client("dynamodb"), session.client("sqs"), session.client("secretsmanager")
+    s3 = session.client("s3")
 
     def create_table(logical_id: str) -> str:
         properties = resolve(project.resource(logical_id)["Properties"])
@@ -152,10 +167,33 @@ def create_resources(
         resolve.attributes[f"{logical_id}.QueueName"] = url.rsplit("/", 1)[1]
         return url
 
+    def create_bucket(logical_id: str) -> str:
+        properties = resolve(project.resource(logical_id)["Properties"])
+        name = f"{stack_name}-{logical_id}".lower()
+        s3.create_bucket(Bucket=name)
+        resolve.refs[logical_id] = name
+        resolve.attributes[f"{logical_id}.Arn"] = f"arn:aws:s3:::{name}"
+        s3.put_bucket_encryption(
+            Bucket=name, ServerSideEncryptionConfiguration={"Rules": _rules(properties["BucketEncryption"])}
+        )
+        s3.put_public_access_block(
+            Bucket=name, PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"]
+        )
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=name,
+            LifecycleConfiguration={
+                "Rules": [_lifecycle_rule(rule) for rule in properties["LifecycleConfiguration"]["Rules"]]
+            },
+        )
+        # Not its TLS-only bucket policy (as not the queues' either): the emulator speaks plain
+        # HTTP on 127.0.0.1, and moto applies the deny without its aws:SecureTransport condition.
+        return name
+
     dedupe_table = create_table("DedupeTable")
     state_table = create_table("ProcessorStateTable")
     dead_letter_queue_url = create_queue("EventsDeadLetterQueue")
     queue_url = create_queue("EventsQueue")
+    body_bucket = create_bucket("BodyBucket")
     secret = resolve(project.resource("SourceSecrets")["Properties"])
     secret_id: str = secrets.create_secret(
         Name=f"{stack_name}/source-secrets", SecretString=secret.get("SecretString", "{}")
@@ -169,8 +207,35 @@ def create_resources(
         queue_arn=resolve.attributes["EventsQueue.Arn"],
         dead_letter_queue_url=dead_letter_queue_url,
         secret_id=secret_id,
+        body_bucket=body_bucket,
     )
     return resources, resolve
+
+
+def _rules(encryption: dict[str, Any]) -> list[dict[str, Any]]:
+    """AWS::S3::Bucket BucketEncryption as PutBucketEncryption takes it."""
+    return [
+        {
+            "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+            "BucketKeyEnabled": bool(rule.get("BucketKeyEnabled", False)),
+        }
+        for rule in encryption["ServerSideEncryptionConfiguration"]
+    ]
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """An AWS::S3::Bucket lifecycle rule as PutBucketLifecycleConfiguration takes it."""
+    converted: dict[str, Any] = {
+        "ID": rule["Id"],
+        "Status": rule["Status"],
+        "Filter": {"Prefix": rule.get("Prefix", "")},
+    }
+    if "ExpirationInDays" in rule:
+        converted["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    if "AbortIncompleteMultipartUpload" in rule:
+        days = int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
+        converted["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": days}
+    return converted
 
 
 def function_environment(project: Project, resolve: Resolver, logical_id: str) -> dict[str, str]:

@@ -88,7 +88,10 @@ class LocalStack:
             from webhooks_cli.local.chaos import Chaos  # noqa: PLC0415 - only with --chaos
 
             self.chaos = Chaos(
-                self.options.chaos, dedupe_table=self.resources.dedupe_table, queue_url=self.resources.queue_url
+                self.options.chaos,
+                dedupe_table=self.resources.dedupe_table,
+                queue_url=self.resources.queue_url,
+                body_bucket=self.resources.body_bucket,
             )
             self._undo_chaos = self.chaos.install()
 
@@ -107,6 +110,7 @@ class LocalStack:
                 dead_letter_queue_arn=resolve.attributes["EventsDeadLetterQueue.Arn"],
                 state_table=self.resources.state_table,
                 secret_id=self.resources.secret_id,
+                body_bucket=self.resources.body_bucket,
             ),
         )
         if self.options.aws_only:

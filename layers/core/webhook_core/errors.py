@@ -98,6 +98,11 @@ class QueueError(ServiceUnavailableError):
     """The envelope could not be sent to the queue."""
 
 
+class BodyStoreError(ServiceUnavailableError):
+    """A claim-checked body could not be written to or read from the body store, or
+    what was read is not the body the envelope refers to."""
+
+
 class BadRequestError(WebhookError):
     """A request this source cannot take: a handshake without its parameters."""
 

@@ -30,7 +30,9 @@ from pydantic import ValidationError
 
 from webhook_core.aws import CLIENT_CONFIG
 from webhook_core.bodies import UnparseableBodyError
+from webhook_core.body_store import BodyStore, S3BodyStore
 from webhook_core.envelope import Envelope
+from webhook_core.errors import BodyStoreError
 from webhook_core.observability import MetricUnit, logger, metrics
 from webhook_core.registry import Event, HandlerRegistry, Registration
 from webhook_core.state import ProcessorState
@@ -77,12 +79,14 @@ class Processor:
         ttl_seconds: int,
         handler_timeout_seconds: float = 10.0,
         client: DynamoDBClient | None = None,
+        bodies: BodyStore | None = None,
     ) -> None:
         self._registry = registry
         self._state = state
         self._handler_timeout = handler_timeout_seconds
         self._context: LambdaContext | None = None
         self._started_in_batch = 0
+        self._bodies = bodies
         self._config = IdempotencyConfig(
             raise_on_no_idempotency_key=True, expires_after_seconds=ttl_seconds, hash_function="sha256"
         )
@@ -106,6 +110,7 @@ class Processor:
             ttl_seconds=settings.state_ttl_seconds,
             handler_timeout_seconds=settings.handler_timeout_seconds,
             client=client,
+            bodies=S3BodyStore(settings.body_bucket),
         )
 
     @property
@@ -130,6 +135,15 @@ class Processor:
         envelope = self._envelope(record)
         attempt = _receives(record)
         logger.append_keys(envelope_id=envelope.id, event_type=envelope.type, attempt=attempt)
+        try:
+            # A claim-checked body is read from the body store once, here: the handler and
+            # its payload model then see the exact bytes from envelope.raw_body().
+            envelope.raw_body(self._bodies)
+        except (BodyStoreError, ValueError) as error:  # ValueError: base64 that is not
+            metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=1)
+            logger.error("the body could not be read", extra={"reason": str(error)})
+            self._record_failure(envelope.id, error, attempt)
+            raise
         try:
             _check_body(envelope)
         except UnparseableBodyError as error:

@@ -16,6 +16,7 @@ from functools import lru_cache
 from aws_lambda_powertools.metrics import single_metric
 
 from webhook_core.bodies import parse_body_or_none
+from webhook_core.body_store import S3BodyStore
 from webhook_core.dedupe import DedupeStore, Deduplicator, Outcome
 from webhook_core.envelope import Envelope, Verification
 from webhook_core.errors import (
@@ -175,7 +176,7 @@ def create_receiver(settings: ReceiverSettings) -> Receiver:
         sources=load_sources(settings.sources_file),
         secrets=SourceSecrets(settings.secret_id, max_age_seconds=settings.secrets_cache_seconds),
         dedupe=Deduplicator(settings.dedupe_table, ttl_seconds=settings.dedupe_ttl_seconds),
-        queue=EnvelopeQueue(settings.queue_url),
+        queue=EnvelopeQueue(settings.queue_url, bodies=S3BodyStore(settings.body_bucket)),
         max_body_bytes=settings.max_body_bytes,
         retry_after_seconds=settings.retry_after_seconds,
     )

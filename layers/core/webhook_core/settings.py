@@ -10,9 +10,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from webhook_core.errors import ConfigurationError
 
-# SQS takes at most 262,144 bytes a message. The body may travel base64-encoded
-# (4/3 larger) beside headers and metadata, so the body limit stays well below.
-MAX_BODY_LIMIT = 190_000
+# The largest body that reaches the receiver at all. API Gateway takes 10 MB, but it
+# invokes the function synchronously, and Lambda's synchronous payload is 6 MB
+# (6,291,456 bytes): the whole proxy event, in which the body is base64 (this API's
+# binary media types make every body binary) beside the request line and headers,
+# which appear twice (headers, multiValueHeaders), and the requestContext. Headers and
+# request line are capped by API Gateway at 10,240 bytes; 65,536 bytes are left for
+# them: twice over, each byte JSON-escaped to two, is 40,960, and 24,576 for the
+# requestContext and the rest of the event. That leaves 6,225,920 base64 characters,
+# which carry 6,225,920 / 4 * 3 = 4,669,440 bytes. A body too large for a queue message
+# travels by reference (the claim-check, webhook_core.queue), so this is the only bound.
+LAMBDA_SYNC_PAYLOAD_BYTES = 6_291_456
+EVENT_MARGIN_BYTES = 65_536
+MAX_BODY_LIMIT = (LAMBDA_SYNC_PAYLOAD_BYTES - EVENT_MARGIN_BYTES) // 4 * 3  # 4,669,440
 
 
 class _EnvironmentSettings(BaseModel):
@@ -47,7 +57,8 @@ class ReceiverSettings(_EnvironmentSettings):
     secret_id: Annotated[str, Field(min_length=1)]
     dedupe_table: Annotated[str, Field(min_length=1)]
     queue_url: Annotated[str, Field(min_length=1)]
-    max_body_bytes: Annotated[int, Field(ge=1, le=MAX_BODY_LIMIT)] = 180_000
+    body_bucket: Annotated[str, Field(min_length=1)]
+    max_body_bytes: Annotated[int, Field(ge=1, le=MAX_BODY_LIMIT)] = MAX_BODY_LIMIT
     # Providers retry for up to 3 days (Stripe, Standard Webhooks ~1.5 days); a
     # week covers every documented retry horizon.
     dedupe_ttl_seconds: Annotated[int, Field(ge=3_600, le=90 * 86_400)] = 7 * 86_400
@@ -59,6 +70,7 @@ class ReceiverSettings(_EnvironmentSettings):
         "secret_id": "SOURCE_SECRETS_ID",
         "dedupe_table": "DEDUPE_TABLE_NAME",
         "queue_url": "EVENTS_QUEUE_URL",
+        "body_bucket": "BODY_BUCKET_NAME",
         "max_body_bytes": "MAX_BODY_BYTES",
         "dedupe_ttl_seconds": "DEDUPE_TTL_SECONDS",
         "secrets_cache_seconds": "SECRETS_CACHE_SECONDS",
@@ -74,6 +86,7 @@ class ProcessorSettings(_EnvironmentSettings):
     LABEL: ClassVar[str] = "processor settings"
 
     state_table: Annotated[str, Field(min_length=1)]
+    body_bucket: Annotated[str, Field(min_length=1)]
     # Processed ids, failure records and ordering marks must outlive any message:
     # 4 days on the queue plus 14 in the dead-letter queue, and a replay after that.
     state_ttl_seconds: Annotated[int, Field(ge=3_600, le=365 * 86_400)] = 21 * 86_400
@@ -82,6 +95,7 @@ class ProcessorSettings(_EnvironmentSettings):
 
     ENVIRONMENT: ClassVar[dict[str, str]] = {
         "state_table": "STATE_TABLE_NAME",
+        "body_bucket": "BODY_BUCKET_NAME",
         "state_ttl_seconds": "STATE_TTL_SECONDS",
         "handler_timeout_seconds": "HANDLER_TIMEOUT_SECONDS",
     }

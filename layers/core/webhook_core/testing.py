@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from webhook_core.dedupe import Outcome
 from webhook_core.envelope import Envelope
-from webhook_core.errors import DeliveryInProgressError, QueueError, SourceUnavailableError
+from webhook_core.errors import BodyStoreError, DeliveryInProgressError, QueueError, SourceUnavailableError
 from webhook_core.queue import MAX_MESSAGE_BYTES
 from webhook_core.text import sqs_safe
 
@@ -75,3 +75,27 @@ class StaticSecrets:
         if not secrets:
             raise SourceUnavailableError(f"no secret is configured for source {source!r}")
         return secrets
+
+
+@dataclass
+class InMemoryBodyStore:
+    """Claim-checked bodies by key, as the S3 adapter keeps them; `fail_puts` makes the
+    next that many puts fail, as S3 would."""
+
+    objects: dict[str, bytes] = field(default_factory=dict)
+    puts: int = 0
+    gets: int = 0
+    fail_puts: int = 0
+
+    def put(self, key: str, body: bytes) -> None:
+        self.puts += 1
+        if self.fail_puts:
+            self.fail_puts -= 1
+            raise BodyStoreError("put_object failed: InternalError")
+        self.objects[key] = bytes(body)
+
+    def get(self, key: str) -> bytes:
+        self.gets += 1
+        if key not in self.objects:
+            raise BodyStoreError(f"get_object of {key} failed: NoSuchKey")
+        return self.objects[key]
