@@ -12,15 +12,17 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+from twilio.request_validator import RequestValidator
 
 from tests.integration.conftest import Stack
 from tests.support.apigw import rest_event
 from tests.support.faults import PROCESSOR_FAULTS, RECEIVER_FAULTS, Fault, FaultInjector
 from tests.support.lambda_context import lambda_context
 from tests.support.payloads import padded_json
-from tests.support.signers import Signed, sample_body, sign
+from tests.support.signers import SECRETS, TWILIO_URL, Signed, sample_body, sign
 from tests.support.sqs import QueuePoller
 from webhook_core.body_store import S3BodyStore
 from webhook_core.processing import Processor
@@ -51,7 +53,11 @@ def handled(stack: Stack, remaining_millis: int = 30_000, pause: float = 0.0, fa
 
     @registry.on("stripe", "checkout.session.completed")
     @registry.on("github", "push")
+    @registry.on("twilio", "received")
     def count(event: Event[Any]) -> None:
+        if event.envelope.kind == "twilio":  # a form post reaches its handler as its parameters
+            assert isinstance(event.payload, dict)
+            assert event.payload["SmsStatus"] == "received"
         attempts[event.envelope.id] += 1
         if sum(attempts.values()) <= failures:
             raise RuntimeError("the handler failed this time")
@@ -77,8 +83,15 @@ def handled(stack: Stack, remaining_millis: int = 30_000, pause: float = 0.0, fa
     return calls
 
 
-def stripe_delivery(body_bytes: int) -> Signed:
-    """A Stripe delivery; padded to `body_bytes` when the fault needs a claim-checked body."""
+def delivery(fault: Fault) -> Signed:
+    """The fault's delivery: Twilio's SMS form post, or a Stripe event padded to
+    `body_bytes` when the fault needs a claim-checked body."""
+    if fault.form_post:
+        params = {"MessageSid": f"SM{uuid.uuid4().hex}", "From": "+15017122661", "Body": "hi", "SmsStatus": "received"}
+        signature = RequestValidator(SECRETS["twilio"][0]).compute_signature(TWILIO_URL, params)
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature}
+        return Signed(urlencode(params).encode(), headers, params["MessageSid"], "received")
+    body_bytes = fault.body_bytes
     if not body_bytes:
         return sign("stripe")
     event_id = f"evt_{uuid.uuid4().hex[:24]}"
@@ -86,12 +99,22 @@ def stripe_delivery(body_bytes: int) -> Signed:
     return sign("stripe", padded_json(document, body_bytes), event_id=event_id)
 
 
+def queued_id(stack: Stack, fault: Fault, signed: Signed) -> str:
+    """The envelope id the receiver gave the delivery (Twilio's: the body's digest, as
+    this form post carries no idempotency token)."""
+    if not fault.form_post:
+        return f"stripe/{signed.event_id}"
+    queued = [json.loads(message["Body"]) for message in stack.messages()]
+    (envelope_id,) = {envelope["id"] for envelope in queued if envelope["source"] == "twilio"}
+    return str(envelope_id)
+
+
 def statuses(stack: Stack) -> Counter[str]:
     return Counter(record["status"]["S"] for record in stack.dedupe_records())
 
 
 def deliver_faulted(stack: Stack, signed: Signed, fault: Fault) -> None:
-    event = rest_event("stripe", signed.body, signed.headers)
+    event = rest_event(fault.source, signed.body, signed.headers)
     context = lambda_context(remaining_millis=REMAINING_MILLIS)
     if fault.status is None:  # the function died: API Gateway answers 502 for it
         with pytest.raises(SystemExit):
@@ -112,7 +135,7 @@ def test_a_receiver_fault_answers_as_the_matrix_says_and_the_retry_is_accepted_o
     if fault.stage == "warm":  # clients built and the secret read: a sandbox that has served before
         assert stack.deliver("github", warm).status == 202
     before = statuses(stack)
-    signed = stripe_delivery(fault.body_bytes)
+    signed = delivery(fault)
 
     injector.arm(*fault.arms)
     deliver_faulted(stack, signed, fault)
@@ -122,23 +145,24 @@ def test_a_receiver_fault_answers_as_the_matrix_says_and_the_retry_is_accepted_o
     left = statuses(stack) - before
     if fault.status == 202:  # served despite the fault
         assert left == Counter({"COMPLETED": 1})
-        assert stack.deliver("stripe", signed).status == 200
-        assert handled(stack)[f"stripe/{signed.event_id}"] == fault.handler_runs
+        assert stack.deliver(fault.source, signed).status == 200
+        assert handled(stack)[queued_id(stack, fault, signed)] == fault.handler_runs
         return
     if fault.record_left == "in_progress":
         assert left == Counter({"INPROGRESS": 1})
-        early = stack.deliver("stripe", signed)
+        early = stack.deliver(fault.source, signed)
         assert (early.status, early.headers.get("retry-after")) == (409, "10")
         time.sleep(REMAINING_MILLIS / 1000 + 0.2)
     else:
         assert left == Counter()
 
-    assert stack.deliver("stripe", signed).status == 202
-    assert stack.deliver("stripe", signed).status == 200
+    assert stack.deliver(fault.source, signed).status == 202
+    assert stack.deliver(fault.source, signed).status == 200
     if fault.body_bytes:  # the retry stored the body once; the duplicate stored nothing
         assert stack.body_objects() == [f"bodies/{hashlib.sha256(signed.body).hexdigest()}"]
+    envelope_id = queued_id(stack, fault, signed)
     calls = handled(stack)
-    assert calls[f"stripe/{signed.event_id}"] == fault.handler_runs
+    assert calls[envelope_id] == fault.handler_runs
     if fault.stage == "warm":
         assert calls[f"github/{warm.event_id}"] == 1
 
@@ -147,7 +171,7 @@ def test_a_receiver_fault_answers_as_the_matrix_says_and_the_retry_is_accepted_o
 def test_a_processor_fault_is_retried_by_sqs_and_the_handler_runs_once(
     stack: Stack, injector: FaultInjector, fault: Fault
 ) -> None:
-    signed = stripe_delivery(fault.body_bytes)
+    signed = delivery(fault)
     assert stack.deliver("stripe", signed).status == 202
     injector.arm(*fault.arms)
     # The deployed visibility timeout (180 s) outlasts the processor's 30 s: a redelivery

@@ -51,6 +51,12 @@ class Fault:
     handler_runs: int = 1
     # A body this large (bytes) is delivered: too large for a queue message, it is claim-checked.
     body_bytes: int = 0
+    # The delivery is Twilio's SMS webhook, a form post (else a Stripe JSON event).
+    form_post: bool = False
+
+    @property
+    def source(self) -> str:
+        return "twilio" if self.form_post else "stripe"
 
 
 RECEIVER_FAULTS = (
@@ -85,6 +91,15 @@ RECEIVER_FAULTS = (
         "released",
         "202, queued once",
         status=503,
+    ),
+    Fault(
+        "SQS SendMessage fails for a Twilio SMS form post",
+        (Arm("sqs", "SendMessage", "error"),),
+        "503",
+        "released",
+        "202, queued once; its handler gets the form's parameters",
+        status=503,
+        form_post=True,
     ),
     Fault(
         "SQS throttles SendMessage",
