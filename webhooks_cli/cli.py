@@ -241,6 +241,8 @@ def send(
             f"{prefix}{delivery.method} {target_url}  {delivery.event_type}  "
             f"[{colour}]{status}[/{colour}]  {escape(printable(body))}"
         )
+    if status >= 400:  # refused: a script that sends must see it
+        raise click.exceptions.Exit(1)
 
 
 def _post(url: str, delivery: signing.Delivery) -> tuple[int, str]:

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from webhook_core.body_store import S3BodyStore
+from webhook_core.errors import BodyStoreError
 from webhooks_cli import devsecrets
 from webhooks_cli.aws import describe
 from webhooks_cli.dlq import DeadLetter, DeadLetterQueue, Selection, parse_since
@@ -27,6 +28,8 @@ from webhooks_cli.targets import Target, resolve
 from webhooks_cli.terminal import printable
 
 console = Console(highlight=False, soft_wrap=True)
+# What `dlq show` prints of a body unless --full: a 4 MB body is no terminal's business.
+SHOWN_BODY_CHARS = 20_000
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -173,9 +176,12 @@ def list_(
 
 @dlq.command()
 @click.argument("identifier")
+@click.option(
+    "--full", is_flag=True, help=f"Print the whole body (otherwise its first {SHOWN_BODY_CHARS:,} characters)."
+)
 @target_options
 @aws_errors
-def show(identifier: str, target_choice: TargetChoice) -> None:
+def show(identifier: str, full: bool, target_choice: TargetChoice) -> None:
     """Show one dead letter (by message id, its first 8 characters, or envelope id)."""
     queue = _queue(target_choice.resolve())
     letters = queue.select(Selection())
@@ -186,10 +192,10 @@ def show(identifier: str, target_choice: TargetChoice) -> None:
     ]
     if len(matches) != 1:
         raise CliError(f"{len(matches)} dead letters match {identifier!r}; give a full message or envelope id")
-    _print_letter(matches[0])
+    _print_letter(matches[0], full=full)
 
 
-def _print_letter(letter: DeadLetter) -> None:
+def _print_letter(letter: DeadLetter, *, full: bool = False) -> None:
     envelope = letter.envelope or {}
     console.print(f"[bold]message id[/bold]   {_shown(letter.message_id)}")
     console.print(f"[bold]envelope id[/bold]  {_shown(letter.envelope_id)}")
@@ -212,14 +218,29 @@ def _print_letter(letter: DeadLetter) -> None:
             console.print(f"  {_shown(name)}: {_shown(_text(value))}")
     elif headers:  # not the object the receiver writes: shown as it is
         console.print(f"[bold]headers[/bold]      {_shown(_text(headers))}")
-    raw = letter.raw_body()
+    reference = letter.body_ref
+    where = f", claim-checked in the body bucket as {reference.key}" if reference else ""
+    console.print(
+        f"[bold]body[/bold]         {reference.size if reference else len(letter.body):,} bytes{where}"
+        if reference
+        else "[bold]body[/bold]"
+    )
+    try:
+        raw = letter.raw_body()
+    except BodyStoreError as exc:  # claim-checked, and the object is gone (expired or deleted)
+        console.print(f"  (the claim-checked body cannot be read: {_shown(exc.detail)})")
+        return
     try:
         text = json.dumps(json.loads(raw), indent=2)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to pretty-print
         text = raw.decode("utf-8", "replace")
-    console.print("[bold]body[/bold]")
+    hidden = 0 if full else max(0, len(text) - SHOWN_BODY_CHARS)
+    if hidden:
+        text = text[:SHOWN_BODY_CHARS]
     # Line by line, so a text body keeps its lines while a control character in one is escaped.
     console.print("\n".join(_shown(line) for line in text.split("\n")))
+    if hidden:
+        console.print(f"… {hidden:,} more characters (--full prints them all)")
 
 
 def _text(value: Any) -> str:
@@ -284,6 +305,10 @@ def replay(
     if dry_run:
         for envelope_id in report.moved:
             console.print(f"would move {_shown(envelope_id)}")
+    if ids and not (report.moved or report.skipped or report.failed):
+        raise CliError(f"no dead letter matches {', '.join(ids)}; `webhooks dlq list` shows them")
+    for envelope_id, reason in report.failed:
+        console.print(f"failed {_shown(envelope_id)}: {_shown(reason)} (left in the DLQ)")
     console.print(f"{verb} {len(report.moved)}, skipped {len(report.skipped)}, failed {len(report.failed)}")
 
 
@@ -391,10 +416,7 @@ def set_(
     if not secret:
         raise CliError("the secret is empty")
     if not token and sources[name].spec.scheme.derive_keys([secret])[0] is None:
-        raise CliError(
-            f"that is not a secret of kind {sources[name].kind!r} (Standard Webhooks secrets are whsec_<base64>; "
-            "Ed25519 sources take the provider's public key)"
-        )
+        raise CliError(f"that is not a secret of kind {sources[name].kind!r}: {_secret_format(sources[name].kind)}")
 
     target = target_choice.resolve(project)
     client = target.client("secretsmanager")
@@ -432,6 +454,18 @@ def list_secrets(target_choice: TargetChoice) -> None:
         kind = sources[name].kind if name in sources else "(not in sources.json)"
         table.add_row(name, kind, str(count) if count else "[red]0: answers 503[/red]")
     console.print(table)
+
+
+def _secret_format(kind: str) -> str:
+    """What a secret of `kind` looks like, for the error that refuses one."""
+    if kind == "ed25519":
+        return (
+            "an Ed25519 source takes the provider's public key, 32 bytes in its key encoding (hex by default); "
+            "a key of small order is refused, since anyone could forge signatures for it"
+        )
+    if kind in {"standard", "svix"}:
+        return "Standard Webhooks and Svix secrets are whsec_ followed by base64"
+    return "it does not decode as this source's key_format says"
 
 
 def _secret_document(client: Any, secret_id: str) -> dict[str, Any]:

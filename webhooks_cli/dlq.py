@@ -21,7 +21,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from webhook_core.body_store import BodyStore
-from webhook_core.envelope import Envelope
+from webhook_core.envelope import BodyRef, Envelope
+from webhook_core.errors import BodyStoreError
 from webhook_core.processing import processed_record_key
 from webhook_core.state import FailureRecord, ProcessorState
 from webhooks_cli.errors import CliError
@@ -79,6 +80,11 @@ class DeadLetter:
         except ValidationError:
             return None
 
+    @property
+    def body_ref(self) -> BodyRef | None:
+        """Where a claim-checked body waits in the body store; None for an inline body."""
+        return self._parsed.body_ref if self._parsed is not None else None
+
     def raw_body(self) -> bytes:
         """The delivery's exact bytes, decoded as the processor decodes them (a
         claim-checked body read from the body store); a message that is not a valid
@@ -133,7 +139,14 @@ class Selection:
             return False
         if self.since and letter.sent_at < self.since:
             return False
-        return not (self.grep and self.grep not in letter.raw_body().decode("utf-8", "replace"))
+        return not self.grep or self.grep in _searchable_body(letter)
+
+
+def _searchable_body(letter: DeadLetter) -> str:
+    try:
+        return letter.raw_body().decode("utf-8", "replace")
+    except BodyStoreError:  # a claim-checked body that is gone contains nothing
+        return ""
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
@@ -262,6 +275,19 @@ class DeadLetterQueue:
         if dry_run:
             report.moved.append(letter.envelope_id)
             return "would move"
+        reference = letter.body_ref
+        if reference is not None:
+            # The body must outlive the replayed message, whose clock starts again: read it
+            # (a body that is gone fails this letter alone) and put it back, which restarts
+            # the bucket's expiry.
+            try:
+                raw = letter.raw_body()
+                if self.bodies is None:
+                    raise BodyStoreError("no body store to refresh the claim-checked body in")
+                self.bodies.put(reference.key, raw)
+            except BodyStoreError as exc:
+                report.failed.append((letter.envelope_id, exc.detail))
+                return "failed"
         try:
             if force and letter.envelope:
                 self.dynamodb.delete_item(

@@ -79,7 +79,8 @@ def resolve(
         raise CliError("no local stack is running (start `webhooks dev`), and no --stack was given")
     try:
         state = json.loads(state_file.read_text(encoding="utf-8"))
-        endpoint = endpoint_url or state.pop("endpoint")
+        recorded = state.pop("endpoint")
+        endpoint = endpoint_url or recorded
         resources = Resources(**state)
     except (ValueError, TypeError, KeyError) as exc:
         raise CliError(f"{state_file} is damaged ({exc}); restart `webhooks dev`") from None

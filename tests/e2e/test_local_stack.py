@@ -283,3 +283,10 @@ def test_a_hundred_identical_deliveries_at_once_over_http_are_processed_exactly_
     time.sleep(1.5)  # a second processing would show by now
     processed = Counter(line.split()[2] for line in dev_stack.lines if " processed " in line)
     assert processed[envelope_id] == 1
+
+
+def test_a_refused_send_exits_1_so_scripts_see_it(dev_stack: DevStack) -> None:
+    """A delivery the receiver refuses used to exit 0 (found by a new user)."""
+    refused = dev_stack.cli("send", "stripe", "--url", f"{dev_stack.url}/not-webhooks")
+    assert refused.returncode == 1, refused.stdout
+    assert " 403 " in refused.stdout

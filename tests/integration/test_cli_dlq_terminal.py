@@ -5,6 +5,7 @@ and `dlq show` shows what it can of an envelope with fields of unexpected types.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -109,3 +110,83 @@ def test_dlq_show_shows_what_it_can_of_an_envelope_with_fields_of_odd_types(
     assert_no_raw_controls(result.output)
     assert '{"action": "opened"}' in result.output or '"action": "opened"' in result.output
     assert "1700000000" in result.output
+
+
+def test_dlq_show_of_a_deeply_nested_json_dead_letter_does_not_crash(operated_stack: OperatedStack) -> None:
+    """Claim 9 / 'dlq show shows what it can': a 10,000-deep JSON body is exactly what the
+    receiver queues and the processor dead-letters (UnparseableBodyError). dlq show does
+    json.loads(raw) catching only ValueError; RecursionError escapes as a traceback."""
+    item = envelope(kind="stripe", event_id="evt_deep", body=b"[" * 10_000 + b"]" * 10_000)
+    sqs = operated_stack.client("sqs")
+    sqs.send_message(QueueUrl=operated_stack.resources.dead_letter_queue_url, MessageBody=item.to_message(900_000))
+    result = operated_stack.webhooks("dlq", "show", "stripe/evt_deep")
+    assert result.exit_code == 0, (result.output, repr(result.exception))
+    assert "Traceback" not in result.output
+
+
+def test_a_claim_checked_dead_letter_whose_body_is_gone_does_not_break_dlq_list_grep(
+    operated_stack: OperatedStack,
+) -> None:
+    """A claim-checked letter whose object expired (BodyRetentionDays counts from the put,
+    while a `dlq replay` starts a new message with a fresh 4 + 14 days) makes every
+    --grep selection (list, replay, purge) and dlq show die with BodyStoreError."""
+    from webhook_core.envelope import BodyRef
+
+    raw = b'{"big": "' + b"x" * 2_000_000 + b'"}'
+    item = envelope(kind="github", event_type="push", event_id="gone-1", body=raw)
+    checked = item.by_reference(BodyRef.of(raw))  # never put: as after the bucket's expiry
+    sqs = operated_stack.client("sqs")
+    sqs.send_message(QueueUrl=operated_stack.resources.dead_letter_queue_url, MessageBody=checked.to_message(900_000))
+    listed = operated_stack.webhooks("dlq", "list", "--grep", "anything")
+    assert listed.exit_code == 0, (listed.output, repr(listed.exception))
+    shown = operated_stack.webhooks("dlq", "show", "github/gone-1")
+    assert shown.exception is None or isinstance(shown.exception, SystemExit), repr(shown.exception)
+    assert "cannot be read" in shown.output
+
+
+def test_replay_refreshes_a_claim_checked_body_and_fails_alone_one_whose_body_is_gone(
+    operated_stack: OperatedStack,
+) -> None:
+    """The replayed message lives another 4 + 14 days: its body is put again so the bucket's
+    expiry starts over; a letter whose body is already gone fails alone and stays."""
+    from webhook_core.envelope import BodyRef
+
+    sqs, s3 = operated_stack.client("sqs"), operated_stack.client("s3")
+    bucket = operated_stack.resources.body_bucket
+    kept_raw, gone_raw = (b'{"kept": "' + b"k" * 1_200_000 + b'"}', b'{"gone": "' + b"g" * 1_200_000 + b'"}')
+    kept = envelope(kind="github", event_type="push", event_id="kept-1", body=kept_raw)
+    gone = envelope(kind="github", event_type="push", event_id="gone-2", body=gone_raw)
+    kept_ref, gone_ref = BodyRef.of(kept_raw), BodyRef.of(gone_raw)
+    s3.put_object(Bucket=bucket, Key=kept_ref.key, Body=kept_raw)
+    put_at = s3.head_object(Bucket=bucket, Key=kept_ref.key)["LastModified"]
+    for item, reference in ((kept, kept_ref), (gone, gone_ref)):
+        message = item.by_reference(reference).to_message(900_000)
+        sqs.send_message(QueueUrl=operated_stack.resources.dead_letter_queue_url, MessageBody=message)
+    time.sleep(1.1)  # S3 keeps LastModified in whole seconds
+
+    result = operated_stack.webhooks("dlq", "replay", "--yes")
+
+    assert result.exit_code == 0, (result.output, repr(result.exception))
+    assert "failed github/gone-2" in result.output
+    assert "moved 1, skipped 0, failed 1" in result.output
+    assert s3.head_object(Bucket=bucket, Key=kept_ref.key)["LastModified"] > put_at  # expiry starts over
+    queued = sqs.receive_message(QueueUrl=operated_stack.resources.queue_url, MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(message["Body"])["id"] for message in queued] == ["github/kept-1"]
+    left = sqs.receive_message(QueueUrl=operated_stack.resources.dead_letter_queue_url, MaxNumberOfMessages=10)
+    assert [json.loads(message["Body"])["id"] for message in left["Messages"]] == ["github/gone-2"]
+
+
+def test_dlq_and_secrets_commands_take_an_endpoint_url(operated_stack: OperatedStack) -> None:
+    """--endpoint-url names where the local stack's resources are: it used to fail as a
+    'damaged' state file on every dlq and secrets command (found by a new user)."""
+    for command in (("dlq", "list", "--json"), ("secrets", "list")):
+        result = operated_stack.webhooks(*command, "--endpoint-url", operated_stack.endpoint)
+        assert result.exit_code == 0, (command, result.output)
+        assert "damaged" not in result.output
+
+
+def test_replaying_an_id_no_dead_letter_has_is_an_error(operated_stack: OperatedStack) -> None:
+    """It used to print `moved 0, skipped 0, failed 0` and exit 0 (found by a new user)."""
+    result = operated_stack.webhooks("dlq", "replay", "stripe/evt_nowhere", "--yes")
+    assert result.exit_code == 1
+    assert "no dead letter matches stripe/evt_nowhere" in result.output

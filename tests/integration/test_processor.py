@@ -4,6 +4,7 @@ idempotency, the out-of-order guard, poison records, unregistered types."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,12 +19,13 @@ from tests.support import template_resources
 from tests.support.envelopes import envelope, stripe_body
 from tests.support.lambda_context import lambda_context
 from tests.support.sqs import QueuePoller, lambda_event
-from webhook_core.envelope import Envelope
+from webhook_core.envelope import BodyRef, Envelope
 from webhook_core.observability import metrics
 from webhook_core.payloads.stripe import Invoice, StripeEvent
 from webhook_core.processing import Processor, processed_record_key
 from webhook_core.registry import Event, HandlerRegistry
 from webhook_core.state import ProcessorState
+from webhook_core.testing import InMemoryBodyStore
 
 pytestmark = pytest.mark.integration
 
@@ -393,3 +395,96 @@ def test_the_first_record_of_a_batch_always_runs_within_what_is_left(harness: Ha
         lambda_event([_message(only)], "arn:aws:sqs:us-east-1:1:q"), lambda_context(5_000)
     )
     assert (response["batchItemFailures"], ran) == ([], [only.id])
+
+
+def test_a_handler_stopped_at_its_bound_does_not_run_on_beside_its_redelivery(harness: Harness) -> None:
+    """Claim 5 vs 'once in effect': a handler past its bound is abandoned, its once-lock
+    expires with the invocation, and the redelivery runs the handler again while the first
+    run is still alive (on Lambda: frozen with the sandbox, resumed on its next invoke).
+    Both complete: the side effect happens twice."""
+    registry, effects, release = HandlerRegistry(), list[str](), threading.Event()
+    calls = 0
+
+    @registry.on("stripe", "*")
+    def charge(event: Event[Any]) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            release.wait(30)  # a call that answers late (or a sandbox frozen mid-call)
+        effects.append(event.envelope.id)
+
+    processor = Processor(
+        registry=registry,
+        state=ProcessorState(harness.resources.state_table, ttl_seconds=86_400),
+        table_name=harness.resources.state_table,
+        ttl_seconds=86_400,
+        handler_timeout_seconds=0.5,
+    )
+    item = envelope()
+    batch = lambda_event([_message(item)], "arn:aws:sqs:us-east-1:1:q")
+    first = processor.process_batch(batch, lambda_context(2_600))  # in-progress expires in ~2.6 s
+    assert first["batchItemFailures"]
+    time.sleep(2.8)  # SQS redelivers after the visibility timeout, past the lock's expiry
+    processor.process_batch(batch, lambda_context(30_000))
+    release.set()  # the first run finishes after all
+    time.sleep(0.5)
+    assert effects == [item.id], f"the handler's side effect ran {len(effects)} times"
+
+
+class SlowBodies(InMemoryBodyStore):
+    def get(self, key: str) -> bytes:
+        time.sleep(1.0)  # S3 under throttling; CLIENT_CONFIG allows up to ~2 x (2 s + 3 s)
+        return super().get(key)
+
+
+def test_the_batch_does_not_keep_reading_claim_checked_bodies_past_the_invocations_time(harness: Harness) -> None:
+    """Claim 5: 'the batch stops starting records before the invocation's time runs out'.
+    The S3 read of a claim-checked body happens before the time check, for every record,
+    including those then deferred: with slow reads the batch runs past its deadline (on
+    Lambda: a timeout, the whole batch back, every receive counted)."""
+    bodies = SlowBodies()
+    registry = HandlerRegistry()
+    registry.on("stripe", "*")(lambda event: None)
+    processor = Processor(
+        registry=registry,
+        state=ProcessorState(harness.resources.state_table, ttl_seconds=86_400),
+        table_name=harness.resources.state_table,
+        ttl_seconds=86_400,
+        handler_timeout_seconds=1.0,
+        bodies=bodies,
+    )
+    messages = []
+    for index in range(3):
+        raw = json.dumps({"id": f"evt_{index}", "pad": "x" * 2_000_000}).encode()
+        reference = BodyRef.of(raw)
+        bodies.objects[reference.key] = raw
+        messages.append(_message(envelope(body=raw).by_reference(reference)))
+    started = time.monotonic()
+    processor.process_batch(lambda_event(messages, "arn:aws:sqs:us-east-1:1:q"), lambda_context(2_500))
+    elapsed = time.monotonic() - started
+    assert elapsed < 2.5, f"the batch ran {elapsed:.1f} s of a 2.5 s invocation ({bodies.gets} S3 reads)"
+
+
+def test_off_the_main_thread_a_hanging_handler_is_abandoned_and_fails_alone(harness: Harness) -> None:
+    """The local stack's poller runs the processor on a thread, where no signal reaches a
+    handler: it is left on a thread of its own, and its record fails alone."""
+    registry, ran, release = HandlerRegistry(), list[str](), threading.Event()
+
+    @registry.on("stripe", "*")
+    def handle(event: Event[Any]) -> None:
+        if event.envelope.type == "hangs":
+            release.wait(30)
+        ran.append(event.envelope.id)
+
+    processor = _bounded_processor(harness, registry, handler_timeout=0.5)
+    first, hanging, last = envelope(), envelope(event_type="hangs"), envelope()
+    batch = lambda_event([_message(first), _message(hanging), _message(last)], "arn:aws:sqs:us-east-1:1:q")
+    responses: list[Any] = []
+    poller = threading.Thread(target=lambda: responses.append(processor.process_batch(batch, lambda_context())))
+    try:
+        poller.start()
+        poller.join(20)
+        assert responses[0]["batchItemFailures"] == [{"itemIdentifier": f"m-{hanging.event_id}"}]
+        assert ran == [first.id, last.id]
+    finally:
+        release.set()

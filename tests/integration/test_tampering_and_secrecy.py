@@ -7,15 +7,27 @@ import io
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from functions.receiver import app as receiver_app
 from tests.integration.conftest import Stack
 from tests.support.apigw import rest_event
 from tests.support.lambda_context import lambda_context
-from tests.support.signers import BODY_SIGNED, KINDS, SECRETS, SIGNATURE_HEADER, TIMESTAMPED, Signed, other_secret, sign
+from tests.support.signers import (
+    BODY_SIGNED,
+    KINDS,
+    SECRETS,
+    SIGNATURE_HEADER,
+    TIMESTAMPED,
+    TOKEN_SECRET,
+    Signed,
+    other_secret,
+    sign,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -209,3 +221,39 @@ def test_what_a_sender_controls_never_makes_a_5xx(stack: Stack) -> None:
     queued = [json.loads(message["Body"]) for message in stack.messages()]
     assert len(queued) == 3
     assert {envelope["type"] for envelope in queued} >= {"push\ufffd", "unknown"}
+
+
+# Found by an outside review: a lone surrogate a sender controls was a 503.
+
+
+def test_a_lone_surrogate_in_a_token_header_is_401_not_503(stack: Stack) -> None:
+    """Claim 7: nothing a sender controls causes a 5xx. The `token` kind encodes the
+    presented header with str.encode() (no surrogatepass), so an unauthenticated
+    request with X-Gitlab-Token: \\ud800 raises UnicodeEncodeError -> fail_safe -> 503."""
+    signed = sign("token")
+    for value in ("\ud800", TOKEN_SECRET + "\udfff"):
+        headers = {**signed.headers, "X-Gitlab-Token": value}
+        response = stack.invoke(rest_event("token", signed.body, headers))
+        assert response.status == 401, (value, response.status, response.body)
+
+
+def test_a_lone_surrogate_in_metas_verify_token_is_401_not_503(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Claim 7, on the unauthenticated GET check: meta_subscribe() does token.encode()."""
+    path = tmp_path / "sources.json"
+    path.write_text(json.dumps({"sources": [{"name": "meta", "preset": "meta"}]}))
+    monkeypatch.setenv("SOURCES_FILE", str(path))
+    receiver_app.get_receiver.cache_clear()
+    stack.set_secrets({"meta": ["app-secret"], "meta/verify_token": ["the-verify-token"]})
+    query = {"hub.mode": "subscribe", "hub.verify_token": "\ud800", "hub.challenge": "123"}
+    response = stack.invoke(rest_event("meta", b"", method="GET", query=query))
+    assert response.status == 401, (response.status, response.body)
+
+
+def test_a_signed_zoom_url_validation_with_a_lone_surrogate_token_is_not_503(stack: Stack) -> None:
+    """Claim 7 (verified sender): zoom_url_validation() does plainToken.encode(); a JSON
+    "\\ud800" escape in a signed body is valid JSON and makes every retry a 503."""
+    body = b'{"event": "endpoint.url_validation", "payload": {"plainToken": "abc\\ud800"}, "event_ts": 1}'
+    response = stack.deliver("zoom", sign("zoom", body))
+    assert response.status < 500, (response.status, response.body)

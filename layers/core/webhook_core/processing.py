@@ -6,17 +6,21 @@ batchItemFailures and SQS retries only it.
 
 Time is bounded per record, because a Lambda timeout has no partial response:
 the whole batch would come back, records that already ran beside records that
-never did. Each handler runs within `handler_timeout_seconds` (past it, its record
-fails alone), and a record is not started when the invocation could not see it
-through: it is reported failed untouched, and SQS delivers it again.
+never did. Each handler runs within `handler_timeout_seconds` (an alarm signal
+stops it on the main thread; past it, its record fails alone), and a record is not
+started when the invocation could not see it through: it is reported failed
+untouched, and SQS delivers it again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -48,6 +52,28 @@ if TYPE_CHECKING:
 PROCESSED_KEY_PREFIX = "processed"
 # What a batch keeps for itself after the last handler: recording a failure, answering.
 RESERVE_SECONDS = 2.0
+MIN_HANDLER_SECONDS = 0.1
+
+
+@contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise HandlerTimeoutError in the running code after `seconds` (main thread only:
+    Python delivers signals there; None: no limit)."""
+    if seconds is None:
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        metrics.add_metric(name="HandlerTimedOut", unit=MetricUnit.Count, value=1)
+        raise HandlerTimeoutError(f"the handler ran longer than {seconds:.1f} s and was stopped")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class HandlerTimeoutError(Exception):
@@ -135,6 +161,9 @@ class Processor:
         envelope = self._envelope(record)
         attempt = _receives(record)
         logger.append_keys(envelope_id=envelope.id, event_type=envelope.type, attempt=attempt)
+        # Before any work on the record, a claim-checked body's read included: a record the
+        # invocation cannot see through is handed back untouched.
+        bound = self._time_for_record()
         try:
             # A claim-checked body is read from the body store once, here: the handler and
             # its payload model then see the exact bytes from envelope.raw_body().
@@ -157,7 +186,7 @@ class Processor:
             metrics.add_metric(name="UnhandledType", unit=MetricUnit.Count, value=1)
             logger.info("no handler for this event type; acknowledged")
             return
-        bound = self._time_for_record()
+        bound = min(bound, max(self._remaining(), MIN_HANDLER_SECONDS))  # what the body's read left
         try:
             self._run_bounded(bound, envelope, registration)
         except Exception as error:
@@ -175,11 +204,7 @@ class Processor:
         """How long this record's handler may run; RecordDeferredError when the invocation
         cannot see a whole handler run through (the first record of a batch always gets
         what is left, so a batch always makes progress)."""
-        remaining = (
-            self._context.get_remaining_time_in_millis() / 1000 - RESERVE_SECONDS
-            if self._context is not None
-            else self._handler_timeout
-        )
+        remaining = self._remaining()
         if remaining >= self._handler_timeout:
             self._started_in_batch += 1
             return self._handler_timeout
@@ -190,16 +215,30 @@ class Processor:
         logger.info("too little time left in this invocation; handed back untouched", extra={"left_s": remaining})
         raise RecordDeferredError(f"{remaining:.1f} s left in the invocation, under the handler bound")
 
+    def _remaining(self) -> float:
+        """Seconds of the invocation left for a handler, after the batch's reserve."""
+        if self._context is None:
+            return self._handler_timeout
+        return self._context.get_remaining_time_in_millis() / 1000 - RESERVE_SECONDS
+
     def _run_bounded(self, bound: float, envelope: Envelope, registration: Registration) -> None:
-        """Run the handler (under its once-lock) on a thread of its own, waiting at most
-        `bound` seconds. A handler past its bound cannot be stopped: its thread is left
-        behind, its once-lock stays in progress until the invocation's time runs out,
-        and its record fails here so the batch goes on."""
+        """Run the handler under its once-lock for at most `bound` seconds.
+
+        On Lambda the handler runs on the main thread, where an alarm signal stops it:
+        the timeout is raised inside the handler, its once-lock is released and its
+        record fails, so the redelivery runs it once more and nothing runs on. Elsewhere
+        (the local stack's poller thread) no signal can reach it: it runs on a thread of
+        its own, which is abandoned past its bound."""
+        if threading.current_thread() is threading.main_thread():
+            self._run_once(key={"envelope_id": envelope.id}, envelope=envelope, registration=registration, bound=bound)
+            return
         outcome: list[BaseException | None] = []
 
         def run() -> None:
             try:
-                self._run_once(key={"envelope_id": envelope.id}, envelope=envelope, registration=registration)
+                self._run_once(
+                    key={"envelope_id": envelope.id}, envelope=envelope, registration=registration, bound=None
+                )
             except BaseException as error:  # noqa: BLE001 - handed to the batch's thread, which raises it
                 outcome.append(error)
             else:
@@ -214,14 +253,17 @@ class Processor:
         if outcome[0] is not None:
             raise outcome[0]
 
-    def _run(self, *, key: dict[str, str], envelope: Envelope, registration: Registration) -> dict[str, Any]:
+    def _run(
+        self, *, key: dict[str, str], envelope: Envelope, registration: Registration, bound: float | None
+    ) -> dict[str, Any]:
         event = Event(
             envelope=envelope,
             payload=registration.parse(envelope),
             ordering=self._state,
             on_stale=_count_stale,
         )
-        registration.function(event)
+        with _time_limit(bound):
+            registration.function(event)
         return {"envelope_id": envelope.id}
 
     def _envelope(self, record: SQSRecord) -> Envelope:

@@ -27,3 +27,9 @@ def without_unsafe(text: str) -> str:
     if sqs_safe(text):
         return text
     return "".join(character if _carried(character) else REPLACEMENT for character in text)
+
+
+def sent_bytes(text: str) -> bytes:
+    """What a sender sent, as bytes to sign or compare: a lone surrogate (JSON's \\ud800
+    escape, in a header or a query) must make a comparison fail, never raise."""
+    return text.encode("utf-8", "surrogatepass")

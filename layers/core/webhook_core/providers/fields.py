@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from webhook_core.bodies import BodyFormat, parse_body_or_none
-from webhook_core.text import sqs_safe, without_unsafe
+from webhook_core.text import sent_bytes, sqs_safe, without_unsafe
 
 TimeFormat = Literal["epoch_seconds", "epoch_millis", "iso8601"]
 UNKNOWN_TYPE = "unknown"
@@ -90,7 +90,7 @@ def event_key(text: str) -> str:
     so two ids never collide and no send fails on a character."""
     if len(text) <= MAX_ID_CHARS and sqs_safe(text):
         return text
-    return DIGEST_ID_PREFIX + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return DIGEST_ID_PREFIX + hashlib.sha256(sent_bytes(text)).hexdigest()
 
 
 def _lookup(document: Any, path: str | None) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 
 from webhook_core.errors import BadRequestError, SignatureError
 from webhook_core.providers.spec import TEXT, GetCheck, Handshake, HandshakeReply
+from webhook_core.text import sent_bytes
 
 # A challenge is an opaque token; anything else is not echoed back.
 _CHALLENGE = re.compile(r"[A-Za-z0-9._~+/=-]{1,256}")
@@ -34,7 +35,7 @@ def zoom_url_validation(document: Any, headers: Mapping[str, str], key: bytes) -
     plain = payload.get("plainToken") if isinstance(payload, dict) else None
     if not isinstance(plain, str):
         return None
-    encrypted = hmac.new(key, plain.encode(), hashlib.sha256).hexdigest()
+    encrypted = hmac.new(key, sent_bytes(plain), hashlib.sha256).hexdigest()
     return HandshakeReply({"plainToken": plain, "encryptedToken": encrypted})
 
 
@@ -66,7 +67,7 @@ def meta_subscribe(query: Mapping[str, str], tokens: tuple[str, ...]) -> Handsha
         raise BadRequestError("not a subscription check: hub.mode, hub.verify_token and hub.challenge are needed")
     matched = False
     for expected in tokens:  # every token compared, in constant time
-        matched |= hmac.compare_digest(token.encode(), expected.encode())
+        matched |= hmac.compare_digest(sent_bytes(token), sent_bytes(expected))
     if not matched:
         raise SignatureError("verify_token_mismatch")
     return HandshakeReply(challenge, content_type=TEXT)

@@ -18,6 +18,7 @@ from typing import Literal, Protocol
 
 from webhook_core.bodies import BodyFormat
 from webhook_core.errors import SignatureError
+from webhook_core.text import sent_bytes
 
 Algorithm = Literal["sha1", "sha256", "sha512"]
 Encoding = Literal["hex", "base64"]
@@ -237,12 +238,10 @@ class SignatureScheme:
         return {}
 
     def _signed_content(self, body: bytes, timestamp: str, event_id: str) -> bytes:
-        # surrogatepass: a header can carry a lone surrogate (JSON's \ud800 escape); it must
-        # fail to verify, not fail to encode.
         values = {
             "body": body,
             "timestamp": timestamp.encode(),
-            "id": event_id.encode("utf-8", "surrogatepass"),
+            "id": sent_bytes(event_id),
             "url": self.url.encode(),
         }
         return fill_template(self._template, values)

@@ -14,6 +14,7 @@ from webhook_core.errors import SignatureError
 from webhook_core.providers.fields import EventFields
 from webhook_core.providers.scheme import NO_QUERY, TextSecretsUntimed, Verified
 from webhook_core.providers.spec import ProviderSpec
+from webhook_core.text import sent_bytes
 
 # A credential longer than this is not a real one; bounding it bounds the work.
 MAX_CREDENTIAL = 4096
@@ -60,7 +61,7 @@ class TokenScheme(TextSecretsUntimed):
 
     def _credential(self, value: str) -> bytes:
         if not self.basic:
-            return value.encode()
+            return sent_bytes(value)
         scheme, _, encoded = value.partition(" ")
         if scheme.lower() != "basic" or not encoded:
             raise SignatureError("malformed_signature")
