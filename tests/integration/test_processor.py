@@ -295,7 +295,7 @@ def test_the_same_envelope_in_two_invocations_at_once_runs_its_handler_once(harn
     (message,) = harness.sqs.receive_message(QueueUrl=harness.resources.queue_url, AttributeNames=["All"])["Messages"]
     event = lambda_event([message], harness.poller().queue_arn)
     started, release = threading.Event(), threading.Event()
-    original = harness.registry.find("stripe", "checkout.session.completed")
+    original = harness.registry.find("checkout.session.completed", source="stripe", kind="stripe")
     assert original is not None
 
     def slow(event: Event[Any]) -> None:
@@ -393,3 +393,31 @@ def test_the_first_record_of_a_batch_always_runs_within_what_is_left(harness: Ha
         lambda_event([_message(only)], "arn:aws:sqs:us-east-1:1:q"), lambda_context(5_000)
     )
     assert (response["batchItemFailures"], ran) == ([], [only.id])
+
+
+def test_handlers_are_found_by_source_then_preset_then_kind(harness: Harness) -> None:
+    """A handler for the linear source (preset linear) runs for a linear delivery; one for
+    source acme runs only for acme; the hmac kind's handler takes only the hmac sources
+    that have no handler of their own."""
+    ran: list[tuple[str, str]] = []
+
+    def recorder(name: str) -> Any:
+        def record(event: Event[Any]) -> None:
+            ran.append((name, event.envelope.id))
+
+        return record
+
+    harness.registry.on("linear", "Issue")(recorder("linear"))
+    harness.registry.on("acme", "Issue")(recorder("acme"))
+    harness.registry.on("hmac", "Issue")(recorder("hmac"))
+    linear = envelope("hmac", "Issue", source="linear", preset="linear")
+    linear_staging = envelope("hmac", "Issue", source="linear-staging", preset="linear")
+    acme = envelope("hmac", "Issue", source="acme")
+    other = envelope("hmac", "Issue", source="other")
+    harness.send(linear, linear_staging, acme, other)
+    rounds = harness.poller().drain(harness.handle, lambda_context())
+
+    assert all(not failed for _, failed in rounds)
+    assert sorted(ran) == sorted(
+        [("linear", linear.id), ("linear", linear_staging.id), ("acme", acme.id), ("hmac", other.id)]
+    )

@@ -27,6 +27,14 @@ def envelope(raw: bytes) -> Envelope:
     )
 
 
+def test_a_message_queued_before_envelopes_named_their_preset_is_still_valid() -> None:
+    old = json.loads(envelope(b"{}").model_dump_json())
+    del old["preset"]
+    assert Envelope.model_validate_json(json.dumps(old)).preset is None
+    with_preset = Envelope.model_validate_json(json.dumps({**old, "preset": "linear"}))
+    assert with_preset.preset == "linear"
+
+
 @pytest.mark.parametrize(
     ("raw", "encoding"),
     [

@@ -275,3 +275,13 @@ def test_every_dropbox_notification_is_queued_even_when_bodies_repeat() -> None:
     outcomes = [receiver.accept(delivery_of(vector, request)) for _ in range(3)]
     assert all(isinstance(outcome, Outcome) and not outcome.duplicate for outcome in outcomes)
     assert len({envelope.id for envelope in queue.envelopes}) == 3
+
+
+@pytest.mark.parametrize(("name", "preset"), [("preset-linear", "linear"), ("kind-hmac", None)])
+def test_the_envelope_names_the_preset_its_source_was_made_from(name: str, preset: str | None) -> None:
+    """Handlers may be registered for a preset, so the envelope carries it (None for a kind)."""
+    vector = VECTORS[name]
+    receiver, queue = receiver_for(vector)
+    assert isinstance(receiver.accept(delivery_of(vector, first_accepted(vector))), Outcome)
+    (queued,) = queue.envelopes
+    assert (queued.source, queued.kind, queued.preset) == (vector["name"], "hmac", preset)

@@ -151,7 +151,9 @@ class Processor:
             logger.error("verified body does not parse", extra={"reason": str(error)})
             self._record_failure(envelope.id, error, attempt)
             raise
-        registration = self._registry.find(envelope.kind, envelope.type)
+        registration = self._registry.find(
+            envelope.type, source=envelope.source, preset=envelope.preset, kind=envelope.kind
+        )
         if registration is None:
             # Acknowledged, not failed: an event nobody handles must not clog the DLQ.
             metrics.add_metric(name="UnhandledType", unit=MetricUnit.Count, value=1)
