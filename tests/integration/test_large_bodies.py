@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import boto3
 import pytest
 
+from functions.processor import app as processor_app
 from tests.integration.conftest import Stack
 from tests.support.lambda_context import lambda_context
 from tests.support.payloads import github_push
@@ -59,7 +60,9 @@ def drain(stack: Stack, seen: Seen) -> None:
         seen.bodies[event.envelope.id] = event.envelope.raw_body()
         seen.commits[event.envelope.id] = len(event.payload.commits)
 
-    processor = Processor.from_settings(ProcessorSettings.from_environment(os.environ), registry)
+    processor = Processor.from_settings(
+        ProcessorSettings.from_environment(os.environ, processor_app.SOURCES_FILE), registry
+    )
     QueuePoller(stack.sqs, stack.resources.queue_url).drain(
         lambda event, context: dict(processor.process_batch(event, context)), lambda_context()
     )

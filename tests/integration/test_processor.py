@@ -3,11 +3,14 @@ idempotency, the out-of-order guard, poison records, unregistered types."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -23,6 +26,7 @@ from webhook_core.observability import metrics
 from webhook_core.payloads.stripe import Invoice, StripeEvent
 from webhook_core.processing import Processor, processed_record_key
 from webhook_core.registry import Event, HandlerRegistry
+from webhook_core.settings import ProcessorSettings
 from webhook_core.state import ProcessorState
 
 pytestmark = pytest.mark.integration
@@ -421,3 +425,38 @@ def test_handlers_are_found_by_source_then_preset_then_kind(harness: Harness) ->
     assert sorted(ran) == sorted(
         [("linear", linear.id), ("linear", linear_staging.id), ("acme", acme.id), ("hmac", other.id)]
     )
+
+
+def test_at_cold_start_a_handler_no_configured_source_can_reach_is_named_in_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver_logs: io.StringIO
+) -> None:
+    sources = tmp_path / "sources.json"
+    sources.write_text(
+        json.dumps({"sources": [{"name": "tracker", "preset": "linear"}, {"name": "billing", "kind": "stripe"}]})
+    )
+    registry = HandlerRegistry()
+
+    def sync_issue(event: Event[Any]) -> None: ...
+
+    def misspelt(event: Event[Any]) -> None: ...
+
+    for name, event_type, function in [
+        ("tracker", "Issue", sync_issue),  # the source
+        ("linear", "Comment", sync_issue),  # its preset
+        ("hmac", "*", sync_issue),  # its kind
+        ("billing", "*", sync_issue),
+        ("*", "ping", sync_issue),
+        ("lineer", "Issue", misspelt),  # none of them
+    ]:
+        registry.on(name, event_type)(function)
+    monkeypatch.setenv("STATE_TABLE_NAME", "state")
+    monkeypatch.setenv("BODY_BUCKET_NAME", "bodies")
+
+    with mock_aws():
+        Processor.from_settings(ProcessorSettings.from_environment(os.environ, sources), registry)
+
+    warnings = [json.loads(line) for line in receiver_logs.getvalue().splitlines() if '"WARNING"' in line]
+    assert [(entry["handler"], entry["registered_for"]) for entry in warnings] == [
+        (f"{__name__}.misspelt", "lineer"),
+    ]
+    assert "misspelt" in warnings[0]["message"]
