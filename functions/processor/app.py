@@ -30,9 +30,9 @@ def get_processor() -> Processor:
     except ConfigurationError as error:
         logger.critical("the processor is misconfigured and will not run", extra={"reason": str(error)})
         raise
-    # The business handlers: the `handlers` package beside this file registers
-    # them into the default registry when it is imported.
-    importlib.import_module("handlers")
+    # The business handlers: the `handlers` package beside this file (HANDLERS_MODULE)
+    # registers them into the default registry when it is imported.
+    importlib.import_module(settings.handlers_module)
     return Processor.from_settings(settings, default_registry)
 
 

@@ -451,9 +451,10 @@ def test_at_cold_start_a_handler_no_configured_source_can_reach_is_named_in_a_wa
         registry.on(name, event_type)(function)
     monkeypatch.setenv("STATE_TABLE_NAME", "state")
     monkeypatch.setenv("BODY_BUCKET_NAME", "bodies")
+    monkeypatch.setenv("SOURCES_FILE", str(sources))
 
     with mock_aws():
-        Processor.from_settings(ProcessorSettings.from_environment(os.environ, sources), registry)
+        Processor.from_settings(ProcessorSettings.from_environment(os.environ, tmp_path / "unused.json"), registry)
 
     warnings = [json.loads(line) for line in receiver_logs.getvalue().splitlines() if '"WARNING"' in line]
     assert [(entry["handler"], entry["registered_for"]) for entry in warnings] == [

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import boto3
 
+from tests.support.project import fixture_project
+
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 60
 
@@ -80,8 +82,14 @@ class DevStack:
 
 
 def start_stack(
-    tmp_path: Path, *extra: str, ready: str = r"^Webhooks\s+POST http://127\.0\.0\.1:\d+", project_dir: Path = ROOT
+    tmp_path: Path,
+    *extra: str,
+    ready: str = r"^Webhooks\s+POST http://127\.0\.0\.1:\d+",
+    project_dir: Path | None = None,
 ) -> DevStack:
+    """The stack of `project_dir`, by default a fixture project (the tests' sources and
+    handlers, never the shipped examples) made in `tmp_path`."""
+    project_dir = project_dir or fixture_project(tmp_path / "project")
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
     env.update(
         WEBHOOKS_PROJECT_DIR=str(project_dir),
