@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from benchmarks.soak import post_delivery
-from tests.support.devstack import ROOT, start_stack, stop
+from tests.support.devstack import start_stack, stop
+from tests.support.project import FIXTURE_SOURCES
 from webhook_core.sources import load_sources
 from webhooks_cli import devsecrets, signing
 
@@ -26,7 +27,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         stack = start_stack(Path(scratch))
         try:
-            sources = load_sources(ROOT / "functions" / "receiver" / "sources.json")
+            sources = load_sources(FIXTURE_SOURCES)
             secrets = json.loads(stack.secrets_file.read_text())
             names = sorted(sources)
 

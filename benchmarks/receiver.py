@@ -25,10 +25,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tests.support.project import FIXTURE_SOURCES
+
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "whsec_benchmark_secret"
 SECRETS_DOCUMENT = json.dumps({"stripe": [SECRET]})
 ENVIRONMENT = {
+    "SOURCES_FILE": str(FIXTURE_SOURCES),  # the tests' sources, never the shipped examples
     "SOURCE_SECRETS_ID": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench",
     "DEDUPE_TABLE_NAME": "bench-dedupe",
     "EVENTS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/bench-events",

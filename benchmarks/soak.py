@@ -20,7 +20,6 @@ import argparse
 import json
 import random
 import re
-import shutil
 import statistics
 import sys
 import tempfile
@@ -36,7 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.devstack import ROOT, DevStack, start_stack, stop
+from tests.support.devstack import DevStack, start_stack, stop
+from tests.support.project import FIXTURE_SOURCES, fixture_project
 from webhook_core.sources import Source, load_sources
 from webhooks_cli import devsecrets, signing
 
@@ -135,17 +135,11 @@ class SoakResult:
 
 
 def soak_project(scratch: Path) -> Path:
-    """This project with the soak handlers in place of the business ones."""
-    project = scratch / "project"
-    shutil.copytree(ROOT / "functions", project / "functions", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "template.yaml", project / "template.yaml")
-    (project / "layers").mkdir()
-    (project / "layers" / "core").symlink_to(ROOT / "layers" / "core")
-    handlers = project / "functions" / "processor" / "handlers"
-    shutil.rmtree(handlers)
+    """A fixture project (one source per kind) with the soak handlers in place of the tests' ones."""
+    handlers = scratch / "soak-handlers"
     handlers.mkdir()
     (handlers / "__init__.py").write_text(SOAK_HANDLERS, encoding="utf-8")
-    return project
+    return fixture_project(scratch / "project", handlers=handlers)
 
 
 def plan(sources: dict[str, Source], count: int, rng: random.Random) -> list[PlannedEvent]:
@@ -205,7 +199,7 @@ def _drive(
     stack: DevStack, project: Path, rng: random.Random, result: SoakResult, *, log: Callable[[str], None]
 ) -> None:
     deliveries = result.deliveries
-    sources = load_sources(project / "functions" / "receiver" / "sources.json")
+    sources = load_sources(FIXTURE_SOURCES)
     secrets = json.loads(stack.secrets_file.read_text())
     unique = round(deliveries * 0.7)
     events = plan(sources, unique, rng)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.support.leaks import WATCH, SeenHandler
+from tests.support.project import FIXTURE_HANDLERS_MODULE, FIXTURE_SOURCES, fixture_project
 from tests.support.signers import ED25519_SEED, SECRETS, TWILIO_SECRET
 
 WATCH.watch(*(secret for values in SECRETS.values() for secret in values), ED25519_SEED, TWILIO_SECRET)
@@ -46,3 +48,18 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "WebhookReceiverTests")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "receiver")
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "receiver")
+
+
+@pytest.fixture(autouse=True)
+def fixture_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The functions in this process read the tests' sources and handlers, never the
+    shipped examples, which users replace (tests/unit/test_shipped_examples.py checks those)."""
+    monkeypatch.setenv("SOURCES_FILE", str(FIXTURE_SOURCES))
+    monkeypatch.setenv("HANDLERS_MODULE", FIXTURE_HANDLERS_MODULE)
+
+
+@pytest.fixture(scope="session")
+def fixture_project_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project folder for the CLI (WEBHOOKS_PROJECT_DIR): this one's template and
+    code, with the tests' sources and handlers in place of the shipped examples."""
+    return fixture_project(tmp_path_factory.mktemp("fixture") / "project")

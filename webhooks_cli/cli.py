@@ -143,7 +143,10 @@ def _print_record(outcome: RecordOutcome, max_receives: int) -> None:
     if outcome.succeeded:
         from webhook_core.registry import default_registry  # what the processor's handlers registered into
 
-        handled = default_registry.find(outcome.kind, outcome.event_type) is not None
+        found = default_registry.find(
+            outcome.event_type, source=outcome.source, preset=outcome.preset, kind=outcome.kind
+        )
+        handled = found is not None
         note = "" if handled else "  (no handler registered: acknowledged)"
         console.print(
             f"{stamp}  [green]processed[/green]  {escape(printable(outcome.envelope_id))}  "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -17,17 +18,21 @@ from webhook_core.processing import Processor
 from webhook_core.registry import default_registry
 from webhook_core.settings import ProcessorSettings
 
+# The receiver's sources file: this one is a link to functions/receiver/sources.json,
+# whose content `sam build` packages with this function.
+SOURCES_FILE = Path(__file__).with_name("sources.json")
+
 
 @functools.cache
 def get_processor() -> Processor:
     try:
-        settings = ProcessorSettings.from_environment(os.environ)
+        settings = ProcessorSettings.from_environment(os.environ, SOURCES_FILE)
     except ConfigurationError as error:
         logger.critical("the processor is misconfigured and will not run", extra={"reason": str(error)})
         raise
-    # The business handlers: the `handlers` package beside this file registers
-    # them into the default registry when it is imported.
-    importlib.import_module("handlers")
+    # The business handlers: the `handlers` package beside this file (HANDLERS_MODULE)
+    # registers them into the default registry when it is imported.
+    importlib.import_module(settings.handlers_module)
     return Processor.from_settings(settings, default_registry)
 
 

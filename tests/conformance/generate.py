@@ -33,7 +33,9 @@ from webhook_core.sources import presets
 
 FORMAT = 1
 VECTORS = Path(__file__).with_name("vectors")
-SHIPPED_SOURCES = Path(__file__).resolve().parents[2] / "functions" / "receiver" / "sources.json"
+# One source per kind: the kind vectors are made from the tests' fixture sources, never
+# from the shipped examples (which users replace).
+FIXTURE_SOURCES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "sources.json"
 NOW = 1_795_600_000  # 2026-11-25T09:46:40Z: every vector is judged at this time
 BASE_URL = "https://example.com/webhooks/"
 EVENT_ID = "evt_conformance_0001"
@@ -94,9 +96,9 @@ ED25519_DEFAULTS = {
 
 
 def subjects() -> list[tuple[str, dict[str, Any]]]:
-    """(vector name, source options without the name): every shipped kind, then every preset."""
+    """(vector name, source options without the name): every kind, then every preset."""
     found: list[tuple[str, dict[str, Any]]] = []
-    for item in json.loads(SHIPPED_SOURCES.read_text(encoding="utf-8"))["sources"]:
+    for item in json.loads(FIXTURE_SOURCES.read_text(encoding="utf-8"))["sources"]:
         options = {key: value for key, value in item.items() if key not in {"name", "description"}}
         found.append((f"kind-{item['kind']}", options))
     for name, preset in presets().items():

@@ -5,32 +5,21 @@ handler is fixed, `webhooks dlq replay` processes each once and the DLQ is empty
 from __future__ import annotations
 
 import json
-import shutil
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT, start_stack, stop
+from tests.e2e.conftest import start_stack, stop
+from tests.support.project import fixture_project
 
 pytestmark = pytest.mark.e2e
-HANDLERS = Path("functions") / "processor" / "handlers" / "stripe_examples.py"
+HANDLERS = Path("functions") / "processor" / "handlers" / "stripe_handlers.py"
 BROKEN = '    raise RuntimeError("the fulfilment service is down")\n'
 
 
-def copy_project(destination: Path) -> Path:
-    destination.mkdir(parents=True)
-    for name in ("template.yaml", "functions", "layers", "events"):
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__", ".aws-sam"))
-        else:
-            shutil.copy2(source, destination / name)
-    return destination
-
-
 def test_dead_letters_are_listed_with_their_reason_and_replayed_once_after_the_fix(tmp_path: Path) -> None:
-    project = copy_project(tmp_path / "project")
+    project = fixture_project(tmp_path / "project")
     handlers = project / HANDLERS
     original = handlers.read_text()
     broken = original.replace(

@@ -17,15 +17,15 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import start_stack, stop
-from tests.e2e.test_dead_letters import copy_project
 from tests.support.payloads import github_push
+from tests.support.project import fixture_project
 from tests.support.signers import Signed, sign
 from webhook_core.settings import MAX_BODY_LIMIT
 from webhooks_cli import devsecrets
 
 pytestmark = pytest.mark.e2e
-GITHUB_HANDLERS = Path("functions") / "processor" / "handlers" / "github_examples.py"
-# Replaces the example GitHub handlers: notes what each push handler was given, and
+GITHUB_HANDLERS = Path("functions") / "processor" / "handlers" / "github_handlers.py"
+# Replaces the fixture GitHub handlers: notes what each push handler was given, and
 # fails while the `broken` file exists.
 RECORDING_HANDLER = '''"""Records what the push handler sees (tests/e2e/test_large_bodies.py)."""
 
@@ -59,7 +59,7 @@ def post(url: str, signed: Signed) -> tuple[int, dict[str, object]]:
 
 
 def test_large_pushes_are_kept_processed_once_and_a_claim_checked_dead_letter_replays(tmp_path: Path) -> None:
-    project = copy_project(tmp_path / "project")
+    project = fixture_project(tmp_path / "project")
     seen_file, broken = tmp_path / "seen.txt", tmp_path / "broken"
     (project / GITHUB_HANDLERS).write_text(RECORDING_HANDLER.format(seen=str(seen_file), broken=str(broken)))
     stack = start_stack(tmp_path, "--visibility-timeout", "0", project_dir=project)

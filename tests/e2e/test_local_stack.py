@@ -17,15 +17,16 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ROOT, DevStack, start_stack, stop
+from tests.e2e.conftest import DevStack, start_stack, stop
 from tests.support.apigw import signature_headers
 from tests.support.leaks import WATCH
+from tests.support.project import FIXTURE_SOURCES
 from tests.support.signers import other_secret
 from webhook_core.sources import load_sources
 from webhooks_cli import devsecrets, signing
 
 pytestmark = pytest.mark.e2e
-SOURCES = load_sources(ROOT / "functions" / "receiver" / "sources.json")
+SOURCES = load_sources(FIXTURE_SOURCES)
 MAX_RECEIVES = 5
 
 

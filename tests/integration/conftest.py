@@ -150,7 +150,9 @@ class OperatedStack:
 
 
 @pytest.fixture
-def operated_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OperatedStack]:
+def operated_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fixture_project_dir: Path
+) -> Iterator[OperatedStack]:
     # mock_aws starts and leaves moto's backends empty; the emulator serves those same backends.
     with mock_aws():
         emulator = Emulator()
@@ -168,7 +170,7 @@ def operated_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
                 secret_id=created.secret_id,
                 body_bucket=created.body_bucket,
             )
-            monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(template_resources.ROOT))
+            monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(fixture_project_dir))
             monkeypatch.setenv("WEBHOOKS_DEV_STATE_FILE", str(tmp_path / "dev-state.json"))
             monkeypatch.setenv("WEBHOOKS_DEV_SECRETS_FILE", str(tmp_path / "dev-secrets.json"))
             monkeypatch.setenv("COLUMNS", "200")  # rich's tables at a width nothing wraps in

@@ -10,22 +10,22 @@ import pytest
 from click.testing import CliRunner
 
 from tests.integration.conftest import Stack
+from tests.support.project import FIXTURE_SOURCES
 from webhook_core.sources import load_sources
 from webhooks_cli import devsecrets
 from webhooks_cli.cli import main
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_generated_event_is_accepted_by_the_receiver(
-    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fixture_project_dir: Path
 ) -> None:
     secrets_file = tmp_path / "dev-secrets.json"
-    secrets = devsecrets.ensure(secrets_file, load_sources(ROOT / "functions" / "receiver" / "sources.json"))
+    secrets = devsecrets.ensure(secrets_file, load_sources(FIXTURE_SOURCES))
     stack.set_secrets(secrets)
     monkeypatch.setenv("WEBHOOKS_DEV_SECRETS_FILE", str(secrets_file))
-    monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(ROOT))
+    monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(fixture_project_dir))
 
     result = CliRunner().invoke(main, ["events", "--out", str(tmp_path / "events")])
     assert result.exit_code == 0, result.output
@@ -37,9 +37,11 @@ def test_every_generated_event_is_accepted_by_the_receiver(
         assert response.status == 202, (path.name, response.body)
 
 
-def test_without_dev_secrets_it_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_dev_secrets_it_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fixture_project_dir: Path
+) -> None:
     monkeypatch.setenv("WEBHOOKS_DEV_SECRETS_FILE", str(tmp_path / "none.json"))
-    monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(ROOT))
+    monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(fixture_project_dir))
     result = CliRunner().invoke(main, ["events", "--out", str(tmp_path)])
     assert result.exit_code == 1
     assert "start `webhooks dev` once" in result.output

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import OperatedStack
-from tests.support import template_resources
+from tests.support.project import FIXTURE_SOURCES
 from tests.support.signers import ED25519_SEED, GITHUB_SECRET, HMAC_SECRET, SECRETS, STRIPE_SECRET
 from webhook_core.errors import SourceUnavailableError
 from webhook_core.secrets import SourceSecrets
@@ -99,7 +99,7 @@ def test_setting_a_secret_changes_only_that_entry_and_the_receiver_still_reads_e
     assert devsecrets.load(operated_stack.dev_secrets_file) == after
     assert devsecrets.signing_secret(saved, "github") == GITHUB_SECRET
     assert devsecrets.signing_secret(saved, "stripe") == NEW_STRIPE_SECRET
-    sources = load_sources(template_resources.project().sources_file)
+    sources = load_sources(FIXTURE_SOURCES)
     ensured = devsecrets.ensure(operated_stack.dev_secrets_file, sources)
     # The next `webhooks dev` keeps every entry as it is, generating only sources without a secret.
     kept = {name: value for name, value in after.items() if name not in sources or devsecrets.active_secrets(value)}

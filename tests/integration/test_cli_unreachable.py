@@ -9,12 +9,10 @@ from click.testing import CliRunner
 
 from webhooks_cli.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(ROOT))
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fixture_project_dir: Path) -> CliRunner:
+    monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(fixture_project_dir))
     monkeypatch.setenv("WEBHOOKS_DEV_SECRETS_FILE", str(tmp_path / "no-secrets.json"))
     return CliRunner()
 

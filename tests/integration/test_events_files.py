@@ -24,7 +24,7 @@ def test_every_sqs_record_in_events_is_a_valid_envelope() -> None:
             assert record["messageAttributes"]["type"]["stringValue"] == envelope.type
 
 
-def test_the_processor_batch_event_is_processed_without_failures_by_the_example_handlers(
+def test_the_processor_batch_event_is_processed_without_failures_by_the_fixture_handlers(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STATE_TABLE_NAME", stack.resources.state_table)

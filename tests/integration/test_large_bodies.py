@@ -17,6 +17,7 @@ import pytest
 from tests.integration.conftest import Stack
 from tests.support.lambda_context import lambda_context
 from tests.support.payloads import github_push
+from tests.support.project import FIXTURE_SOURCES
 from tests.support.signers import sign
 from tests.support.sqs import QueuePoller
 from webhook_core.body_store import S3BodyStore
@@ -59,7 +60,7 @@ def drain(stack: Stack, seen: Seen) -> None:
         seen.bodies[event.envelope.id] = event.envelope.raw_body()
         seen.commits[event.envelope.id] = len(event.payload.commits)
 
-    processor = Processor.from_settings(ProcessorSettings.from_environment(os.environ), registry)
+    processor = Processor.from_settings(ProcessorSettings.from_environment(os.environ, FIXTURE_SOURCES), registry)
     QueuePoller(stack.sqs, stack.resources.queue_url).drain(
         lambda event, context: dict(processor.process_batch(event, context)), lambda_context()
     )

@@ -1,5 +1,5 @@
-"""The whole pipeline in-process: receiver → SQS → processor with the shipped
-example handlers, over moto (DESIGN §1, the issues' "done when")."""
+"""The whole pipeline in-process: receiver → SQS → processor with the tests'
+handlers (tests/fixtures/handlers), over moto (DESIGN §1, the issues' "done when")."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import io
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -66,7 +68,7 @@ def test_an_accepted_delivery_is_processed_once_even_when_sqs_delivers_it_twice(
 
 
 def test_a_delivery_its_handler_cannot_take_lands_in_the_dlq_with_its_reason(pipeline: Stack) -> None:
-    # Verified and accepted, but its payload lacks the session id the example handler's model requires.
+    # Verified and accepted, but its payload lacks the session id the fixture handler's model requires.
     assert deliver_stripe(pipeline, checkout("evt_e2e_2", {"payment_status": "paid"})) == 202
     rounds = QueuePoller(pipeline.sqs, pipeline.resources.queue_url).drain(
         processor_app.lambda_handler, lambda_context()
@@ -81,7 +83,7 @@ def test_a_delivery_its_handler_cannot_take_lands_in_the_dlq_with_its_reason(pip
     assert "data.object.id" in failure.message
 
 
-def test_example_handlers_apply_only_the_newest_invoice_failure(pipeline: Stack, receiver_logs: io.StringIO) -> None:
+def test_the_handlers_apply_only_the_newest_invoice_failure(pipeline: Stack, receiver_logs: io.StringIO) -> None:
     def invoice_failed(event_id: str, created: int, attempt: int) -> dict[str, object]:
         return {
             "id": event_id,
@@ -153,3 +155,69 @@ def test_a_twilio_sms_form_post_reaches_its_handler_once_as_parameters(stack: St
     )
     assert all(not failed for _, failed in rounds)
     assert seen == [(IncomingSms(MessageSid="SM123", From="+15017122661", Body="Hi & bye"), body.encode())]
+
+
+def test_a_delivery_runs_the_handler_of_its_source_then_its_preset_then_its_kind(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the receiver: a Linear delivery (preset linear, kind hmac) runs the linear
+    handler, not the hmac one; acme's handler runs for acme only; another hmac source
+    without a handler of its own gets the kind's."""
+    from functions.receiver import app as receiver_app
+    from webhook_core.processing import Processor
+    from webhook_core.registry import Event, Handler, HandlerRegistry
+    from webhook_core.sources import load_sources
+    from webhooks_cli import signing
+
+    acme = {"kind": "hmac", "header": "X-Acme-Signature", "id_header": "X-Acme-Delivery", "type_path": "event"}
+    sources_file = tmp_path / "sources.json"
+    sources_file.write_text(
+        json.dumps(
+            {
+                "sources": [
+                    {"name": "linear", "preset": "linear"},
+                    {"name": "acme", **acme},
+                    {"name": "globex", **{**acme, "header": "X-Globex-Signature"}},
+                ]
+            }
+        )
+    )
+    monkeypatch.setenv("SOURCES_FILE", str(sources_file))
+    receiver_app.get_receiver.cache_clear()
+    secrets = {"linear": ["linear-secret"], "acme": ["acme-secret"], "globex": ["globex-secret"]}
+    stack.set_secrets(secrets)
+    sources = load_sources(sources_file)
+    sent: dict[str, str] = {}
+    for name, event_type, body in [
+        ("linear", "Issue", b'{"action": "create", "type": "Issue"}'),
+        ("acme", "Issue", b'{"event": "Issue"}'),
+        ("globex", "Issue", b'{"event": "Issue"}'),
+    ]:
+        delivery = signing.sign(sources[name], secrets[name][0], event_type=event_type, body=body)
+        response = stack.invoke(rest_event(name, delivery.body, delivery.headers))
+        assert response.status == 202, response.body
+        sent[name] = response.body["id"]
+
+    registry = HandlerRegistry()
+    ran: list[tuple[str, str]] = []
+
+    def recorder(name: str) -> Handler:
+        def record(event: Event[Any]) -> None:
+            ran.append((name, event.envelope.id))
+
+        return record
+
+    for name in ("linear", "acme", "hmac"):
+        registry.on(name, "Issue")(recorder(name))
+    processor = Processor(
+        registry=registry,
+        state=ProcessorState(stack.resources.state_table, ttl_seconds=3_600),
+        table_name=stack.resources.state_table,
+        ttl_seconds=3_600,
+    )
+    rounds = QueuePoller(stack.sqs, stack.resources.queue_url).drain(
+        lambda event, context: dict(processor.process_batch(event, context)), lambda_context()
+    )
+    assert all(not failed for _, failed in rounds)
+    assert sorted(ran) == sorted([("linear", sent["linear"]), ("acme", sent["acme"]), ("hmac", sent["globex"])])
+    receiver_app.get_receiver.cache_clear()

@@ -3,12 +3,15 @@ idempotency, the out-of-order guard, poison records, unregistered types."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -24,6 +27,7 @@ from webhook_core.observability import metrics
 from webhook_core.payloads.stripe import Invoice, StripeEvent
 from webhook_core.processing import Processor, processed_record_key
 from webhook_core.registry import Event, HandlerRegistry
+from webhook_core.settings import ProcessorSettings
 from webhook_core.state import ProcessorState
 from webhook_core.testing import InMemoryBodyStore
 
@@ -297,7 +301,7 @@ def test_the_same_envelope_in_two_invocations_at_once_runs_its_handler_once(harn
     (message,) = harness.sqs.receive_message(QueueUrl=harness.resources.queue_url, AttributeNames=["All"])["Messages"]
     event = lambda_event([message], harness.poller().queue_arn)
     started, release = threading.Event(), threading.Event()
-    original = harness.registry.find("stripe", "checkout.session.completed")
+    original = harness.registry.find("checkout.session.completed", source="stripe", kind="stripe")
     assert original is not None
 
     def slow(event: Event[Any]) -> None:
@@ -488,3 +492,67 @@ def test_off_the_main_thread_a_hanging_handler_is_abandoned_and_fails_alone(harn
         assert ran == [first.id, last.id]
     finally:
         release.set()
+
+
+def test_handlers_are_found_by_source_then_preset_then_kind(harness: Harness) -> None:
+    """A handler for the linear source (preset linear) runs for a linear delivery; one for
+    source acme runs only for acme; the hmac kind's handler takes only the hmac sources
+    that have no handler of their own."""
+    ran: list[tuple[str, str]] = []
+
+    def recorder(name: str) -> Any:
+        def record(event: Event[Any]) -> None:
+            ran.append((name, event.envelope.id))
+
+        return record
+
+    harness.registry.on("linear", "Issue")(recorder("linear"))
+    harness.registry.on("acme", "Issue")(recorder("acme"))
+    harness.registry.on("hmac", "Issue")(recorder("hmac"))
+    linear = envelope("hmac", "Issue", source="linear", preset="linear")
+    linear_staging = envelope("hmac", "Issue", source="linear-staging", preset="linear")
+    acme = envelope("hmac", "Issue", source="acme")
+    other = envelope("hmac", "Issue", source="other")
+    harness.send(linear, linear_staging, acme, other)
+    rounds = harness.poller().drain(harness.handle, lambda_context())
+
+    assert all(not failed for _, failed in rounds)
+    assert sorted(ran) == sorted(
+        [("linear", linear.id), ("linear", linear_staging.id), ("acme", acme.id), ("hmac", other.id)]
+    )
+
+
+def test_at_cold_start_a_handler_no_configured_source_can_reach_is_named_in_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver_logs: io.StringIO
+) -> None:
+    sources = tmp_path / "sources.json"
+    sources.write_text(
+        json.dumps({"sources": [{"name": "tracker", "preset": "linear"}, {"name": "billing", "kind": "stripe"}]})
+    )
+    registry = HandlerRegistry()
+
+    def sync_issue(event: Event[Any]) -> None: ...
+
+    def misspelt(event: Event[Any]) -> None: ...
+
+    for name, event_type, function in [
+        ("tracker", "Issue", sync_issue),  # the source
+        ("linear", "Comment", sync_issue),  # its preset
+        ("hmac", "*", sync_issue),  # its kind
+        ("billing", "*", sync_issue),
+        ("*", "ping", sync_issue),
+        ("lineer", "Issue", misspelt),  # none of them
+    ]:
+        registry.on(name, event_type)(function)
+    monkeypatch.setenv("STATE_TABLE_NAME", "state")
+    monkeypatch.setenv("BODY_BUCKET_NAME", "bodies")
+    monkeypatch.setenv("SOURCES_FILE", str(sources))
+
+    with mock_aws():
+        Processor.from_settings(ProcessorSettings.from_environment(os.environ, tmp_path / "unused.json"), registry)
+
+    warnings = [json.loads(line) for line in receiver_logs.getvalue().splitlines() if '"WARNING"' in line]
+    assert [(entry["handler"], entry["registered_for"]) for entry in warnings] == [
+        (f"{__name__}.misspelt", "lineer"),
+    ]
+    assert "misspelt" in warnings[0]["message"]

@@ -14,7 +14,12 @@ from pathlib import Path
 
 import boto3
 
+from tests.support.project import fixture_project
+
 ROOT = Path(__file__).resolve().parents[2]
+# The stack's own project folder names its sources and handlers: not the settings the
+# tests give the functions they run in their own process (tests/conftest.py).
+NOT_PASSED_ON = ("SOURCES_FILE", "HANDLERS_MODULE")
 STARTUP_SECONDS = 60
 
 
@@ -50,7 +55,9 @@ class DevStack:
 
     def cli(self, *arguments: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         """`webhooks …` in a subprocess, aimed at this stack (and, with --stack, at its emulator)."""
-        env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+        env = {
+            key: value for key, value in os.environ.items() if not key.startswith("AWS_") and key not in NOT_PASSED_ON
+        }
         env.update(
             WEBHOOKS_PROJECT_DIR=str(self.project_dir),
             WEBHOOKS_DEV_SECRETS_FILE=str(self.secrets_file),
@@ -80,9 +87,15 @@ class DevStack:
 
 
 def start_stack(
-    tmp_path: Path, *extra: str, ready: str = r"^Webhooks\s+POST http://127\.0\.0\.1:\d+", project_dir: Path = ROOT
+    tmp_path: Path,
+    *extra: str,
+    ready: str = r"^Webhooks\s+POST http://127\.0\.0\.1:\d+",
+    project_dir: Path | None = None,
 ) -> DevStack:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    """The stack of `project_dir`, by default a fixture project (the tests' sources and
+    handlers, never the shipped examples) made in `tmp_path`."""
+    project_dir = project_dir or fixture_project(tmp_path / "project")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_") and key not in NOT_PASSED_ON}
     env.update(
         WEBHOOKS_PROJECT_DIR=str(project_dir),
         WEBHOOKS_DEV_SECRETS_FILE=str(tmp_path / "dev-secrets.json"),

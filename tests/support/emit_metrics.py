@@ -18,6 +18,7 @@ from moto import mock_aws
 from tests.support.apigw import rest_event
 from tests.support.faults import Arm, FaultInjector
 from tests.support.lambda_context import lambda_context
+from tests.support.project import FIXTURE_HANDLERS_MODULE, FIXTURE_SOURCES
 from tests.support.signers import SECRETS, sign
 from tests.support.sqs import lambda_event
 from tests.support.template_resources import project
@@ -33,6 +34,8 @@ def main(function: str) -> int:
     with mock_aws():
         resources, resolve = create_resources(project(), boto3.session.Session(), STACK_NAME)
         os.environ.update(function_environment(project(), resolve, function))
+        # The tests' sources and handlers, never the shipped examples (which users replace).
+        os.environ.update(SOURCES_FILE=str(FIXTURE_SOURCES), HANDLERS_MODULE=FIXTURE_HANDLERS_MODULE)
         boto3.client("secretsmanager").put_secret_value(SecretId=resources.secret_id, SecretString=json.dumps(SECRETS))
         if function == "ReceiverFunction":
             from functions.receiver import app as receiver
@@ -47,7 +50,6 @@ def main(function: str) -> int:
                 signed = sign("stripe")
                 receiver.lambda_handler(rest_event("stripe", signed.body, signed.headers), lambda_context())
         else:
-            sys.path.insert(0, str(project().root / "functions" / "processor"))
             from functions.processor import app as processor
 
             sqs: Any = boto3.client("sqs")

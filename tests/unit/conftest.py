@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import pytest_socket
 
+from tests.support.project import FIXTURE_SOURCES
 from webhook_core.sources import Source, load_sources
-
-SHIPPED_SOURCES = Path(__file__).resolve().parents[2] / "functions" / "receiver" / "sources.json"
 
 
 @pytest.fixture(autouse=True)
@@ -21,5 +19,6 @@ def _no_network() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def shipped_sources() -> dict[str, Source]:
-    return load_sources(SHIPPED_SOURCES)
+def fixture_sources() -> dict[str, Source]:
+    """One source per kind, named after it (tests/fixtures/sources.json)."""
+    return load_sources(FIXTURE_SOURCES)

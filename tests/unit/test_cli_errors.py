@@ -12,12 +12,10 @@ from webhooks_cli.cli import main
 from webhooks_cli.dlq import parse_since
 from webhooks_cli.errors import CliError
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(ROOT))
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fixture_project_dir: Path) -> CliRunner:
+    monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(fixture_project_dir))
     monkeypatch.setenv("WEBHOOKS_DEV_STATE_FILE", str(tmp_path / "no-stack.json"))
     monkeypatch.setenv("WEBHOOKS_DEV_SECRETS_FILE", str(tmp_path / "no-secrets.json"))
     return CliRunner()

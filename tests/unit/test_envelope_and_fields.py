@@ -27,6 +27,14 @@ def envelope(raw: bytes) -> Envelope:
     )
 
 
+def test_a_message_queued_before_envelopes_named_their_preset_is_still_valid() -> None:
+    old = json.loads(envelope(b"{}").model_dump_json())
+    del old["preset"]
+    assert Envelope.model_validate_json(json.dumps(old)).preset is None
+    with_preset = Envelope.model_validate_json(json.dumps({**old, "preset": "linear"}))
+    assert with_preset.preset == "linear"
+
+
 @pytest.mark.parametrize(
     ("raw", "encoding"),
     [
@@ -59,23 +67,23 @@ def test_a_body_whose_json_escaping_would_not_fit_sqs_goes_base64() -> None:
     assert decoded.raw_body() == raw
 
 
-def test_stripe_facts_come_from_the_body(shipped_sources: dict[str, Source]) -> None:
+def test_stripe_facts_come_from_the_body(fixture_sources: dict[str, Source]) -> None:
     body = json.dumps(
         {"id": "evt_1", "type": "invoice.paid", "created": 1_700_000_000, "data": {"object": {"id": "in_1"}}}
     )
-    facts = shipped_sources["stripe"].spec.fields.extract({}, body.encode())
+    facts = fixture_sources["stripe"].spec.fields.extract({}, body.encode())
     assert (facts.event_id, facts.type, facts.resource_id) == ("evt_1", "invoice.paid", "in_1")
     assert facts.occurred_at == datetime.fromtimestamp(1_700_000_000, tz=UTC)
 
 
-def test_github_facts_come_from_headers(shipped_sources: dict[str, Source]) -> None:
+def test_github_facts_come_from_headers(fixture_sources: dict[str, Source]) -> None:
     headers = {"x-github-delivery": "d-1", "x-github-event": "push"}
-    facts = shipped_sources["github"].spec.fields.extract(headers, b'{"repository": {"full_name": "o/r"}}')
+    facts = fixture_sources["github"].spec.fields.extract(headers, b'{"repository": {"full_name": "o/r"}}')
     assert (facts.event_id, facts.type, facts.resource_id, facts.occurred_at) == ("d-1", "push", "o/r", None)
 
 
-def test_standard_time_is_iso8601(shipped_sources: dict[str, Source]) -> None:
-    facts = shipped_sources["standard"].spec.fields.extract(
+def test_standard_time_is_iso8601(fixture_sources: dict[str, Source]) -> None:
+    facts = fixture_sources["standard"].spec.fields.extract(
         {"webhook-id": "msg_1"}, b'{"type": "a.b", "timestamp": "2026-11-25T09:00:00.5Z"}'
     )
     assert facts.occurred_at == datetime(2026, 11, 25, 9, 0, 0, 500_000, tzinfo=UTC)
@@ -83,9 +91,9 @@ def test_standard_time_is_iso8601(shipped_sources: dict[str, Source]) -> None:
 
 @pytest.mark.parametrize("body", [b"not json", b"\xff\xfe", b"[1, 2]", b'{"id": {"nested": 1}, "type": true}'])
 def test_a_body_that_does_not_parse_still_gets_an_id_from_its_hash(
-    shipped_sources: dict[str, Source], body: bytes
+    fixture_sources: dict[str, Source], body: bytes
 ) -> None:
-    facts = shipped_sources["stripe"].spec.fields.extract({}, body)
+    facts = fixture_sources["stripe"].spec.fields.extract({}, body)
     assert facts.event_id == hashlib.sha256(body).hexdigest()
     assert facts.type == "unknown"
 

@@ -150,8 +150,8 @@ def test_a_captured_delivery_replayed_under_a_fresh_id_header_is_a_duplicate(nam
     assert len(queue.envelopes) == 1
 
 
-def shipped_receiver(shipped_sources: dict[str, Source], now: float = FIXED_NOW) -> tuple[Receiver, InMemoryQueue]:
-    return fake_receiver(shipped_sources, SECRETS, now)
+def fixture_receiver(fixture_sources: dict[str, Source], now: float = FIXED_NOW) -> tuple[Receiver, InMemoryQueue]:
+    return fake_receiver(fixture_sources, SECRETS, now)
 
 
 def deliver(receiver: Receiver, source: str, body: bytes, headers: dict[str, str] | None = None) -> Outcome:
@@ -163,9 +163,9 @@ def deliver(receiver: Receiver, source: str, body: bytes, headers: dict[str, str
 
 
 def test_a_signed_json_string_that_looks_like_a_form_cannot_choose_the_id_or_type(
-    shipped_sources: dict[str, Source],
+    fixture_sources: dict[str, Source],
 ) -> None:
-    receiver, queue = shipped_receiver(shipped_sources)
+    receiver, queue = fixture_receiver(fixture_sources)
     body = json.dumps({"id": "evt_real", "type": "invoice.paid", "note": "&id=evt_future&type=charge.refunded&"})
     outcome = deliver(receiver, "stripe", body.encode(), {"Content-Type": "application/x-www-form-urlencoded"})
     assert outcome.envelope_id == "stripe/evt_real"
@@ -178,17 +178,17 @@ def test_a_signed_json_string_that_looks_like_a_form_cannot_choose_the_id_or_typ
 
 
 def test_a_verified_body_without_the_id_its_kind_sends_is_kept_keyed_on_its_content(
-    shipped_sources: dict[str, Source],
+    fixture_sources: dict[str, Source],
 ) -> None:
-    receiver, queue = shipped_receiver(shipped_sources)
+    receiver, queue = fixture_receiver(fixture_sources)
     body = b'{"type": "invoice.paid", "data": {}}'
     outcome = deliver(receiver, "stripe", body, {"X-Event-Id": "chosen-by-sender", "Idempotency-Key": "x"})
     assert outcome.envelope_id == f"stripe/{hashlib.sha256(body).hexdigest()}"
     assert [envelope.type for envelope in queue.envelopes] == ["invoice.paid"]
 
 
-def test_json_nested_ten_thousand_deep_is_still_queued(shipped_sources: dict[str, Source]) -> None:
-    receiver, queue = shipped_receiver(shipped_sources)
+def test_json_nested_ten_thousand_deep_is_still_queued(fixture_sources: dict[str, Source]) -> None:
+    receiver, queue = fixture_receiver(fixture_sources)
     body = b"[" * 10_000 + b"]" * 10_000
     outcome = deliver(receiver, "stripe", body)
     assert not outcome.duplicate
@@ -201,8 +201,8 @@ def test_json_nested_ten_thousand_deep_is_still_queued(shipped_sources: dict[str
     ["\ud800", "id\udfff", "\ufffe", "\uffff", "ctrl\x00\x1b[2J", "x" * 300, "\u202e\x7f"],
     ids=["lone-high", "lone-low", "fffe", "ffff", "controls", "long", "bidi-del"],
 )
-def test_any_text_in_an_id_type_or_resource_reaches_the_queue(shipped_sources: dict[str, Source], hostile: str) -> None:
-    receiver, queue = shipped_receiver(shipped_sources)
+def test_any_text_in_an_id_type_or_resource_reaches_the_queue(fixture_sources: dict[str, Source], hostile: str) -> None:
+    receiver, queue = fixture_receiver(fixture_sources)
     # GitHub: id and type from (unsigned) headers; Stripe: id, type and resource from the signed JSON.
     deliver(receiver, "github", b'{"zen": 1}', {"X-GitHub-Delivery": hostile, "X-GitHub-Event": hostile})
     stripe_body = json.dumps({"id": hostile, "type": hostile, "data": {"object": {"id": hostile}}}).encode()
@@ -212,8 +212,8 @@ def test_any_text_in_an_id_type_or_resource_reaches_the_queue(shipped_sources: d
         assert envelope.event_id == hostile or envelope.event_id.startswith(DIGEST_ID_PREFIX)
 
 
-def test_ids_longer_than_256_characters_that_differ_late_are_two_events(shipped_sources: dict[str, Source]) -> None:
-    receiver, queue = shipped_receiver(shipped_sources)
+def test_ids_longer_than_256_characters_that_differ_late_are_two_events(fixture_sources: dict[str, Source]) -> None:
+    receiver, queue = fixture_receiver(fixture_sources)
     first = deliver(receiver, "stripe", json.dumps({"id": "e" * 300 + "1", "type": "t"}).encode())
     second = deliver(receiver, "stripe", json.dumps({"id": "e" * 300 + "2", "type": "t"}).encode())
     assert not first.duplicate
@@ -222,8 +222,8 @@ def test_ids_longer_than_256_characters_that_differ_late_are_two_events(shipped_
     assert len(queue.envelopes) == 2
 
 
-def test_a_non_ascii_body_sha256_is_a_signature_refusal_not_a_crash(shipped_sources: dict[str, Source]) -> None:
-    receiver, queue = shipped_receiver(shipped_sources)
+def test_a_non_ascii_body_sha256_is_a_signature_refusal_not_a_crash(fixture_sources: dict[str, Source]) -> None:
+    receiver, queue = fixture_receiver(fixture_sources)
     body = b'{"type": "x"}'
     signed = sign("twilio", body, timestamp=FIXED_NOW)
     for value in ("é" * 64, "\ud800", "0" * 63 + "é", "g" * 64):
@@ -240,8 +240,8 @@ def test_a_non_ascii_body_sha256_is_a_signature_refusal_not_a_crash(shipped_sour
     assert queue.envelopes == []
 
 
-def test_a_lone_surrogate_in_a_signed_id_header_fails_verification_cleanly(shipped_sources: dict[str, Source]) -> None:
-    receiver, queue = shipped_receiver(shipped_sources)
+def test_a_lone_surrogate_in_a_signed_id_header_fails_verification_cleanly(fixture_sources: dict[str, Source]) -> None:
+    receiver, queue = fixture_receiver(fixture_sources)
     body = b'{"type": "a.b"}'
     signed = sign("standard", body, timestamp=FIXED_NOW)
     headers = {k.lower(): v for k, v in signed.headers.items()}
@@ -275,3 +275,13 @@ def test_every_dropbox_notification_is_queued_even_when_bodies_repeat() -> None:
     outcomes = [receiver.accept(delivery_of(vector, request)) for _ in range(3)]
     assert all(isinstance(outcome, Outcome) and not outcome.duplicate for outcome in outcomes)
     assert len({envelope.id for envelope in queue.envelopes}) == 3
+
+
+@pytest.mark.parametrize(("name", "preset"), [("preset-linear", "linear"), ("kind-hmac", None)])
+def test_the_envelope_names_the_preset_its_source_was_made_from(name: str, preset: str | None) -> None:
+    """Handlers may be registered for a preset, so the envelope carries it (None for a kind)."""
+    vector = VECTORS[name]
+    receiver, queue = receiver_for(vector)
+    assert isinstance(receiver.accept(delivery_of(vector, first_accepted(vector))), Outcome)
+    (queued,) = queue.envelopes
+    assert (queued.source, queued.kind, queued.preset) == (vector["name"], "hmac", preset)

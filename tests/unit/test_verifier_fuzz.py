@@ -8,13 +8,13 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from tests.support.project import FIXTURE_SOURCES
 from tests.support.signers import BODY_SIGNED, KINDS, SECRETS, SIGNATURE_HEADER, sign
-from tests.unit.conftest import SHIPPED_SOURCES
 from webhook_core.errors import SignatureError
 from webhook_core.providers.scheme import SignatureScheme
 from webhook_core.sources import Source, load_sources
 
-SOURCES = load_sources(SHIPPED_SOURCES)
+SOURCES = load_sources(FIXTURE_SOURCES)
 FIXED_NOW = 1_795_600_000
 
 header_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=300)
@@ -44,9 +44,9 @@ header_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), m
     body=st.binary(max_size=512),
 )
 def test_arbitrary_headers_and_bodies_are_rejected_cleanly(
-    shipped_sources: dict[str, Source], kind: str, headers: dict[str, str], body: bytes
+    fixture_sources: dict[str, Source], kind: str, headers: dict[str, str], body: bytes
 ) -> None:
-    scheme = shipped_sources[kind].spec.scheme
+    scheme = fixture_sources[kind].spec.scheme
     with pytest.raises(SignatureError):
         scheme.verify(headers, body, scheme.derive_keys(SECRETS[kind]), time.time())
 
@@ -55,7 +55,7 @@ def test_arbitrary_headers_and_bodies_are_rejected_cleanly(
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(mutation=st.tuples(st.integers(min_value=0, max_value=10_000), st.characters(codec="ascii")))
 def test_any_one_character_change_to_a_real_signature_header_is_rejected(
-    shipped_sources: dict[str, Source], kind: str, mutation: tuple[int, str]
+    fixture_sources: dict[str, Source], kind: str, mutation: tuple[int, str]
 ) -> None:
     # One fixed delivery, so that hypothesis replays exactly what it found.
     signed = sign(kind, timestamp=FIXED_NOW, event_id="evt_fixed_for_fuzzing")
@@ -64,9 +64,9 @@ def test_any_one_character_change_to_a_real_signature_header_is_rejected(
     position, character = mutation[0] % len(header), mutation[1]
     changed = header[:position] + character + header[position + 1 :]
     headers = {key.lower(): value for key, value in {**signed.headers, name: changed}.items()}
-    scheme = shipped_sources[kind].spec.scheme
+    scheme = fixture_sources[kind].spec.scheme
     keys = scheme.derive_keys(SECRETS[kind])
-    scheme_encoding = shipped_sources[kind].spec.scheme.encoding
+    scheme_encoding = fixture_sources[kind].spec.scheme.encoding
     if changed == header or (scheme_encoding == "hex" and changed.lower() == header.lower()):
         return  # hex is case-insensitive; the same signature is still the same signature
     try:
@@ -96,11 +96,11 @@ def _signature_value(kind: str, header: str) -> str:
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=st.binary(max_size=400))
 def test_any_body_the_secret_did_not_sign_is_rejected(
-    shipped_sources: dict[str, Source], kind: str, body: bytes
+    fixture_sources: dict[str, Source], kind: str, body: bytes
 ) -> None:
     signed = sign(kind, timestamp=FIXED_NOW, event_id="evt_fixed_for_fuzzing")
     assume(body != signed.body)
     headers = {key.lower(): value for key, value in signed.headers.items()}
-    scheme = shipped_sources[kind].spec.scheme
+    scheme = fixture_sources[kind].spec.scheme
     with pytest.raises(SignatureError):
         scheme.verify(headers, body, scheme.derive_keys(SECRETS[kind]), FIXED_NOW, signed.query)

@@ -16,6 +16,7 @@ import svix.webhooks
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from tests.support import signers
+from tests.support.project import FIXTURE_SOURCES
 from tests.support.signers import (
     BODY_SIGNED,
     KINDS,
@@ -27,7 +28,6 @@ from tests.support.signers import (
     other_secret,
     sign,
 )
-from tests.unit.conftest import SHIPPED_SOURCES
 from webhook_core.errors import SignatureError
 from webhook_core.providers.scheme import SignatureScheme, Verified
 from webhook_core.sources import Source, parse_sources
@@ -65,35 +65,35 @@ def reason(
 @pytest.mark.parametrize(
     "body", [b"{}", b'{"id":"evt_1","type":"charge.succeeded"}', '{"emoji": "\u00e9\u2603"}'.encode()]
 )
-def test_stripe_accepts_what_the_stripe_library_signs(shipped_sources: dict[str, Source], body: bytes) -> None:
+def test_stripe_accepts_what_the_stripe_library_signs(fixture_sources: dict[str, Source], body: bytes) -> None:
     now = int(time.time())
     header = stripe.WebhookSignature.generate_signature_header(body.decode(), signers.STRIPE_SECRET, now)
     assert (
-        verify(shipped_sources["stripe"], {"Stripe-Signature": header}, body, [signers.STRIPE_SECRET]).secret_index == 0
+        verify(fixture_sources["stripe"], {"Stripe-Signature": header}, body, [signers.STRIPE_SECRET]).secret_index == 0
     )
 
 
-def test_stripe_signature_our_scheme_makes_passes_the_stripe_library(shipped_sources: dict[str, Source]) -> None:
+def test_stripe_signature_our_scheme_makes_passes_the_stripe_library(fixture_sources: dict[str, Source]) -> None:
     body, now = b'{"id":"evt_2"}', int(time.time())
-    header = shipped_sources["stripe"].spec.scheme.sign(body, signers.STRIPE_SECRET, timestamp=now)
+    header = fixture_sources["stripe"].spec.scheme.sign(body, signers.STRIPE_SECRET, timestamp=now)
     assert stripe.WebhookSignature.verify_header(body.decode(), header, signers.STRIPE_SECRET, tolerance=300)
 
 
-def test_stripe_accepts_any_of_several_v1_signatures_and_ignores_v0(shipped_sources: dict[str, Source]) -> None:
+def test_stripe_accepts_any_of_several_v1_signatures_and_ignores_v0(fixture_sources: dict[str, Source]) -> None:
     body, now = b'{"id":"evt_3"}', int(time.time())
     real = stripe.WebhookSignature.generate_signature_header(body.decode(), signers.STRIPE_SECRET, now)
     real_v1 = real.split("v1=")[1]
     header = f"t={now},v1={'ab' * 32},v0={real_v1},v1={real_v1}"
-    assert verify(shipped_sources["stripe"], {"Stripe-Signature": header}, body, [signers.STRIPE_SECRET])
+    assert verify(fixture_sources["stripe"], {"Stripe-Signature": header}, body, [signers.STRIPE_SECRET])
     only_v0 = f"t={now},v0={real_v1}"
     assert (
-        reason(shipped_sources["stripe"], {"Stripe-Signature": only_v0}, body, [signers.STRIPE_SECRET])
+        reason(fixture_sources["stripe"], {"Stripe-Signature": only_v0}, body, [signers.STRIPE_SECRET])
         == "malformed_signature"
     )
 
 
 @pytest.mark.parametrize("library", ["standardwebhooks", "svix"])
-def test_standard_accepts_what_the_official_libraries_sign(shipped_sources: dict[str, Source], library: str) -> None:
+def test_standard_accepts_what_the_official_libraries_sign(fixture_sources: dict[str, Source], library: str) -> None:
     body, now, msg_id = b'{"type":"user.created","data":{"id":1}}', int(time.time()), "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"
     when = datetime.fromtimestamp(now, tz=UTC)
     if library == "svix":
@@ -101,23 +101,23 @@ def test_standard_accepts_what_the_official_libraries_sign(shipped_sources: dict
     else:
         signature = StandardWebhook(signers.STANDARD_SECRET).sign(msg_id, when, body.decode())
     headers = {"webhook-id": msg_id, "webhook-timestamp": str(now), "webhook-signature": signature}
-    assert verify(shipped_sources["standard"], headers, body, [signers.STANDARD_SECRET]).secret_index == 0
+    assert verify(fixture_sources["standard"], headers, body, [signers.STANDARD_SECRET]).secret_index == 0
 
 
-def test_standard_signature_our_scheme_makes_passes_the_official_library(shipped_sources: dict[str, Source]) -> None:
+def test_standard_signature_our_scheme_makes_passes_the_official_library(fixture_sources: dict[str, Source]) -> None:
     body, now, msg_id = b'{"type":"a"}', int(time.time()), "msg_1"
-    signature = shipped_sources["standard"].spec.scheme.sign(
+    signature = fixture_sources["standard"].spec.scheme.sign(
         body, signers.STANDARD_SECRET, timestamp=now, event_id=msg_id
     )
     headers = {"webhook-id": msg_id, "webhook-timestamp": str(now), "webhook-signature": signature}
     assert StandardWebhook(signers.STANDARD_SECRET).verify(body, headers) == {"type": "a"}
 
 
-def test_standard_accepts_a_header_listing_several_signatures(shipped_sources: dict[str, Source]) -> None:
+def test_standard_accepts_a_header_listing_several_signatures(fixture_sources: dict[str, Source]) -> None:
     signed = sign("standard")
     other = base64.b64encode(b"x" * 32).decode()
     headers = {**signed.headers, "webhook-signature": f"v1a,{other} v1,{other} {signed.headers['webhook-signature']}"}
-    assert verify(shipped_sources["standard"], headers, signed.body, [signers.STANDARD_SECRET], query=signed.query)
+    assert verify(fixture_sources["standard"], headers, signed.body, [signers.STANDARD_SECRET], query=signed.query)
 
 
 def test_github_accepts_the_example_from_its_documentation() -> None:
@@ -173,7 +173,7 @@ def test_generic_hmac_with_timestamp_and_id_in_the_signed_content() -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_any_active_secret_verifies_and_the_matching_index_is_reported(
-    shipped_sources: dict[str, Source], kind: str
+    fixture_sources: dict[str, Source], kind: str
 ) -> None:
     old = SECRETS[kind][0]
     new_signing = other_secret(kind, "a-newer-secret")
@@ -181,7 +181,7 @@ def test_any_active_secret_verifies_and_the_matching_index_is_reported(
     signed_with_old = sign(kind, secret=old)
     assert (
         verify(
-            shipped_sources[kind],
+            fixture_sources[kind],
             signed_with_old.headers,
             signed_with_old.body,
             [new, old],
@@ -192,7 +192,7 @@ def test_any_active_secret_verifies_and_the_matching_index_is_reported(
     signed_with_new = sign(kind, secret=new_signing)
     assert (
         verify(
-            shipped_sources[kind],
+            fixture_sources[kind],
             signed_with_new.headers,
             signed_with_new.body,
             [new, old],
@@ -201,7 +201,7 @@ def test_any_active_secret_verifies_and_the_matching_index_is_reported(
         == 0
     )
     assert (
-        reason(shipped_sources[kind], signed_with_old.headers, signed_with_old.body, [new], query=signed_with_old.query)
+        reason(fixture_sources[kind], signed_with_old.headers, signed_with_old.body, [new], query=signed_with_old.query)
         == "signature_mismatch"
     )
 
@@ -210,52 +210,52 @@ def test_any_active_secret_verifies_and_the_matching_index_is_reported(
 
 
 @pytest.mark.parametrize("kind", BODY_SIGNED)
-def test_one_flipped_body_byte_is_rejected(shipped_sources: dict[str, Source], kind: str) -> None:
+def test_one_flipped_body_byte_is_rejected(fixture_sources: dict[str, Source], kind: str) -> None:
     signed = sign(kind)
     for position in (0, len(signed.body) // 2, len(signed.body) - 1):
         body = bytearray(signed.body)
         body[position] ^= 0x01
         assert (
-            reason(shipped_sources[kind], signed.headers, bytes(body), SECRETS[kind], query=signed.query)
+            reason(fixture_sources[kind], signed.headers, bytes(body), SECRETS[kind], query=signed.query)
             == "signature_mismatch"
         )
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_wrong_secret_is_rejected(shipped_sources: dict[str, Source], kind: str) -> None:
+def test_a_wrong_secret_is_rejected(fixture_sources: dict[str, Source], kind: str) -> None:
     wrong = other_secret(kind, "not-the-secret")
     signed = sign(kind, secret=wrong)
     assert (
-        reason(shipped_sources[kind], signed.headers, signed.body, SECRETS[kind], query=signed.query)
+        reason(fixture_sources[kind], signed.headers, signed.body, SECRETS[kind], query=signed.query)
         == "signature_mismatch"
     )
 
 
 @pytest.mark.parametrize("kind", TIMESTAMPED)
 @pytest.mark.parametrize("beyond", [-1, 1, -86_400, 10**9])
-def test_stale_and_future_timestamps_are_rejected(shipped_sources: dict[str, Source], kind: str, beyond: int) -> None:
+def test_stale_and_future_timestamps_are_rejected(fixture_sources: dict[str, Source], kind: str, beyond: int) -> None:
     now = int(time.time())
-    tolerance = shipped_sources[kind].spec.scheme.tolerance_seconds
+    tolerance = fixture_sources[kind].spec.scheme.tolerance_seconds
     signed = sign(kind, timestamp=now + beyond + (tolerance if beyond > 0 else -tolerance))
     assert (
-        reason(shipped_sources[kind], signed.headers, signed.body, SECRETS[kind], now=now, query=signed.query)
+        reason(fixture_sources[kind], signed.headers, signed.body, SECRETS[kind], now=now, query=signed.query)
         == "timestamp_out_of_tolerance"
     )
 
 
 @pytest.mark.parametrize("kind", TIMESTAMPED)
 @pytest.mark.parametrize("side", [-1, 0, 1])
-def test_timestamps_inside_the_tolerance_are_accepted(shipped_sources: dict[str, Source], kind: str, side: int) -> None:
+def test_timestamps_inside_the_tolerance_are_accepted(fixture_sources: dict[str, Source], kind: str, side: int) -> None:
     now = int(time.time())
-    signed = sign(kind, timestamp=now + side * shipped_sources[kind].spec.scheme.tolerance_seconds)
-    assert verify(shipped_sources[kind], signed.headers, signed.body, SECRETS[kind], now=now, query=signed.query)
+    signed = sign(kind, timestamp=now + side * fixture_sources[kind].spec.scheme.tolerance_seconds)
+    assert verify(fixture_sources[kind], signed.headers, signed.body, SECRETS[kind], now=now, query=signed.query)
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_signature_of_another_source_is_rejected(kind: str) -> None:
     # Two sources of the same kind (two Stripe accounts): each secret proves only its own source.
-    shipped = next(item for item in json.loads(SHIPPED_SOURCES.read_text())["sources"] if item["kind"] == kind)
-    config = {"sources": [{**shipped, "name": "a"}, {**shipped, "name": "b"}]}
+    fixture = next(item for item in json.loads(FIXTURE_SOURCES.read_text())["sources"] if item["kind"] == kind)
+    config = {"sources": [{**fixture, "name": "a"}, {**fixture, "name": "b"}]}
     sources = parse_sources(config)
     secret_b = other_secret(kind, "source-b-secret")
     signed_for_b = sign(kind, secret=secret_b)
@@ -269,33 +269,33 @@ def test_the_signature_of_another_source_is_rejected(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_missing_signature_header_is_rejected(shipped_sources: dict[str, Source], kind: str) -> None:
+def test_a_missing_signature_header_is_rejected(fixture_sources: dict[str, Source], kind: str) -> None:
     signed = sign(kind)
     headers = {k: v for k, v in signed.headers.items() if k != SIGNATURE_HEADER[kind]}
-    assert reason(shipped_sources[kind], headers, signed.body, SECRETS[kind], query=signed.query) == "missing_signature"
+    assert reason(fixture_sources[kind], headers, signed.body, SECRETS[kind], query=signed.query) == "missing_signature"
 
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("keep", [0.5, 0.95])
-def test_a_truncated_signature_header_is_rejected(shipped_sources: dict[str, Source], kind: str, keep: float) -> None:
+def test_a_truncated_signature_header_is_rejected(fixture_sources: dict[str, Source], kind: str, keep: float) -> None:
     signed = sign(kind)
     header = signed.headers[SIGNATURE_HEADER[kind]]
     truncated = {**signed.headers, SIGNATURE_HEADER[kind]: header[: int(len(header) * keep)]}
-    assert reason(shipped_sources[kind], truncated, signed.body, SECRETS[kind], query=signed.query) in {
+    assert reason(fixture_sources[kind], truncated, signed.body, SECRETS[kind], query=signed.query) in {
         "signature_mismatch",
         "malformed_signature",
     }
 
 
 @pytest.mark.parametrize("kind", BODY_SIGNED)
-def test_an_emptied_body_is_rejected(shipped_sources: dict[str, Source], kind: str) -> None:
+def test_an_emptied_body_is_rejected(fixture_sources: dict[str, Source], kind: str) -> None:
     signed = sign(kind)
-    assert reason(shipped_sources[kind], signed.headers, b"", SECRETS[kind], query=signed.query) == "signature_mismatch"
+    assert reason(fixture_sources[kind], signed.headers, b"", SECRETS[kind], query=signed.query) == "signature_mismatch"
 
 
 @pytest.mark.parametrize("kind", TIMESTAMPED)
 @pytest.mark.parametrize("bad", ["", "abc", "1.5", "-5", "12345678901234", "\u0661\u0662"])
-def test_a_malformed_timestamp_is_rejected(shipped_sources: dict[str, Source], kind: str, bad: str) -> None:
+def test_a_malformed_timestamp_is_rejected(fixture_sources: dict[str, Source], kind: str, bad: str) -> None:
     signed = sign(kind)
     headers = dict(signed.headers)
     header, key = TIMESTAMP_HEADER[kind]
@@ -303,7 +303,7 @@ def test_a_malformed_timestamp_is_rejected(shipped_sources: dict[str, Source], k
         headers[header] = bad
     else:  # the timestamp is a key inside the signature header (Stripe t=, Paddle ts=)
         headers[header] = re.sub(rf"(^|[,;]){key}=[^,;]*", lambda m: f"{m.group(1)}{key}={bad}", headers[header])
-    assert reason(shipped_sources[kind], headers, signed.body, SECRETS[kind], query=signed.query) in {
+    assert reason(fixture_sources[kind], headers, signed.body, SECRETS[kind], query=signed.query) in {
         "missing_timestamp",
         "malformed_timestamp",
     }
@@ -319,17 +319,17 @@ def test_a_scheme_with_an_unsigned_timestamp_is_refused() -> None:
         SignatureScheme(signature_header="x", timestamp_header="x-ts")
 
 
-def test_slack_signature_our_scheme_makes_passes_slack_sdk(shipped_sources: dict[str, Source]) -> None:
+def test_slack_signature_our_scheme_makes_passes_slack_sdk(fixture_sources: dict[str, Source]) -> None:
     from slack_sdk.signature import SignatureVerifier
 
     body, now = b'{"type":"event_callback","event_id":"Ev1"}', int(time.time())
-    signature = shipped_sources["slack"].spec.scheme.sign(body, signers.SLACK_SECRET, timestamp=now)
+    signature = fixture_sources["slack"].spec.scheme.sign(body, signers.SLACK_SECRET, timestamp=now)
     assert SignatureVerifier(signers.SLACK_SECRET).is_valid(body=body, timestamp=str(now), signature=signature)
 
 
-def test_svix_signature_our_scheme_makes_passes_the_svix_library(shipped_sources: dict[str, Source]) -> None:
+def test_svix_signature_our_scheme_makes_passes_the_svix_library(fixture_sources: dict[str, Source]) -> None:
     body, now, msg_id = b'{"type":"user.created"}', int(time.time()), "msg_p5jXN8AQM9LWM0D4loKWxJek"
-    signature = shipped_sources["svix"].spec.scheme.sign(body, signers.SVIX_SECRET, timestamp=now, event_id=msg_id)
+    signature = fixture_sources["svix"].spec.scheme.sign(body, signers.SVIX_SECRET, timestamp=now, event_id=msg_id)
     headers = {"svix-id": msg_id, "svix-timestamp": str(now), "svix-signature": signature}
     official = svix.webhooks.Webhook(signers.SVIX_SECRET)
     official.verify(body, headers)  # raises WebhookVerificationError when the signature is wrong
@@ -337,15 +337,15 @@ def test_svix_signature_our_scheme_makes_passes_the_svix_library(shipped_sources
         official.verify(body + b" ", headers)
 
 
-def test_paddle_accepts_either_h1_during_its_secret_rotation(shipped_sources: dict[str, Source]) -> None:
+def test_paddle_accepts_either_h1_during_its_secret_rotation(fixture_sources: dict[str, Source]) -> None:
     signed = sign("paddle")
     stale = "h1=" + "0" * 64
     rotated = {"Paddle-Signature": signed.headers["Paddle-Signature"].replace(";h1=", f";{stale};h1=")}
-    assert verify(shipped_sources["paddle"], rotated, signed.body, [signers.PADDLE_SECRET], query=signed.query)
+    assert verify(fixture_sources["paddle"], rotated, signed.body, [signers.PADDLE_SECRET], query=signed.query)
 
 
 @pytest.mark.parametrize("kind", ["standard", "svix", "shopify"])
-def test_a_non_canonical_base64_signature_is_refused(shipped_sources: dict[str, Source], kind: str) -> None:
+def test_a_non_canonical_base64_signature_is_refused(fixture_sources: dict[str, Source], kind: str) -> None:
     """Found by hypothesis: base64 ignores the spare bits of the last character, so
     two headers could carry the same signature. Only the canonical one verifies."""
     signed = sign(kind)
@@ -359,20 +359,20 @@ def test_a_non_canonical_base64_signature_is_refused(shipped_sources: dict[str, 
     changed = encoded[:position] + sibling + encoded[position + 1 :]
     assert base64.b64decode(changed) == base64.b64decode(encoded)
     headers = {**signed.headers, name: value.replace(encoded, changed)}
-    assert reason(shipped_sources[kind], headers, signed.body, SECRETS[kind], query=signed.query) in {
+    assert reason(fixture_sources[kind], headers, signed.body, SECRETS[kind], query=signed.query) in {
         "signature_mismatch",
         "malformed_signature",
     }
 
 
 @pytest.mark.parametrize("kind", ["stripe", "github", "slack"])
-def test_a_hex_signature_with_spaces_is_refused(shipped_sources: dict[str, Source], kind: str) -> None:
+def test_a_hex_signature_with_spaces_is_refused(fixture_sources: dict[str, Source], kind: str) -> None:
     signed = sign(kind)
     name = SIGNATURE_HEADER[kind]
     spaced = re.sub(r"([0-9a-f]{2})([0-9a-f]{2})$", r"\1 \2", signed.headers[name])
     assert spaced != signed.headers[name]
     headers = {**signed.headers, name: spaced}
-    assert reason(shipped_sources[kind], headers, signed.body, SECRETS[kind], query=signed.query) in {
+    assert reason(fixture_sources[kind], headers, signed.body, SECRETS[kind], query=signed.query) in {
         "signature_mismatch",
         "malformed_signature",
     }

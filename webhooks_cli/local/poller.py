@@ -27,6 +27,9 @@ class RecordOutcome:
     event_type: str
     receive_count: int
     succeeded: bool
+    # Which handler ran is found by source, preset and kind (webhook_core.registry).
+    source: str = "?"
+    preset: str | None = None
 
 
 def lambda_sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
@@ -154,10 +157,16 @@ class Poller:
 
     @staticmethod
     def _outcome(message: dict[str, Any], succeeded: bool) -> RecordOutcome:
+        preset: str | None = None
         try:
             envelope = json.loads(message["Body"])
-            envelope_id, kind, event_type = (str(envelope.get(key, "?")) for key in ("id", "kind", "type"))
+            envelope_id, source, kind, event_type = (
+                str(envelope.get(key, "?")) for key in ("id", "source", "kind", "type")
+            )
+            preset = str(envelope["preset"]) if envelope.get("preset") else None
         except (ValueError, AttributeError):
-            envelope_id, kind, event_type = f"message/{message['MessageId']}", "?", "not an envelope"
+            envelope_id, source, kind, event_type = f"message/{message['MessageId']}", "?", "?", "not an envelope"
         count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-        return RecordOutcome(message["MessageId"], envelope_id, kind, event_type, count, succeeded)
+        return RecordOutcome(
+            message["MessageId"], envelope_id, kind, event_type, count, succeeded, source=source, preset=preset
+        )

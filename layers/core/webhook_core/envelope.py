@@ -61,6 +61,9 @@ class Envelope(BaseModel):
     event_id: str = Field(min_length=1)
     source: str = Field(min_length=1)
     kind: str = Field(min_length=1)
+    # The preset the source was made from, if any: handlers may be registered for it.
+    # Optional, so envelopes queued before it existed (or replayed from the DLQ) stay valid.
+    preset: str | None = None
     type: str = Field(min_length=1)
     received_at: datetime
     occurred_at: datetime | None = None

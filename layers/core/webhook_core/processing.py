@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -36,9 +37,10 @@ from webhook_core.aws import CLIENT_CONFIG
 from webhook_core.bodies import UnparseableBodyError
 from webhook_core.body_store import BodyStore, S3BodyStore
 from webhook_core.envelope import Envelope
-from webhook_core.errors import BodyStoreError
+from webhook_core.errors import BodyStoreError, ConfigurationError
 from webhook_core.observability import MetricUnit, logger, metrics
-from webhook_core.registry import Event, HandlerRegistry, Registration
+from webhook_core.registry import Event, HandlerRegistry, Registration, describe
+from webhook_core.sources import load_sources
 from webhook_core.state import ProcessorState
 
 if TYPE_CHECKING:
@@ -128,6 +130,7 @@ class Processor:
 
     @classmethod
     def from_settings(cls, settings: ProcessorSettings, registry: HandlerRegistry) -> Processor:
+        warn_of_handlers_that_never_run(registry, settings.sources_file)
         client = boto3.client("dynamodb", config=CLIENT_CONFIG)
         return cls(
             registry=registry,
@@ -180,7 +183,9 @@ class Processor:
             logger.error("verified body does not parse", extra={"reason": str(error)})
             self._record_failure(envelope.id, error, attempt)
             raise
-        registration = self._registry.find(envelope.kind, envelope.type)
+        registration = self._registry.find(
+            envelope.type, source=envelope.source, preset=envelope.preset, kind=envelope.kind
+        )
         if registration is None:
             # Acknowledged, not failed: an event nobody handles must not clog the DLQ.
             metrics.add_metric(name="UnhandledType", unit=MetricUnit.Count, value=1)
@@ -290,6 +295,27 @@ class Processor:
             self._state.clear_failure(envelope_id)
         except Exception:  # noqa: BLE001 - a stale note is harmless
             logger.warning("could not clear the failure record")
+
+
+def warn_of_handlers_that_never_run(registry: HandlerRegistry, sources_file: Path) -> None:
+    """Log a warning naming each handler registered for a name that is no configured
+    source, preset or kind (a typo, a renamed source): nothing would ever reach it.
+    Only a warning: the handlers that can run must still run."""
+    try:
+        sources = load_sources(sources_file)
+    except ConfigurationError as error:
+        logger.warning("cannot check the handlers against the sources", extra={"reason": str(error)})
+        return
+    names = {source.name for source in sources.values()}
+    names |= {source.kind for source in sources.values()}
+    names |= {source.preset.name for source in sources.values() if source.preset}
+    for registration in registry.unmatched(names):
+        handler = describe(registration.function)
+        logger.warning(
+            f"handler {handler} is registered for {registration.name!r}, which is no configured source, "
+            "preset or kind: it never runs",
+            extra={"handler": handler, "registered_for": registration.name, "event_type": registration.event_type},
+        )
 
 
 def _check_body(envelope: Envelope) -> None:

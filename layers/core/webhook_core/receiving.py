@@ -129,6 +129,7 @@ class Receiver:
             event_id=event_id,
             source=source.name,
             kind=source.kind,
+            preset=source.preset.name if source.preset else None,
             type=facts.type,
             received_at=datetime.fromtimestamp(now, tz=UTC),
             occurred_at=facts.occurred_at,

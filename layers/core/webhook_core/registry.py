@@ -6,15 +6,27 @@
     def record_payment(event: Event[StripeEvent[Invoice]]) -> None:
         ...
 
-A handler is registered per (source kind, event type); either may be "*". It
-receives an `Event`: the envelope, the payload parsed into its model, and the
-out-of-order guard. Raising fails the record: SQS retries it alone, and after
+A handler is registered for a name and an event type; either may be "*". The name
+is a source (the last segment of its URL), a preset or a kind. For each delivery the
+most specific registration runs, and only that one:
+
+    1. (source, type)   2. (source, "*")
+    3. (preset, type)   4. (preset, "*")
+    5. (kind, type)     6. (kind, "*")
+    7. ("*", type)      8. ("*", "*")
+
+So `@on("linear", "Issue")` runs for a source named or preset `linear`, and a handler
+for source `acme` never runs for another source of acme's kind, while `@on("hmac")`
+stays the fallback for every hmac source without a handler of its own.
+
+A handler receives an `Event`: the envelope, the payload parsed into its model, and
+the out-of-order guard. Raising fails the record: SQS retries it alone, and after
 MaxReceiveCount receives it lands in the dead-letter queue.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -63,7 +75,7 @@ Handler = Callable[[Event[Any]], None]
 
 @dataclass(frozen=True)
 class Registration:
-    kind: str
+    name: str  # a source, a preset or a kind, or "*"
     event_type: str
     function: Handler
     payload: type[BaseModel] | None
@@ -82,25 +94,40 @@ class HandlerRegistry:
         self._handlers: dict[tuple[str, str], Registration] = {}
 
     def on(
-        self, kind: str, event_type: str = WILDCARD, *, payload: type[BaseModel] | None = None
+        self, name: str, event_type: str = WILDCARD, *, payload: type[BaseModel] | None = None
     ) -> Callable[[Handler], Handler]:
+        """Register a handler for `name` (a source, a preset or a kind, or "*") and an event type."""
+
         def register(function: Handler) -> Handler:
-            key = (kind, event_type)
+            key = (name, event_type)
             if key in self._handlers:
                 existing = self._handlers[key].function
-                where = f"{existing.__module__}.{existing.__name__}"
-                raise ValueError(f"{kind}/{event_type} already has a handler: {where}")
-            self._handlers[key] = Registration(kind, event_type, function, payload)
+                raise ValueError(f"{name}/{event_type} already has a handler: {describe(existing)}")
+            self._handlers[key] = Registration(name, event_type, function, payload)
             return function
 
         return register
 
-    def find(self, kind: str, event_type: str) -> Registration | None:
-        """The most specific registration: exact, then any type of the kind, then any kind."""
-        for key in ((kind, event_type), (kind, WILDCARD), (WILDCARD, event_type), (WILDCARD, WILDCARD)):
-            if key in self._handlers:
-                return self._handlers[key]
+    def find(self, event_type: str, *, source: str, kind: str, preset: str | None = None) -> Registration | None:
+        """The most specific registration for a delivery of `source` (made from `preset`, of
+        `kind`): the source's, then the preset's, then the kind's, each for the exact type
+        before "*"; then any name for the exact type, then ("*", "*")."""
+        names = [source, *([preset] if preset else []), kind, WILDCARD]
+        for name in names:
+            for key in ((name, event_type), (name, WILDCARD)):
+                if key in self._handlers:
+                    return self._handlers[key]
         return None
+
+    def unmatched(self, names: Iterable[str]) -> list[Registration]:
+        """The registrations whose name is none of `names` (the configured sources, their
+        presets and kinds) and not "*": they can never run."""
+        known = {*names, WILDCARD}
+        return [registration for registration in self._handlers.values() if registration.name not in known]
+
+    def registrations(self) -> list[Registration]:
+        """Every registration, in the order they were made."""
+        return list(self._handlers.values())
 
     def clear(self) -> None:
         """Forget every handler (the local stack reloads edited handler modules)."""
@@ -108,6 +135,11 @@ class HandlerRegistry:
 
     def __len__(self) -> int:
         return len(self._handlers)
+
+
+def describe(function: Handler) -> str:
+    """A handler as a person finds it: module.function."""
+    return f"{function.__module__}.{function.__name__}"
 
 
 # The registry the deployed processor uses; handler modules register into it with @on.

@@ -87,6 +87,10 @@ class ProcessorSettings(_EnvironmentSettings):
 
     state_table: Annotated[str, Field(min_length=1)]
     body_bucket: Annotated[str, Field(min_length=1)]
+    # The receiver's sources, read at cold start only to warn of handlers no source can reach.
+    sources_file: Path
+    # The package whose import registers the business handlers (the tests name their own).
+    handlers_module: Annotated[str, Field(min_length=1)] = "handlers"
     # Processed ids, failure records and ordering marks must outlive any message:
     # 4 days on the queue plus 14 in the dead-letter queue, and a replay after that.
     state_ttl_seconds: Annotated[int, Field(ge=3_600, le=365 * 86_400)] = 21 * 86_400
@@ -96,10 +100,12 @@ class ProcessorSettings(_EnvironmentSettings):
     ENVIRONMENT: ClassVar[dict[str, str]] = {
         "state_table": "STATE_TABLE_NAME",
         "body_bucket": "BODY_BUCKET_NAME",
+        "sources_file": "SOURCES_FILE",
+        "handlers_module": "HANDLERS_MODULE",
         "state_ttl_seconds": "STATE_TTL_SECONDS",
         "handler_timeout_seconds": "HANDLER_TIMEOUT_SECONDS",
     }
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> ProcessorSettings:
-        return cls._from(environ, {})
+    def from_environment(cls, environ: Mapping[str, str], default_sources_file: Path) -> ProcessorSettings:
+        return cls._from(environ, {"sources_file": default_sources_file})

@@ -1,0 +1,31 @@
+"""The tests' own configuration in place of the shipped examples, which users replace:
+the fixture sources and handlers (tests/fixtures), for the functions in this process
+(SOURCES_FILE, HANDLERS_MODULE) and for the dev stack (a project folder of its own)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+FIXTURE_SOURCES = FIXTURES / "sources.json"
+FIXTURE_HANDLERS_MODULE = "tests.fixtures.handlers"
+
+
+def fixture_project(destination: Path, handlers: Path = FIXTURES / "handlers") -> Path:
+    """This project as a user would have it after replacing the examples: the functions'
+    code, with the fixture sources.json and `handlers` (by default the fixture handlers)."""
+    destination.mkdir(parents=True)
+    shutil.copy2(ROOT / "template.yaml", destination / "template.yaml")
+    shutil.copytree(ROOT / "events", destination / "events")  # `webhooks events` writes here
+    (destination / "layers").mkdir()
+    (destination / "layers" / "core").symlink_to(ROOT / "layers" / "core")  # read only, as Lambda's /opt
+    ignored = shutil.ignore_patterns("__pycache__", "handlers", "sources.json")
+    shutil.copytree(ROOT / "functions", destination / "functions", ignore=ignored)
+    receiver = destination / "functions" / "receiver"
+    shutil.copy2(FIXTURE_SOURCES, receiver / FIXTURE_SOURCES.name)
+    # As in the project: the processor reads the receiver's file through a link.
+    (destination / "functions" / "processor" / "sources.json").symlink_to(Path("..", receiver.name, "sources.json"))
+    shutil.copytree(handlers, destination / "functions" / "processor" / "handlers", ignore=ignored)
+    return destination
