@@ -326,7 +326,10 @@ def providers(as_json: bool) -> None:
         console.print(f"[bold underline]{escape(title)}[/]")
         for row in rows:
             scheme = " ".join(part for part in (row["algorithm"], row["encoding"]) if part)
-            details = [f"{row['header']}: {scheme}" + (f" of {row['signed']}" if row["signed"] else "")]
+            header = " or ".join([row["header"], *row["alternative_headers"][:1]])
+            if len(row["alternative_headers"]) > 1:
+                header = f"{row['header']} … {row['alternative_headers'][-1]}"
+            details = [f"{header}: {scheme}" + (f" of {row['signed']}" if row["signed"] else "")]
             if row["timestamp"]:
                 details.append(f"timestamp {row['timestamp']} ±{row['tolerance_seconds']} s")
             if row["handshake"]:
@@ -335,5 +338,8 @@ def providers(as_json: bool) -> None:
             console.print(
                 f"[bold]{escape(row['name'])}[/] [dim]({escape(row['kind'])})[/]  " + escape("; ".join(details))
             )
-            console.print(f"    [dim]{escape(row['docs'])}[/]", soft_wrap=True)
+            if row["notes"]:
+                console.print(f"    {escape(row['notes'])}", soft_wrap=True)
+            secondary = " [yellow](follows a secondary source)[/]" if row["source"] == "secondary" else ""
+            console.print(f"    [dim]{escape(row['docs'])}[/]{secondary}", soft_wrap=True)
         console.print()
