@@ -141,3 +141,30 @@ def test_gitea_forgejo_and_gogs_say_to_choose_the_json_content_type(name: str) -
     preset = presets()[name]
     assert "JSON content type" in preset.title
     assert "payload=" in preset.notes
+
+
+# --- Box: the primary and the secondary key, one header each ------------------------------------
+
+
+def box_headers(body: bytes, primary: str | None, secondary: str | None) -> dict[str, str]:
+    timestamp = "2026-11-25T09:46:40+00:00"
+    headers = {"box-delivery-timestamp": timestamp}
+    for name, key in (("box-signature-primary", primary), ("box-signature-secondary", secondary)):
+        if key:
+            headers[name] = b64_hmac(key, body + timestamp.encode())
+    return headers
+
+
+@pytest.mark.parametrize(
+    ("primary", "secondary", "index"),
+    [("primary-key", "secondary-key", 0), ("retired", "secondary-key", 1), ("primary-key", None, 0)],
+)
+def test_box_verifies_with_either_of_its_two_signature_keys(primary: str, secondary: str | None, index: int) -> None:
+    """Box signs the body then the BOX-DELIVERY-TIMESTAMP with each of the app's two keys."""
+    box = source_of({"preset": "box"})
+    body = b'{"type":"webhook_event","id":"1234","trigger":"FILE.UPLOADED"}'
+    keys = box.spec.scheme.derive_keys(["primary-key", "secondary-key"])
+    verified = box.spec.scheme.verify(box_headers(body, primary, secondary), body, keys, NOW)
+    assert verified.secret_index == index
+    with pytest.raises(SignatureError, match="signature_mismatch"):
+        box.spec.scheme.verify(box_headers(body, "retired", "also-retired"), body, keys, NOW)
