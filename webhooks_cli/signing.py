@@ -88,6 +88,10 @@ def _fill(value: Any, event_id: str, now: int) -> Any:
     }
     if isinstance(value, str) and value in placeholders:
         return placeholders[value]
+    if isinstance(value, str) and "{" in value:  # a placeholder inside text: a URL naming the event
+        for name, filled in placeholders.items():
+            value = value.replace(name, str(filled))
+        return value
     if isinstance(value, dict):
         return {key: _fill(item, event_id, now) for key, item in value.items()}
     if isinstance(value, list):

@@ -5,6 +5,7 @@ the receiver derives from it."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,47 @@ def sample_cases() -> list[tuple[str, str]]:
         for sample in signing.samples(source)
         if sample not in HANDSHAKES
     ]
+
+
+def test_every_kind_and_preset_has_a_sample() -> None:
+    for name, source in SOURCES.items():
+        assert [sample for sample in signing.samples(source) if sample not in HANDSHAKES], name
+
+
+def verified_type(source: Source, delivery: signing.Delivery, configured: str) -> str:
+    headers = {key.lower(): value for key, value in delivery.headers.items()}
+    keys = source.spec.scheme.derive_keys([configured])
+    verified = source.spec.scheme.verify(headers, delivery.body, keys, NOW, delivery.query)
+    return source.spec.fields.extract(headers, delivery.body, verified.body_format).type
+
+
+@pytest.mark.parametrize(("name", "sample"), sample_cases())
+def test_each_sample_verifies_and_is_recorded_as_the_type_it_is_named_after(name: str, sample: str) -> None:
+    source = SOURCES[name]
+    configured, signing_secret = secrets_of(name, source)
+    delivery = signing.sign(source, signing_secret, event_type=sample, now=NOW)
+    fields = source.spec.fields
+    # A provider that names the event only in its configuration (Ghost, Dropbox) sends no type.
+    expected = sample if fields.type_header or fields.type_path or fields.type_fallback_paths else "unknown"
+    assert verified_type(source, delivery, configured) == expected == delivery.event_type
+
+
+@pytest.mark.parametrize(("name", "sample"), sample_cases())
+def test_two_sends_of_a_sample_are_two_events(name: str, sample: str) -> None:
+    """Sources without a signed id dedupe on the body's digest: each send's body differs."""
+    source = SOURCES[name]
+    _, signing_secret = secrets_of(name, source)
+    first, second = (signing.sign(source, signing_secret, event_type=sample, now=NOW) for _ in range(2))
+    if source.spec.dedupe == "none":  # every delivery is new anyway (Dropbox's pings repeat by design)
+        return
+    if source.spec.dedupe == "id":  # keyed on the signed id, which differs per send
+        ids = [
+            source.spec.fields.extract({key.lower(): value for key, value in sent.headers.items()}, sent.body).event_id
+            for sent in (first, second)
+        ]
+        assert ids[0] != ids[1]
+    else:
+        assert hashlib.sha256(first.body).digest() != hashlib.sha256(second.body).digest()
 
 
 def test_a_given_body_keeps_the_type_the_receiver_derives_unless_one_is_named(tmp_path: Path) -> None:
