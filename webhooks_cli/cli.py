@@ -253,13 +253,13 @@ def _send_times(target_url: str, delivery: signing.Delivery, times: int) -> None
         status, body = _post(target_url, delivery)
         prefix = f"[{attempt}/{times}] " if times > 1 else ""
         colour = "green" if status < 300 else "yellow" if status < 500 else "red"
+        recorded = _recorded_id(status, body)
+        # One line per attempt: the type, the status, the envelope id the receiver recorded, its answer.
+        as_recorded = f" recorded {escape(printable(recorded))}" if recorded is not None else ""
         console.print(
             f"{prefix}{delivery.method} {target_url}  {kind_of}  "
-            f"[{colour}]{status}[/{colour}]  {escape(printable(body))}"
+            f"[{colour}]{status}[/{colour}]{as_recorded}  {escape(printable(body))}"
         )
-        recorded = _recorded_id(status, body)
-        if recorded is not None:
-            console.print(f"{prefix}recorded {escape(printable(recorded))}  type {kind_of}")
 
 
 def _recorded_id(status: int, body: str) -> str | None:
