@@ -41,11 +41,14 @@ def describe(source: Source) -> dict[str, Any]:
     handshakes = [name for name in (signing.handshake_name(source),) if name]
     if get_check is not None:
         handshakes.append("GET " + ("hub.challenge" if get_check.token else "challenge"))
+    preset = source.preset
     return {
-        "name": source.preset.name if source.preset else source.name,
-        "title": source.preset.title if source.preset else source.config.description,
+        "name": preset.name if preset else source.name,
+        "title": preset.title if preset else source.config.description,
         "kind": source.kind,
         "header": scheme.signature_header,
+        # Further signature headers, read in order (Shopify's Events name, DocuSign's one per key).
+        "alternative_headers": list(getattr(scheme, "alternative_headers", ())),
         "algorithm": algorithm,
         "encoding": "" if scheme.encoding == "token" else scheme.encoding,
         "signed": signed,
@@ -55,6 +58,9 @@ def describe(source: Source) -> dict[str, Any]:
         "body": spec.fields.body_format,
         "dedupe": _dedupe(source),
         "docs": spec.docs,
+        # "primary": checked against the provider's own pages or SDK; "secondary": not (see notes).
+        "source": preset.reference if preset else "primary",
+        "notes": preset.notes if preset else "",
     }
 
 

@@ -170,7 +170,10 @@ def _max_receive_count(project: Project) -> int:
 
 @main.command()
 @click.argument("source")
-@click.option("--type", "event_type", help="Which bundled sample to send (default: the kind's first).")
+@click.option(
+    "--type", "event_type", help="Which sample to send (default: the first); with --file, the type header to send."
+)
+@click.option("--list-types", is_flag=True, help="List the sample event types of SOURCE and exit.")
 @click.option(
     "--handshake",
     is_flag=True,
@@ -189,6 +192,7 @@ def _max_receive_count(project: Project) -> int:
 def send(
     source: str,
     event_type: str | None,
+    list_types: bool,
     handshake: bool,
     body_file: Path | None,
     times: int,
@@ -199,7 +203,10 @@ def send(
     profile: str | None,
     endpoint_url: str | None,
 ) -> None:
-    """Sign a sample (or your own) payload exactly as SOURCE's provider does and POST it."""
+    """Sign a sample (or your own) payload exactly as SOURCE's provider does and POST it.
+
+    Each sample is a realistic body of one of the provider's event types (its documented
+    example where it publishes one), with a fresh id and time on every send."""
     from webhook_core.errors import ConfigurationError
     from webhook_core.sources import load_sources
 
@@ -210,6 +217,10 @@ def send(
         raise CliError(str(exc)) from None
     if source not in sources:
         raise CliError(f"no source {source!r} in {project.sources_file.name}; sources: {', '.join(sources)}")
+    if list_types:
+        for sample_type in signing.samples(sources[source]):
+            console.print(escape(sample_type))
+        return
 
     if stack_name:
         from webhooks_cli.aws import StackTarget
@@ -235,17 +246,40 @@ def send(
                 raise CliError(f"source {source!r} answers no provider endpoint check")
             event_type = signing.HANDSHAKE_SAMPLES[name]
         delivery = signing.sign(chosen, signing_secret, event_type=event_type, body_file=body_file)
-    target_url = f"{base_url.rstrip('/')}/{source}"
+    _send_times(f"{base_url.rstrip('/')}/{source}", delivery, times)
+
+
+def _send_times(target_url: str, delivery: signing.Delivery, times: int) -> None:
+    """POST (or GET) the delivery `times` times, printing each answer and what was recorded."""
+    kind_of = escape(printable(delivery.event_type))
     for attempt in range(1, times + 1):
         status, body = _post(target_url, delivery)
         prefix = f"[{attempt}/{times}] " if times > 1 else ""
         colour = "green" if status < 300 else "yellow" if status < 500 else "red"
+        recorded = _recorded_id(status, body)
+        # One line per attempt: the type, the status, the envelope id the receiver recorded, its answer.
+        as_recorded = f" recorded {escape(printable(recorded))}" if recorded is not None else ""
         console.print(
-            f"{prefix}{delivery.method} {target_url}  {delivery.event_type}  "
-            f"[{colour}]{status}[/{colour}]  {escape(printable(body))}"
+            f"{prefix}{delivery.method} {target_url}  {kind_of}  "
+            f"[{colour}]{status}[/{colour}]{as_recorded}  {escape(printable(body))}"
         )
     if status >= 400:  # refused: a script that sends must see it
         raise click.exceptions.Exit(1)
+
+
+def _recorded_id(status: int, body: str) -> str | None:
+    """The envelope id of a 202 accepted or 200 duplicate answer (the type is the one this
+    delivery carries, derived by the receiver's own code from the same sources file)."""
+    if status not in {200, 202}:
+        return None
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(answer, dict) and answer.get("status") in {"accepted", "duplicate"}:
+        recorded = answer.get("id")
+        return recorded if isinstance(recorded, str) else None
+    return None
 
 
 def _post(url: str, delivery: signing.Delivery) -> tuple[int, str]:
@@ -331,7 +365,10 @@ def providers(as_json: bool) -> None:
         console.print(f"[bold underline]{escape(title)}[/]")
         for row in rows:
             scheme = " ".join(part for part in (row["algorithm"], row["encoding"]) if part)
-            details = [f"{row['header']}: {scheme}" + (f" of {row['signed']}" if row["signed"] else "")]
+            header = " or ".join([row["header"], *row["alternative_headers"][:1]])
+            if len(row["alternative_headers"]) > 1:
+                header = f"{row['header']} … {row['alternative_headers'][-1]}"
+            details = [f"{header}: {scheme}" + (f" of {row['signed']}" if row["signed"] else "")]
             if row["timestamp"]:
                 details.append(f"timestamp {row['timestamp']} ±{row['tolerance_seconds']} s")
             if row["handshake"]:
@@ -340,5 +377,8 @@ def providers(as_json: bool) -> None:
             console.print(
                 f"[bold]{escape(row['name'])}[/] [dim]({escape(row['kind'])})[/]  " + escape("; ".join(details))
             )
-            console.print(f"    [dim]{escape(row['docs'])}[/]", soft_wrap=True)
+            if row["notes"]:
+                console.print(f"    {escape(row['notes'])}", soft_wrap=True)
+            secondary = " [yellow](follows a secondary source)[/]" if row["source"] == "secondary" else ""
+            console.print(f"    [dim]{escape(row['docs'])}[/]{secondary}", soft_wrap=True)
         console.print()

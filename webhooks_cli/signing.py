@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from webhook_core.bodies import BodyFormat
 from webhook_core.providers.scheme import format_timestamp
 from webhook_core.providers.twilio import TwilioScheme
 from webhook_core.sources import Source
@@ -87,6 +88,10 @@ def _fill(value: Any, event_id: str, now: int) -> Any:
     }
     if isinstance(value, str) and value in placeholders:
         return placeholders[value]
+    if isinstance(value, str) and "{" in value:  # a placeholder inside text: a URL naming the event
+        for name, filled in placeholders.items():
+            value = value.replace(name, str(filled))
+        return value
     if isinstance(value, dict):
         return {key: _fill(item, event_id, now) for key, item in value.items()}
     if isinstance(value, list):
@@ -129,14 +134,16 @@ def sign(
     now = int(time.time()) if now is None else now
     event_id = event_id or new_event_id(source.kind)
     sample_headers: dict[str, str] = {}
+    # A given body (a provider's retry, or --file) keeps the type the receiver derives from
+    # it unless one is named; a header-typed kind then sends no type header.
+    chosen: str | None = event_type
     if body is not None:  # a provider's retry: the same bytes, signed anew
-        chosen = event_type or "custom"
+        pass
     elif body_file is not None:
         try:
             body = body_file.read_bytes()
         except OSError as exc:
             raise CliError(f"cannot read {body_file}: {exc.strerror}") from exc
-        chosen = event_type or "custom"
     else:
         chosen, body, sample_headers = sample_body(source, event_type, event_id, now)
 
@@ -157,17 +164,25 @@ def sign(
     if scheme.timestamp_header:
         headers[scheme.timestamp_header] = format_timestamp(now, getattr(scheme, "timestamp_format", "seconds"))
     for header, value in ((scheme.id_header, event_id), (fields.id_header, event_id), (fields.type_header, chosen)):
-        if header:
+        if header and value:
             headers[header] = value
     headers.update(sample_headers)
     return Delivery(
         source=source.name,
         event_id=event_id,
-        event_type=chosen,
+        event_type=derived_type(source, headers, body, form_post),
         body=body,
         headers=headers,
         query=query,
     )
+
+
+def derived_type(source: Source, headers: dict[str, str], body: bytes, form_post: bool) -> str:
+    """The type the receiver takes from this delivery, by the same code and the same source."""
+    fields = source.spec.fields
+    # Twilio's JSON bodies are JSON (their signed bodySHA256 says so), its form posts forms.
+    body_format: BodyFormat | None = "form" if form_post else ("json" if fields.body_format == "form" else None)
+    return fields.extract({name.lower(): value for name, value in headers.items()}, body, body_format).type
 
 
 def _form_post(source: Source, body: bytes, sample_headers: dict[str, str]) -> bool:

@@ -52,7 +52,11 @@ LIBRARIES = {
 # The built-in kinds written as the documented recipe each follows (for `reference_headers`).
 KIND_RECIPES: dict[str, dict[str, Any]] = {
     "github": {"header": "X-Hub-Signature-256", "prefix": "sha256="},
-    "shopify": {"header": "X-Shopify-Hmac-Sha256", "encoding": "base64"},
+    "shopify": {
+        "header": "X-Shopify-Hmac-Sha256",
+        "alternative_headers": ["Shopify-Hmac-Sha256"],
+        "encoding": "base64",
+    },
     "paddle": {
         "header": "Paddle-Signature",
         "signature_format": "keyed_list",
@@ -76,12 +80,13 @@ KIND_FIELDS: dict[str, dict[str, str]] = {
     "standard": {"id_header": "webhook-id", "type_path": "type"},
     "svix": {"id_header": "svix-id", "type_path": "type"},
     "slack": {"id_path": "event_id", "type_path": "event.type"},
-    "shopify": {"id_header": "X-Shopify-Webhook-Id", "type_header": "X-Shopify-Topic"},
+    "shopify": {"id_header": "X-Shopify-Event-Id", "type_header": "X-Shopify-Topic"},
     "paddle": {"id_path": "event_id", "type_path": "event_type"},
     "zoom": {"type_path": "event"},
     "square": {"id_path": "event_id", "type_path": "type"},
     "twilio": {"id_header": "I-Twilio-Idempotency-Token", "type_path": "type"},
 }
+FIELD_OPTIONS = ("id_header", "id_path", "type_header", "type_path")
 DEFAULT_TOLERANCE = {"paddle": 5}
 ED25519_DEFAULTS = {
     "header": "X-Signature-Ed25519",
@@ -163,19 +168,23 @@ def _put(root: dict[str, Any], path: str, value: Any) -> None:
             node = node.setdefault(key, make)
 
 
-def event(kind: str, options: dict[str, Any]) -> tuple[bytes, dict[str, str], str, str]:
+def event(kind: str, options: dict[str, Any], event_id: str = EVENT_ID) -> tuple[bytes, dict[str, str], str, str]:
     """A body with the event's id and type where this source looks for them, the headers
     that carry them, and the id and type the receiver should report."""
-    fields = KIND_FIELDS.get(kind, options)
+    # A kind's own places, under what the source's options say instead (Replicate's type_path).
+    fields = {**KIND_FIELDS.get(kind, {}), **{key: value for key, value in options.items() if key in FIELD_OPTIONS}}
     root: dict[str, Any] = {"document": {"conformance": True, "note": "héllo, wörld"}}  # non-ASCII on purpose
     if any(str(fields.get(f"{role}_path", "")).startswith("0.") for role in ("id", "type")):
         root["document"] = [root["document"]]  # a batch (HubSpot)
     headers: dict[str, str] = {}
-    for role, value in (("id", EVENT_ID), ("type", EVENT_TYPE)):
+    for role, value in (("id", event_id), ("type", EVENT_TYPE)):
         if fields.get(f"{role}_header"):
             headers[fields[f"{role}_header"]] = value
         elif fields.get(f"{role}_path"):
             _put(root, "document." + fields[f"{role}_path"], value)
+    if event_id != EVENT_ID:  # another event: another body, even where the id is not in it
+        document = root["document"]
+        (document[0] if isinstance(document, list) else document)["note"] = f"another event, {event_id}"
     if options.get("handshake") == "discord":
         root["document"] = {"version": 1, "application_id": "1", "type": 1, "event": {"type": EVENT_TYPE, "data": {}}}
     body = json.dumps(root["document"], ensure_ascii=False).encode()
@@ -184,7 +193,7 @@ def event(kind: str, options: dict[str, Any]) -> tuple[bytes, dict[str, str], st
     return (
         body,
         headers,
-        EVENT_ID if has_id else hashlib.sha256(body).hexdigest(),
+        event_id if has_id else hashlib.sha256(body).hexdigest(),
         EVENT_TYPE if has_type else "unknown",
     )
 
@@ -361,6 +370,21 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
                 "name": f"the same delivery replayed under a fresh {id_header}",
                 "request": request("POST", url, fresh, body, query),
                 "expect": rejected("signature_mismatch") if id_signed else again,
+            }
+        )
+    recipe = KIND_RECIPES.get(kind, full)
+    alternatives = list(recipe.get("alternative_headers", ()))
+    for position, alternative in enumerate(dict.fromkeys(alternatives[:1] + alternatives[-1:]), start=2):
+        # Another event whose signature comes under an alternative header alone (Shopify's
+        # Events deliveries, DocuSign's second Connect key, Box's secondary key).
+        other_body, other_ids, other_id, _ = event(kind, full, f"evt_conformance_{position:04d}")
+        moved, other_query, _ = signed_headers(kind, full, other_body, signing, NOW, url)
+        moved = {alternative if name == recipe["header"] else name: value for name, value in moved.items()}
+        cases.append(
+            {
+                "name": f"another event signed under {alternative} alone",
+                "request": request("POST", url, {**content_type, **other_ids, **moved}, other_body, other_query),
+                "expect": {"verdict": "accepted", "status": 202, "event_id": other_id, "type": event_type},
             }
         )
     wrong_headers, wrong_query, _ = signed(body, secret=other)

@@ -85,6 +85,8 @@ def test_the_send_command_is_accepted_and_its_repeat_is_a_duplicate(dev_stack: D
     assert " 200 " in lines[1]
     assert '"duplicate"' in lines[1]
     envelope_id = json.loads(lines[0].split("  ")[-1])["id"]
+    # What the receiver recorded, and the type it reads from the sample, on the same line.
+    assert f"checkout.session.completed  202 recorded {envelope_id}" in lines[0]
     dev_stack.wait_for(rf"processed\s+{envelope_id}\b")
 
 

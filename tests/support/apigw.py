@@ -18,7 +18,11 @@ def signature_headers() -> frozenset[str]:
     """The header of every kind and preset that carries a signature or credential."""
     from webhooks_cli.catalog import preset_sources
 
-    return frozenset({"authorization"} | {source.spec.scheme.signature_header for source in preset_sources().values()})
+    headers = {"authorization"}
+    for source in preset_sources().values():
+        scheme = source.spec.scheme
+        headers |= {scheme.signature_header, *getattr(scheme, "alternative_headers", ())}
+    return frozenset(headers)
 
 
 @cache

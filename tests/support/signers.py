@@ -210,7 +210,12 @@ def sign(  # noqa: PLR0912 - one branch per provider, each the provider's own re
     elif kind == "shopify":
         # shopify.dev: base64 of HMAC-SHA256 over the raw body with the app's client secret.
         digest = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-        headers = {"X-Shopify-Hmac-Sha256": digest, "X-Shopify-Webhook-Id": event_id, "X-Shopify-Topic": event_type}
+        headers = {
+            "X-Shopify-Hmac-Sha256": digest,
+            "X-Shopify-Event-Id": event_id,
+            "X-Shopify-Webhook-Id": f"webhook-{event_id}",
+            "X-Shopify-Topic": event_type,
+        }
     elif kind == "paddle":
         # developer.paddle.com: h1 = hex HMAC-SHA256 of "{ts}:{body}".
         digest = hmac.new(secret.encode(), f"{timestamp}:".encode() + body, hashlib.sha256).hexdigest()

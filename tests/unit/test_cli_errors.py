@@ -70,12 +70,12 @@ def test_providers_lists_every_kind_with_its_header_and_docs(runner: CliRunner) 
     assert all(row["docs"].startswith("https://") for row in rows.values())
 
 
-def test_providers_lists_at_least_forty_presets_each_with_its_scheme_and_docs(runner: CliRunner) -> None:
+def test_providers_lists_at_least_a_hundred_presets_each_with_its_scheme_and_docs(runner: CliRunner) -> None:
     import json as json_module
 
     result = runner.invoke(main, ["providers", "--json"])
     presets = {row["name"]: row for row in json_module.loads(result.output)["presets"]}
-    assert len(presets) >= 40
+    assert len(presets) >= 100
     assert all(row["docs"].startswith("https://") and row["header"] for row in presets.values())
     assert (presets["gitlab"]["kind"], presets["gitlab"]["header"]) == ("token", "x-gitlab-token")
     assert (presets["twitch"]["timestamp"], presets["twitch"]["handshake"]) == (
@@ -88,7 +88,16 @@ def test_providers_lists_at_least_forty_presets_each_with_its_scheme_and_docs(ru
     assert presets["github"]["dedupe"] == "digest of the signed content (id x-github-delivery, unsigned)"
     assert presets["dropbox"]["dedupe"].startswith("none")
     assert (presets["twilio"]["body"], presets["slack"]["body"]) == ("form", "json")
+    assert presets["dropbox"]["handshake"] == "GET challenge"  # the setup check, shown per preset
+    assert (presets["box"]["header"], presets["box"]["alternative_headers"]) == (
+        "box-signature-primary",
+        ["box-signature-secondary"],
+    )
+    assert {presets[name]["source"] for name in ("stripe", "box", "workos")} == {"primary"}
+    assert {presets[name]["source"] for name in ("resend", "typeform", "lob")} == {"secondary"}
+    assert all(row["notes"] for row in presets.values() if row["source"] == "secondary")
     table = runner.invoke(main, ["providers"])
     assert table.exit_code == 0
     assert "woocommerce" in table.output
+    assert "(follows a secondary source)" in table.output
     assert "signature kinds" in table.output

@@ -130,7 +130,7 @@ def test_a_wrong_preset_or_option_fails_closed_naming_the_source_and_the_option(
 def test_every_preset_names_an_https_documentation_page_and_builds() -> None:
     from webhook_core.sources import presets
 
-    assert len(presets()) >= 40
+    assert len(presets()) >= 100
     for name, preset in presets().items():
         assert preset.docs.startswith("https://"), name
         assert preset.kind in KINDS, name

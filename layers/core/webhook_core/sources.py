@@ -75,9 +75,12 @@ class GitHubSource(_Source):
 class StandardSource(_Source):
     kind: Literal["standard"]
     tolerance_seconds: Tolerance = 300
+    # Where the body names what happened: `type` by the spec's convention; Replicate's
+    # prediction bodies say it in `status`.
+    type_path: JsonPath = "type"
 
     def spec(self) -> ProviderSpec:
-        return standard.spec(self.tolerance_seconds)
+        return standard.spec(self.tolerance_seconds, type_path=self.type_path)
 
 
 class SvixSource(_Source):
@@ -85,9 +88,10 @@ class SvixSource(_Source):
 
     kind: Literal["svix"]
     tolerance_seconds: Tolerance = 300
+    type_path: JsonPath = "type"
 
     def spec(self) -> ProviderSpec:
-        return standard.spec(self.tolerance_seconds, header_prefix="svix", kind="svix")
+        return standard.spec(self.tolerance_seconds, header_prefix="svix", kind="svix", type_path=self.type_path)
 
 
 class SlackSource(_Source):
@@ -229,6 +233,9 @@ class HmacSource(_Handshakes):
 
     kind: Literal["hmac"]
     header: HeaderName
+    # Further signature headers, read after `header` in order (one per key: DocuSign's
+    # X-DocuSign-Signature-2…, Box's secondary); every signature found is tried.
+    alternative_headers: tuple[HeaderName, ...] = Field((), max_length=15)
     algorithm: Literal["sha1", "sha256", "sha512"] = "sha256"
     encoding: Literal["hex", "base64"] = "hex"
     prefix: str = Field("", max_length=64)
@@ -253,6 +260,7 @@ class HmacSource(_Handshakes):
     def spec(self) -> ProviderSpec:
         scheme = SignatureScheme(
             signature_header=self.header.lower(),
+            alternative_headers=tuple(header.lower() for header in self.alternative_headers),
             algorithm=self.algorithm,
             encoding=self.encoding,
             signature_format=self.signature_format,
@@ -356,6 +364,11 @@ class Preset:
     title: str
     docs: str
     options: dict[str, Any]
+    # What a user must know to set it up (Gitea's JSON content type), if anything.
+    notes: str = ""
+    # "primary": checked against the provider's own documentation or SDK; "secondary":
+    # the provider's pages could not be read, so it follows a secondary source (named in notes).
+    reference: Literal["primary", "secondary"] = "primary"
 
     @property
     def url_option(self) -> str | None:
@@ -372,7 +385,15 @@ def presets() -> dict[str, Preset]:
     """Every shipped preset, read on first use (sources without one never pay for it)."""
     document = json.loads(PRESETS_FILE.read_text(encoding="utf-8"))
     return {
-        name: Preset(name=name, kind=item["kind"], title=item["title"], docs=item["docs"], options=item["options"])
+        name: Preset(
+            name=name,
+            kind=item["kind"],
+            title=item["title"],
+            docs=item["docs"],
+            options=item["options"],
+            notes=item.get("notes", ""),
+            reference=item.get("source", "primary"),
+        )
         for name, item in document["presets"].items()
     }
 
@@ -417,7 +438,8 @@ class Source:
 def _refuse_credential_fields(spec: ProviderSpec) -> None:
     """A header that carries the credential must never become an event's id or type or be
     kept: it would travel in the response, the logs and the queue."""
-    credentials = CREDENTIAL_HEADERS | {spec.scheme.signature_header}
+    signature_headers = (spec.scheme.signature_header, *getattr(spec.scheme, "alternative_headers", ()))
+    credentials = CREDENTIAL_HEADERS | set(signature_headers)
     fields = spec.fields
     for option, header in (("id_header", fields.id_header), ("type_header", fields.type_header)):
         if header in credentials:

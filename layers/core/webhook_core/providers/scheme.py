@@ -128,6 +128,11 @@ class SignatureScheme:
     """
 
     signature_header: str
+    # Other headers that carry a signature, read after signature_header in this order:
+    # another name for the same signature (Shopify's Events deliveries, `Shopify-Hmac-Sha256`)
+    # or one signature per key (DocuSign's `X-DocuSign-Signature-2`, Box's secondary key).
+    # Every signature found in any of them is compared with every key.
+    alternative_headers: tuple[str, ...] = ()
     algorithm: Algorithm = "sha256"
     encoding: Encoding = "hex"
     signature_format: SignatureFormat = "plain"
@@ -181,18 +186,26 @@ class SignatureScheme:
         `headers` must have lower-case names. Every candidate signature is
         compared with every key in constant time.
         """
-        header = headers.get(self.signature_header)
-        if not header:
+        sent = [value for name in (self.signature_header, *self.alternative_headers) if (value := headers.get(name))]
+        if not sent:
             raise SignatureError("missing_signature")
-        candidates, header_timestamp = self._parse_header(header)
+        candidates: list[bytes] = []
+        header_timestamp: str | None = None
+        for header in sent:
+            found, timestamp_in_header = self._parse_header(header)
+            candidates += found
+            header_timestamp = header_timestamp or timestamp_in_header
+        del candidates[MAX_CANDIDATES:]
         if not candidates:
             raise SignatureError("malformed_signature")
 
         timestamp: int | None = None
         raw_timestamp = ""
         if self.has_timestamp:
-            sent = header_timestamp if self.timestamp_key is not None else headers.get(self.timestamp_header or "")
-            raw_timestamp, sent_at = parse_timestamp(sent, self.timestamp_format)
+            sent_timestamp = (
+                header_timestamp if self.timestamp_key is not None else headers.get(self.timestamp_header or "")
+            )
+            raw_timestamp, sent_at = parse_timestamp(sent_timestamp, self.timestamp_format)
             if abs(now - sent_at) > self.tolerance_seconds:
                 raise SignatureError("timestamp_out_of_tolerance")
             timestamp = int(sent_at)
@@ -296,6 +309,8 @@ def scheme_problems(scheme: SignatureScheme) -> list[str]:
         problems.append("signed_content uses {url} but no url is configured")
     if "id" in names and scheme.id_header is None:
         problems.append("signed_content uses {id} but no id header is configured")
+    if len({scheme.signature_header, *scheme.alternative_headers}) != 1 + len(scheme.alternative_headers):
+        problems.append("alternative_headers must differ from the signature header and from each other")
     if scheme.signature_format == "keyed_list" and not scheme.signature_keys:
         problems.append("a keyed_list signature needs signature_keys")
     if scheme.timestamp_format != "seconds" and not scheme.has_timestamp:

@@ -6,7 +6,9 @@ from webhook_core.providers.scheme import SignatureScheme
 from webhook_core.providers.spec import ProviderSpec
 
 
-def spec(tolerance_seconds: int = 300, header_prefix: str = "webhook", kind: str = "standard") -> ProviderSpec:
+def spec(
+    tolerance_seconds: int = 300, header_prefix: str = "webhook", kind: str = "standard", type_path: str = "type"
+) -> ProviderSpec:
     return ProviderSpec(
         kind=kind,
         docs="https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md",
@@ -23,7 +25,7 @@ def spec(tolerance_seconds: int = 300, header_prefix: str = "webhook", kind: str
         ),
         fields=EventFields(
             id_header=f"{header_prefix}-id",
-            type_path="type",
+            type_path=type_path,
             occurred_at_path="timestamp",
             occurred_at_format="iso8601",
             kept_headers=("content-type", "user-agent", f"{header_prefix}-id", f"{header_prefix}-timestamp"),
