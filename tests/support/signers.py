@@ -232,7 +232,7 @@ def sign(  # noqa: PLR0912 - one branch per provider, each the provider's own re
         headers = {"x-square-hmacsha256-signature": digest}
     elif kind == "token":
         # GitLab sends the configured secret token as is.
-        headers = {"X-Gitlab-Token": secret, "X-Gitlab-Event-UUID": event_id, "X-Gitlab-Event": event_type}
+        headers = {"X-Gitlab-Token": secret, "Idempotency-Key": event_id, "X-Gitlab-Event": event_type}
     elif kind == "basic":
         headers = {"Authorization": "Basic " + base64.b64encode(secret.encode()).decode()}
     elif kind == "github":
