@@ -14,17 +14,17 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conformance.generate import resolved, secrets_for
+from tests.support.project import FIXTURE_SOURCES
 from webhook_core.sources import Source, parse_sources
 from webhooks_cli import catalog, signing
 from webhooks_cli.cli import _recorded_id, main
 
 NOW = 1_795_600_000
-SHIPPED_SOURCES = Path(__file__).resolve().parents[2] / "functions" / "receiver" / "sources.json"
 HANDSHAKES = set(signing.HANDSHAKE_SAMPLES.values())
 
 
 def every_source() -> dict[str, Source]:
-    shipped = json.loads(SHIPPED_SOURCES.read_text(encoding="utf-8"))["sources"]
+    shipped = json.loads(FIXTURE_SOURCES.read_text(encoding="utf-8"))["sources"]
     kinds = parse_sources({"sources": shipped})
     return {**{f"kind-{name}": source for name, source in kinds.items()}, **catalog.preset_sources()}
 
