@@ -167,6 +167,7 @@ def operated_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
                 state_table=created.state_table,
                 secret_id=created.secret_id,
                 body_bucket=created.body_bucket,
+                dedupe_table=created.dedupe_table,
             )
             monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(template_resources.ROOT))
             monkeypatch.setenv("WEBHOOKS_DEV_STATE_FILE", str(tmp_path / "dev-state.json"))
