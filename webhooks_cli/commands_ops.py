@@ -458,7 +458,8 @@ def captured(source: str, reset: bool, target_choice: TargetChoice) -> None:
         raise CliError(f"source {source!r} keeps no setup secret (only Notion- and Asana-style sources do)")
     target = target_choice.resolve(project)
     if not target.resources.dedupe_table:
-        raise CliError("this local stack predates captured secrets: restart `webhooks dev`")
+        where = "restart `webhooks dev`" if target.local else "its outputs lack DedupeTableName: deploy it again"
+        raise CliError(f"{target.description} does not say where captured secrets live; {where}")
     store = CapturedSecrets(target.resources.dedupe_table, client=target.client("dynamodb"))
     if reset:
         forgotten = store.forget(source)

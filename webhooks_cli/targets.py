@@ -74,7 +74,8 @@ def resolve(
             state_table=deployed.output("ProcessorStateTableName"),
             secret_id=deployed.output("SourceSecretsArn"),
             body_bucket=deployed.output("BodyBucketName"),
-            dedupe_table=deployed.output("DedupeTableName"),
+            # Only `secrets captured` needs it: every other command works on a stack without it.
+            dedupe_table=deployed.outputs.get("DedupeTableName", ""),
         )
         return Target(f"stack {stack}", resources, endpoint_url, False, deployed.session)
 

@@ -53,3 +53,33 @@ def test_a_source_that_keeps_no_setup_secret_is_refused(operated_stack: Operated
     result = operated_stack.webhooks("secrets", "captured", "github")
     assert result.exit_code == 1
     assert "keeps no setup secret" in result.output
+
+
+def test_it_works_on_a_deployed_stack_found_through_its_outputs(
+    operated_stack: OperatedStack, setup_sources: None
+) -> None:
+    outputs = {
+        "EventsQueueUrl": operated_stack.resources.queue_url,
+        "EventsQueueArn": operated_stack.resources.queue_arn,
+        "DeadLetterQueueUrl": operated_stack.resources.dead_letter_queue_url,
+        "DeadLetterQueueArn": operated_stack.resources.dead_letter_queue_arn,
+        "ProcessorStateTableName": operated_stack.resources.state_table,
+        "SourceSecretsArn": operated_stack.resources.secret_id,
+        "BodyBucketName": operated_stack.resources.body_bucket,
+        "DedupeTableName": operated_stack.resources.dedupe_table,
+    }
+    operated_stack.client("cloudformation").create_stack(
+        StackName="deployed",
+        TemplateBody=json.dumps(
+            {
+                "Resources": {"Nothing": {"Type": "AWS::SQS::Queue"}},
+                "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+            }
+        ),
+    )
+    CapturedSecrets(operated_stack.resources.dedupe_table, client=operated_stack.client("dynamodb")).keep(
+        "asana", "asana-hook-secret"
+    )
+    target = ["--stack", "deployed", "--region", "us-east-1", "--endpoint-url", operated_stack.endpoint]
+    shown = operated_stack.webhooks("secrets", "captured", "asana", *target)
+    assert (shown.exit_code, shown.output) == (0, "asana-hook-secret\n")
