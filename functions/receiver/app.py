@@ -113,7 +113,7 @@ def get_receiver() -> Receiver:
 )
 def receive_webhook(source: str) -> Response[dict[str, Any]]:
     receiver = get_receiver()
-    receiver.source(source, _source_ip())
+    configured = receiver.source(source, _source_ip())
     # Metrics keep only the `service` dimension, so alarms see every source at once;
     # the source travels as EMF metadata (queryable in Logs Insights).
     metrics.add_metadata(key="source", value=source)
@@ -123,7 +123,7 @@ def receive_webhook(source: str) -> Response[dict[str, Any]]:
     outcome = receiver.accept(delivery)
     if isinstance(outcome, HandshakeReply):
         return _handshake(outcome)
-    return _accepted(outcome, receiver.source(source).spec.reply)
+    return _accepted(outcome, configured.spec.reply)
 
 
 def _accepted(outcome: Outcome, reply: Reply | None) -> Response[Any]:

@@ -156,7 +156,8 @@ def cloudevents_abuse_protection(origins: tuple[str, ...]) -> GetCheck:
 
 def woocommerce_ping(body: bytes, headers: Mapping[str, str]) -> HandshakeReply | None:
     """WooCommerce posts `webhook_id=<n>`, unsigned, when a webhook is saved, and keeps it
-    only if the answer is 200 (WC_Webhook::deliver_ping). Exactly that body and no
+    only if the answer is 200 (WC_Webhook::deliver_ping, https://github.com/woocommerce/woocommerce/blob/trunk/
+    plugins/woocommerce/includes/class-wc-webhook.php). Exactly that body and no
     signature header: answered 200, and nothing is written or queued."""
     if "x-wc-webhook-signature" in headers or not re.fullmatch(rb"webhook_id=[0-9]{1,20}", body):
         return None
