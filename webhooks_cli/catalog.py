@@ -37,10 +37,6 @@ def describe(source: Source) -> dict[str, Any]:
         algorithm = f"{'hmac-' if source.kind == 'twilio' else ''}{getattr(scheme, 'algorithm', '')}"
         signed = getattr(scheme, "signed_content", "{url}{sorted form parameters} or {url}?bodySHA256=…")
         timestamp = scheme.timestamp_header
-    get_check = spec.get_check
-    handshakes = [name for name in (signing.handshake_name(source),) if name]
-    if get_check is not None:
-        handshakes.append("GET " + ("hub.challenge" if get_check.token else "challenge"))
     preset = source.preset
     return {
         "name": preset.name if preset else source.name,
@@ -54,7 +50,8 @@ def describe(source: Source) -> dict[str, Any]:
         "signed": signed,
         "timestamp": timestamp or "",
         "tolerance_seconds": scheme.tolerance_seconds if timestamp else None,
-        "handshake": ", ".join(handshakes),
+        "handshake": ", ".join(setup_checks(source)),
+        "reply": _reply(source),
         "body": spec.fields.body_format,
         "dedupe": _dedupe(source),
         "docs": spec.docs,
@@ -62,6 +59,43 @@ def describe(source: Source) -> dict[str, Any]:
         "source": preset.reference if preset else "primary",
         "notes": preset.notes if preset else "",
     }
+
+
+# How `webhooks providers` names each GET check.
+GET_CHECK_NAMES = {
+    "meta": "GET hub.challenge",
+    "challenge": "GET challenge",
+    "okta": "GET X-Okta-Verification-Challenge (with Authorization)",
+    "crc": "GET crc_token (X's CRC)",
+}
+
+
+def setup_checks(source: Source) -> list[str]:
+    """Every check and setup request the source answers, as an operator reads them."""
+    config = source.config
+    checks = [name for name in (signing.handshake_name(source),) if name]
+    get_check = getattr(config, "get_check", None)
+    if get_check:
+        checks.append(GET_CHECK_NAMES[get_check])
+    if getattr(config, "head_check", None):
+        checks.append("HEAD 200")
+    if getattr(config, "options_check", None):
+        checks.append("OPTIONS WebHook-Request-Origin (" + ", ".join(config.webhook_origins) + ")")  # type: ignore[attr-defined]
+    if getattr(config, "unsigned_check", None) == "woocommerce":
+        checks.append("creation ping webhook_id (200, nothing queued)")
+    capture = getattr(config, "setup_capture", None)
+    if capture == "notion":
+        checks.append("verification_token kept (`webhooks secrets captured`)")
+    elif capture == "asana":
+        checks.append("X-Hook-Secret echoed and kept (verifies until a secret is set)")
+    return checks
+
+
+def _reply(source: Source) -> str:
+    reply = source.spec.reply
+    if reply is None:
+        return ""
+    return f"{reply.status}{' (no body)' if reply.empty else ''}"
 
 
 def _dedupe(source: Source) -> str:

@@ -177,7 +177,9 @@ def _max_receive_count(project: Project) -> int:
 @click.option(
     "--handshake",
     is_flag=True,
-    help="Send the provider's endpoint check instead (Slack, Zoom, Discord, Twitch; Meta and Dropbox by GET).",
+    help="Send the provider's endpoint check or setup request instead (Slack, Zoom, Discord, Twitch, Event Grid; "
+    "Meta, Dropbox, Okta, X by GET; Trello by HEAD; CloudEvents by OPTIONS; WooCommerce's ping; Notion's "
+    "verification_token; Asana's X-Hook-Secret).",
 )
 @click.option("--file", "body_file", type=click.Path(path_type=Path, dir_okay=False), help="Send this body instead.")
 @click.option(
@@ -237,14 +239,9 @@ def send(
         raise CliError(f"no secret for source {source!r} in {where}")
 
     chosen = sources[source]
-    if handshake and chosen.spec.get_check is not None:
-        delivery = signing.endpoint_check(chosen, known)
+    if handshake:
+        delivery = signing.handshake(chosen, signing_secret, known)
     else:
-        if handshake:
-            name = signing.handshake_name(chosen)
-            if name is None:
-                raise CliError(f"source {source!r} answers no provider endpoint check")
-            event_type = signing.HANDSHAKE_SAMPLES[name]
         delivery = signing.sign(chosen, signing_secret, event_type=event_type, body_file=body_file)
     _send_times(f"{base_url.rstrip('/')}/{source}", delivery, times)
 
@@ -285,7 +282,7 @@ def _recorded_id(status: int, body: str) -> str | None:
 def _post(url: str, delivery: signing.Delivery) -> tuple[int, str]:
     if delivery.query:
         url = f"{url}?{urllib.parse.urlencode(delivery.query)}"
-    data = delivery.body if delivery.method != "GET" else None
+    data = delivery.body if delivery.method not in {"GET", "HEAD"} else None
     request = urllib.request.Request(url, data=data, headers=delivery.headers, method=delivery.method)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the user's own endpoint
@@ -373,6 +370,8 @@ def providers(as_json: bool) -> None:
                 details.append(f"timestamp {row['timestamp']} ±{row['tolerance_seconds']} s")
             if row["handshake"]:
                 details.append(f"answers {row['handshake']}")
+            if row["reply"]:
+                details.append(f"replies {row['reply']}")
             details.append(f"{row['body']} bodies; dedupe: {row['dedupe']}")
             console.print(
                 f"[bold]{escape(row['name'])}[/] [dim]({escape(row['kind'])})[/]  " + escape("; ".join(details))

@@ -468,6 +468,44 @@ def _secret_format(kind: str) -> str:
     return "it does not decode as this source's key_format says"
 
 
+@secrets.command("captured")
+@click.argument("source")
+@click.option("--reset", is_flag=True, help="Forget it, so the provider's next setup request is kept instead.")
+@target_options
+@aws_errors
+def captured(source: str, reset: bool, target_choice: TargetChoice) -> None:
+    """Show the secret SOURCE's provider handed over at setup (Notion's verification_token,
+    Asana's X-Hook-Secret), kept by the receiver, first one wins; or --reset it.
+
+    Notion: paste it into Notion to verify the subscription, then `webhooks secrets set
+    SOURCE -` with it. Asana: it verifies SOURCE's deliveries until a secret is set. If
+    Notion refuses it, or Asana's webhook could not be made, someone else's came first:
+    --reset, then have the provider send its own again."""
+    from webhook_core.captured import CapturedSecrets
+    from webhook_core.sources import load_sources
+
+    project = Project.locate()
+    sources = load_sources(project.sources_file)
+    if source not in sources:
+        raise CliError(f"no source {source!r} in {project.sources_file.name}; sources: {', '.join(sources)}")
+    if sources[source].spec.setup_capture is None:
+        raise CliError(f"source {source!r} keeps no setup secret (only Notion- and Asana-style sources do)")
+    target = target_choice.resolve(project)
+    if not target.resources.dedupe_table:
+        where = "restart `webhooks dev`" if target.local else "its outputs lack DedupeTableName: deploy it again"
+        raise CliError(f"{target.description} does not say where captured secrets live; {where}")
+    store = CapturedSecrets(target.resources.dedupe_table, client=target.client("dynamodb"))
+    if reset:
+        forgotten = store.forget(source)
+        console.print(f"{source}: " + ("forgotten; the next one handed over is kept" if forgotten else "none kept"))
+        return
+    secret = store.get(source)
+    if secret is None:
+        raise CliError(f"{source}: nothing handed over yet (create the subscription at the provider)")
+    # Asked for by name, to the operator's own terminal: the one place this value is shown.
+    sys.stdout.write(secret + "\n")
+
+
 def _secret_document(client: Any, secret_id: str) -> dict[str, Any]:
     """The source secrets document exactly as stored: entries in any form stay as they are."""
     value = client.get_secret_value(SecretId=secret_id).get("SecretString") or "{}"

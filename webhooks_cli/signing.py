@@ -34,6 +34,13 @@ HANDSHAKE_SAMPLES = {
     "discord": "PING",
     "twitch": "webhook_callback_verification",
 }
+# Azure Event Grid's subscription validation event, as its documentation shows it.
+EVENT_GRID_VALIDATION = {
+    "eventType": "Microsoft.EventGrid.SubscriptionValidationEvent",
+    "subject": "",
+    "dataVersion": "1",
+    "metadataVersion": "1",
+}
 
 
 @dataclass(frozen=True)
@@ -199,18 +206,58 @@ def _form_post(source: Source, body: bytes, sample_headers: dict[str, str]) -> b
     return False
 
 
-def endpoint_check(source: Source, tokens: dict[str, Any]) -> Delivery:
+def handshake(source: Source, secret: str, tokens: dict[str, Any] | None = None) -> Delivery:  # noqa: PLR0911 - one per check
+    """The request the provider sends to check an endpoint or set a subscription up,
+    whichever SOURCE answers: Notion's verification_token, Asana's X-Hook-Secret,
+    WooCommerce's ping, CloudEvents' OPTIONS, Trello's HEAD, a GET check (Meta, Dropbox,
+    Okta, X) or a signed POST handshake (Slack, Zoom, Discord, Twitch, Event Grid)."""
+    spec = source.spec
+    nonce = uuid.uuid4().hex
+    headers = {"User-Agent": USER_AGENT}
+    capture = getattr(source.config, "setup_capture", None)
+    if capture == "notion":
+        body = json.dumps({"verification_token": f"secret_{nonce}"}).encode()
+        return Delivery(source.name, "", "verification_token", body, {**headers, "Content-Type": "application/json"})
+    if capture == "asana":
+        return Delivery(source.name, "", "X-Hook-Secret handshake", b"", {**headers, "X-Hook-Secret": nonce})
+    if spec.unsigned_check is not None:
+        form = {**headers, "Content-Type": FORM_CONTENT_TYPE}
+        return Delivery(source.name, "", "creation ping", f"webhook_id={int(nonce[:6], 16)}".encode(), form)
+    if spec.options_check is not None:
+        origin = {"WebHook-Request-Origin": source.config.webhook_origins[0]}  # type: ignore[attr-defined]
+        return Delivery(source.name, "", "OPTIONS validation", b"", {**headers, **origin}, method="OPTIONS")
+    if spec.head_check is not None:
+        return Delivery(source.name, "", "HEAD check", b"", headers, method="HEAD")
+    if spec.get_check is not None:
+        return endpoint_check(source, tokens or {}, secret)
+    if getattr(source.config, "handshake", None) == "eventgrid":
+        event = {**EVENT_GRID_VALIDATION, "id": str(uuid.uuid4()), "data": {"validationCode": str(uuid.uuid4())}}
+        return sign(source, secret, event_type="SubscriptionValidation", body=json.dumps([event]).encode())
+    name = handshake_name(source)
+    if name is None:
+        raise CliError(f"source {source.name!r} answers no provider endpoint check")
+    return sign(source, secret, event_type=HANDSHAKE_SAMPLES[name])
+
+
+def endpoint_check(source: Source, tokens: dict[str, Any], secret: str = "") -> Delivery:
     """The GET a provider sends to check an endpoint (Meta's subscription, Dropbox's challenge)."""
     check = source.spec.get_check
     if check is None:
         raise CliError(f"source {source.name!r} has no GET endpoint check")
     challenge = uuid.uuid4().hex
+    headers = {"User-Agent": USER_AGENT}
+    name = getattr(source.config, "get_check", None)
     if check.token:
         known = active_secrets(tokens.get(f"{source.name}/{check.token}"))
         token = known[0] if known else None
         if token is None:
             raise CliError(f"no {check.token} for source {source.name!r}: start `webhooks dev` once to generate it")
         query = {"hub.mode": "subscribe", "hub.verify_token": token, "hub.challenge": challenge}
+    elif name == "okta":  # the challenge in a header, with the hook's Authorization header
+        query = {}
+        headers.update({"X-Okta-Verification-Challenge": challenge, source.spec.scheme.signature_header: secret})
+    elif name == "crc":
+        query = {"crc_token": challenge}
     else:
         query = {"challenge": challenge}
     return Delivery(
@@ -218,7 +265,7 @@ def endpoint_check(source: Source, tokens: dict[str, Any]) -> Delivery:
         event_id="",
         event_type="endpoint check",
         body=b"",
-        headers={"User-Agent": USER_AGENT},
+        headers=headers,
         query=query,
         method="GET",
     )

@@ -29,6 +29,9 @@ class Resources:
     state_table: str
     secret_id: str
     body_bucket: str
+    # Where the receiver keeps the secrets providers hand over at setup (Notion, Asana);
+    # empty in a local state file written before there were any.
+    dedupe_table: str = ""
 
 
 @dataclass
@@ -71,6 +74,8 @@ def resolve(
             state_table=deployed.output("ProcessorStateTableName"),
             secret_id=deployed.output("SourceSecretsArn"),
             body_bucket=deployed.output("BodyBucketName"),
+            # Only `secrets captured` needs it: every other command works on a stack without it.
+            dedupe_table=deployed.outputs.get("DedupeTableName", ""),
         )
         return Target(f"stack {stack}", resources, endpoint_url, False, deployed.session)
 

@@ -1,5 +1,6 @@
-"""API Gateway entry point: `POST /webhooks/{source}`. Routes and handler only;
-the work is in webhook_core.receiving."""
+"""API Gateway entry point: `POST /webhooks/{source}`, and `GET`, `HEAD` and `OPTIONS`
+for the providers that check an endpoint that way. Routes and handler only; the work
+is in webhook_core.receiving."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from webhook_core.dedupe import Outcome
 from webhook_core.errors import (
     ConfigurationError,
     DeliveryInProgressError,
@@ -23,7 +25,7 @@ from webhook_core.errors import (
     WebhookError,
 )
 from webhook_core.observability import MetricUnit, logger, metrics
-from webhook_core.providers.spec import HandshakeReply
+from webhook_core.providers.spec import HandshakeReply, Reply
 from webhook_core.receiving import Delivery, Receiver, create_receiver
 from webhook_core.settings import ReceiverSettings
 
@@ -42,6 +44,7 @@ ERROR_SCHEMA: dict[str, Any] = {
         }
     },
 }
+STRING: dict[str, Any] = {"type": "string"}
 OUTCOME_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["status", "id"],
@@ -72,15 +75,29 @@ def get_receiver() -> Receiver:
     summary="Receive a webhook from a configured source",
     description="Verifies the provider's signature on the raw body, accepts each event once and queues it.",
     responses={
-        200: _documented(
-            "Already accepted (a provider's retry), or a provider handshake answered as it requires "
-            "(Slack url_verification, Zoom endpoint.url_validation, Twitch's challenge as text): nothing is queued",
-            {"type": "object"},
-        ),
+        200: {
+            "description": "Already accepted (a provider's retry), or a provider handshake answered as it requires "
+            "(Slack url_verification, Zoom endpoint.url_validation, Event Grid's validation, Twitch's challenge as "
+            "text): nothing is queued. With no body: a delivery of a source whose provider demands it (`reply`: Xero), "
+            "WooCommerce's creation ping, Notion's verification_token or Asana's X-Hook-Secret (echoed in that "
+            "header) kept for the operator",
+            "headers": {"X-Hook-Secret": {"description": "Asana's handshake: its secret, echoed", "schema": STRING}},
+            "content": {
+                content_types.APPLICATION_JSON: {"schema": {"type": "object"}},
+                "text/plain": {"schema": {"type": "string"}},
+            },
+        },
         202: _documented("Verified, new, and queued", OUTCOME_SCHEMA),
-        204: {"description": "Discord's webhook-events PING, acknowledged with no body: nothing is queued"},
+        204: {
+            "description": "Discord's webhook-events PING, or a delivery of a source whose provider demands a 204 "
+            "(`reply`: Okta, Discord), with no body"
+        },
         400: _documented("The body cannot be read as the provider sends it", ERROR_SCHEMA),
-        401: _documented("Missing or bad signature, or a timestamp outside the tolerance", ERROR_SCHEMA),
+        401: _documented(
+            "Missing or bad signature, a timestamp outside the tolerance, or a setup secret handed over for a "
+            "source that has one already",
+            ERROR_SCHEMA,
+        ),
         403: _documented("The source only accepts its provider's published addresses", ERROR_SCHEMA),
         404: _documented("No source is configured under this name", ERROR_SCHEMA),
         409: _documented("The same event is still being accepted; retry after Retry-After seconds", ERROR_SCHEMA),
@@ -96,7 +113,7 @@ def get_receiver() -> Receiver:
 )
 def receive_webhook(source: str) -> Response[dict[str, Any]]:
     receiver = get_receiver()
-    receiver.source(source, _source_ip())
+    configured = receiver.source(source, _source_ip())
     # Metrics keep only the `service` dimension, so alarms see every source at once;
     # the source travels as EMF metadata (queryable in Logs Insights).
     metrics.add_metadata(key="source", value=source)
@@ -106,46 +123,120 @@ def receive_webhook(source: str) -> Response[dict[str, Any]]:
     outcome = receiver.accept(delivery)
     if isinstance(outcome, HandshakeReply):
         return _handshake(outcome)
+    return _accepted(outcome, configured.spec.reply)
+
+
+def _accepted(outcome: Outcome, reply: Reply | None) -> Response[Any]:
     if outcome.duplicate:
         metrics.add_metric(name="Duplicate", unit=MetricUnit.Count, value=1)
         logger.info("duplicate delivery", extra={"envelope_id": outcome.envelope_id})
-        return _json(200, {"status": "duplicate", "id": outcome.envelope_id})
-    metrics.add_metric(name="Accepted", unit=MetricUnit.Count, value=1)
-    logger.info("accepted", extra={"envelope_id": outcome.envelope_id})
-    return _json(202, {"status": "accepted", "id": outcome.envelope_id})
+        status, answer = 200, {"status": "duplicate", "id": outcome.envelope_id}
+    else:
+        metrics.add_metric(name="Accepted", unit=MetricUnit.Count, value=1)
+        logger.info("accepted", extra={"envelope_id": outcome.envelope_id})
+        status, answer = 202, {"status": "accepted", "id": outcome.envelope_id}
+    if reply is None:
+        return _json(status, answer)
+    # The provider's own demand (Xero: 200 and nothing else; Okta, Discord: 204), for a
+    # first delivery and its retries alike.
+    if reply.empty:
+        return Response(status_code=reply.status, content_type=None, body="")
+    return _json(reply.status, answer)
+
+
+CHECK_REFUSALS: dict[int, OpenAPIResponse] = {
+    403: _documented(
+        "The source only accepts its provider's published addresses (or, on OPTIONS, not this origin)", ERROR_SCHEMA
+    ),
+    404: _documented("No source is configured under this name", ERROR_SCHEMA),
+    503: _documented("The source's secret or verify token cannot be read: retry later", ERROR_SCHEMA),
+}
 
 
 @app.get(
     "/webhooks/<source>",
     summary="Answer a provider's GET endpoint check",
-    description="Meta's subscription check (hub.mode, hub.verify_token, hub.challenge) and Dropbox's challenge "
-    "echo, for sources whose kind has one; every other source answers 405.",
+    description="Meta's subscription check (hub.mode, hub.verify_token, hub.challenge), Dropbox's challenge echo, "
+    "Okta's one-time verification (X-Okta-Verification-Challenge, with the hook's Authorization header) and X's "
+    "challenge-response check (crc_token), for sources that have one; every other source answers 405.",
     responses={
-        200: _documented("The challenge, as plain text", {"type": "string"}),
-        400: _documented("Not the provider's check: a parameter is missing or malformed", ERROR_SCHEMA),
-        401: _documented("The verify token does not match", ERROR_SCHEMA),
-        403: _documented("The source only accepts its provider's published addresses", ERROR_SCHEMA),
-        404: _documented("No source is configured under this name", ERROR_SCHEMA),
+        200: {
+            "description": "The challenge as plain text (Meta, Dropbox), or JSON: Okta's `verification`, "
+            "X's `response_token`",
+            "content": {
+                "text/plain": {"schema": STRING},
+                content_types.APPLICATION_JSON: {"schema": {"type": "object"}},
+            },
+        },
+        400: _documented("Not the provider's check: a parameter or header is missing or malformed", ERROR_SCHEMA),
+        401: _documented("The verify token or the source's credential does not match", ERROR_SCHEMA),
         405: _documented("This source has no GET endpoint check", ERROR_SCHEMA),
-        503: _documented("The source's verify token cannot be read: retry later", ERROR_SCHEMA),
+        **CHECK_REFUSALS,
     },
 )
 def check_endpoint(source: str) -> Response[Any]:
+    return _check(source, "GET")
+
+
+@app.route(
+    "/webhooks/<source>",
+    method="HEAD",
+    summary="Answer a provider's HEAD endpoint check",
+    description="Trello's HEAD on the callback URL when a webhook is made; every other source answers 405.",
+    responses={
+        200: {"description": "The source answers HEAD (Trello): no body"},
+        405: {"description": "This source has no HEAD endpoint check"},
+        403: {"description": "The source only accepts its provider's published addresses"},
+        404: {"description": "No source is configured under this name"},
+    },
+)
+def check_head(source: str) -> Response[Any]:
+    return _check(source, "HEAD")
+
+
+@app.route(
+    "/webhooks/<source>",
+    method="OPTIONS",
+    summary="Answer CloudEvents' webhook validation (abuse protection)",
+    description="OPTIONS with WebHook-Request-Origin (and optionally WebHook-Request-Rate), granted with "
+    "WebHook-Allowed-Origin and WebHook-Allowed-Rate to the origins a source names (Event Grid's CloudEvents "
+    "schema); every other source answers 405.",
+    responses={
+        200: {
+            "description": "Delivery granted: no body",
+            "headers": {
+                "WebHook-Allowed-Origin": {"description": "The origin granted", "schema": STRING},
+                "WebHook-Allowed-Rate": {"description": "Requests per minute granted, or *", "schema": STRING},
+                "Allow": {"description": "POST, OPTIONS", "schema": STRING},
+            },
+        },
+        400: _documented("WebHook-Request-Origin is missing or not a DNS name", ERROR_SCHEMA),
+        405: _documented("This source has no OPTIONS endpoint check", ERROR_SCHEMA),
+        **CHECK_REFUSALS,
+    },
+)
+def check_options(source: str) -> Response[Any]:
+    return _check(source, "OPTIONS")
+
+
+def _check(source: str, method: str) -> Response[Any]:
     metrics.add_metadata(key="source", value=source)
-    return _handshake(get_receiver().check(source, _query(), _source_ip()))
+    return _handshake(get_receiver().check(source, method, _query(), _headers(), _source_ip()))
 
 
 def _handshake(reply: HandshakeReply) -> Response[Any]:
     metrics.add_metric(name="Handshake", unit=MetricUnit.Count, value=1)
     logger.info("handshake answered")
     if reply.content_type == content_types.APPLICATION_JSON and reply.body is not None:
-        return _json(reply.status, reply.body)  # type: ignore[arg-type]
+        return _json(reply.status, reply.body, dict(reply.headers))  # type: ignore[arg-type]
+    if reply.body is None:
+        return Response(status_code=reply.status, content_type=None, body="", headers=dict(reply.headers))
     # nosniff: an echoed challenge must never be taken for a page.
     return Response(
         status_code=reply.status,
         content_type=reply.content_type,
-        body=reply.body if isinstance(reply.body, str) else "",
-        headers={"X-Content-Type-Options": "nosniff"},
+        body=reply.body,
+        headers={"X-Content-Type-Options": "nosniff", **reply.headers},
     )
 
 

@@ -328,16 +328,21 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
     body_signed = kind not in {"token", "basic"}
     # Ping-style providers (Dropbox) repeat bodies by design: every delivery is a new event.
     every_delivery_new = full.get("dedupe") == "none"
+    # A source whose provider demands its own answer (Xero, Okta, Discord) gives it to every
+    # verified delivery, its retries too: that status and no body.
+    reply = full.get("reply")
+    answered: dict[str, Any] = {"status": reply["status"], "empty": True} if reply else {}
     again: dict[str, Any] = (
-        {"verdict": "accepted", "status": 202}
+        {"verdict": "accepted", "status": 202, **answered}
         if every_delivery_new
-        else {"verdict": "duplicate", "status": 200, "event_id": event_id}
+        else {"verdict": "duplicate", "status": 200, "event_id": event_id, **answered}
     )
     first_expect: dict[str, Any] = {
         "verdict": "accepted",
         "status": 202,
         **({} if every_delivery_new else {"event_id": event_id}),
         "type": event_type,
+        **answered,
     }
     id_signed = kind in {"standard", "svix"} or "{id}" in str(full.get("signed_content", ""))
     switched_type = "application/x-www-form-urlencoded"
@@ -442,6 +447,7 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
                 }
             )
     cases += handshake_cases(kind, full, url, signed, configured)
+    cases += setup_cases(full, url, headers, signature_header, configured)
     if kind == "twilio":
         cases += twilio_form_cases(url, signing)
 
@@ -462,7 +468,7 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
 def handshake_cases(kind: str, options: dict[str, Any], url: str, signed: Any, configured: str) -> list[dict[str, Any]]:
     cases: list[dict[str, Any]] = []
     handshake = options.get("handshake") or (kind if kind in {"slack", "zoom"} else None)
-    checks: dict[str, tuple[dict[str, Any], dict[str, str], Any, str]] = {
+    checks: dict[str, tuple[Any, dict[str, str], Any, str]] = {
         "slack": (
             {
                 "token": "t",
@@ -492,6 +498,28 @@ def handshake_cases(kind: str, options: dict[str, Any], url: str, signed: Any, c
             {"Twitch-Eventsub-Message-Type": "webhook_callback_verification"},
             "pogchamp-kappa-360noscope-vohiyo",
             "text/plain",
+        ),
+        # Event Grid's example validation event (learn.microsoft.com, end-point-validation-event-grid-events-schema).
+        "eventgrid": (
+            [
+                {
+                    "id": "2d1781af-3a4c-4d7c-bd0c-e34b19da4e66",
+                    "topic": "/subscriptions/xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+                    "subject": "",
+                    "data": {
+                        "validationCode": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6",
+                        "validationUrl": "https://rp-eastus2.eventgrid.azure.net:553/eventsubscriptions/myeventsub/"
+                        "validate?id=0000000000-0000-0000-0000-00000000000000&t=2022-10-28T04:23:35.1981776Z",
+                    },
+                    "eventType": "Microsoft.EventGrid.SubscriptionValidationEvent",
+                    "eventTime": "2022-10-28T04:23:35.1981776Z",
+                    "metadataVersion": "1",
+                    "dataVersion": "1",
+                }
+            ],
+            {"aeg-event-type": "SubscriptionValidation"},
+            {"validationResponse": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"},
+            "application/json",
         ),
     }
     if handshake in checks:
@@ -568,6 +596,58 @@ def handshake_cases(kind: str, options: dict[str, Any], url: str, signed: Any, c
                 "expect": rejected("bad_request", 400),
             }
         )
+    elif options.get("get_check") == "okta":
+        # Okta's example request (developer.okta.com, event hooks, one-time verification request).
+        challenge = {"X-Okta-Verification-Challenge": "Me_rShK8JHsTnbyYrWXCEoMGbM_zsZ6k0hLPZ_Pg"}
+        authorization = {"Authorization": configured}
+        cases += [
+            {
+                "name": "GET one-time verification, with the hook's Authorization header",
+                "request": request("GET", url, {**challenge, **authorization}, b"", {}),
+                "expect": {
+                    "verdict": "handshake",
+                    "status": 200,
+                    "content_type": "application/json",
+                    "body": {"verification": "Me_rShK8JHsTnbyYrWXCEoMGbM_zsZ6k0hLPZ_Pg"},
+                },
+            },
+            {
+                "name": "GET verification without the Authorization header",
+                "request": request("GET", url, challenge, b"", {}),
+                "expect": rejected("missing_signature"),
+            },
+            {
+                "name": "GET verification with another Authorization header",
+                "request": request("GET", url, {**challenge, "Authorization": configured + "-guess"}, b"", {}),
+                "expect": rejected("signature_mismatch"),
+            },
+            {
+                "name": "GET without the verification challenge",
+                "request": request("GET", url, authorization, b"", {}),
+                "expect": rejected("bad_request", 400),
+            },
+        ]
+    elif options.get("get_check") == "crc":
+        # X's documented recipe: base64(HMAC-SHA256(consumer secret, crc_token)), prefixed sha256=.
+        token = "9b4507b3-9040-4669-9ca3-6b94edb50553"
+        digest = hmac.new(configured.encode(), token.encode(), hashlib.sha256).digest()
+        cases += [
+            {
+                "name": "GET challenge-response check",
+                "request": request("GET", url, {}, b"", {"crc_token": token}),
+                "expect": {
+                    "verdict": "handshake",
+                    "status": 200,
+                    "content_type": "application/json",
+                    "body": {"response_token": "sha256=" + base64.b64encode(digest).decode()},
+                },
+            },
+            {
+                "name": "GET check without crc_token",
+                "request": request("GET", url, {}, b"", {}),
+                "expect": rejected("bad_request", 400),
+            },
+        ]
     else:
         cases.append(
             {
@@ -576,7 +656,107 @@ def handshake_cases(kind: str, options: dict[str, Any], url: str, signed: Any, c
                 "expect": rejected("method_not_allowed", 405),
             }
         )
+    if options.get("head_check") == "ok":
+        cases.append(
+            {
+                "name": "HEAD on the callback URL (webhook creation)",
+                "request": request("HEAD", url, {}, b"", {}),
+                "expect": {"verdict": "handshake", "status": 200},
+            }
+        )
+    else:
+        cases.append(
+            {
+                "name": "HEAD on a source without a HEAD check",
+                "request": request("HEAD", url, {}, b"", {}),
+                "expect": {"verdict": "rejected", "status": 405, "reason": "method_not_allowed"},
+            }
+        )
+    if options.get("options_check") == "cloudevents":
+        origin = options["webhook_origins"][0]
+        cases += [
+            {
+                "name": "OPTIONS abuse-protection validation",
+                "request": request("OPTIONS", url, {"WebHook-Request-Origin": origin}, b"", {}),
+                "expect": {
+                    "verdict": "handshake",
+                    "status": 200,
+                    "headers": {"WebHook-Allowed-Origin": origin, "WebHook-Allowed-Rate": "*"},
+                },
+            },
+            {
+                "name": "OPTIONS validation asking for a rate",
+                "request": request(
+                    "OPTIONS", url, {"WebHook-Request-Origin": origin, "WebHook-Request-Rate": "120"}, b"", {}
+                ),
+                "expect": {
+                    "verdict": "handshake",
+                    "status": 200,
+                    "headers": {"WebHook-Allowed-Origin": origin, "WebHook-Allowed-Rate": "120"},
+                },
+            },
+            {
+                "name": "OPTIONS validation from another origin",
+                "request": request("OPTIONS", url, {"WebHook-Request-Origin": "eventemitter.example.com"}, b"", {}),
+                "expect": rejected("forbidden", 403),
+            },
+            {
+                "name": "OPTIONS without WebHook-Request-Origin",
+                "request": request("OPTIONS", url, {}, b"", {}),
+                "expect": rejected("bad_request", 400),
+            },
+        ]
+    else:
+        cases.append(
+            {
+                "name": "OPTIONS on a source without an OPTIONS check",
+                "request": request("OPTIONS", url, {"WebHook-Request-Origin": "eventemitter.example.com"}, b"", {}),
+                "expect": rejected("method_not_allowed", 405),
+            }
+        )
     return cases
+
+
+def setup_cases(
+    options: dict[str, Any], url: str, headers: dict[str, str], signature_header: str, configured: str
+) -> list[dict[str, Any]]:
+    """The unsigned requests a provider sends while a subscription is made: WooCommerce's
+    ping, answered 200 and nothing else; Notion's verification_token and Asana's
+    X-Hook-Secret, refused once the source has its secret (as in every vector)."""
+    unsigned = {key: value for key, value in headers.items() if key != signature_header}
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    if options.get("unsigned_check") == "woocommerce":
+        return [
+            {
+                "name": "the creation ping (webhook_id, unsigned)",
+                "request": request("POST", url, form, b"webhook_id=42", {}),
+                "expect": {"verdict": "handshake", "status": 200},
+            },
+            {
+                "name": "a ping with more than webhook_id",
+                "request": request("POST", url, form, b"webhook_id=42&x=1", {}),
+                "expect": rejected("missing_signature"),
+            },
+        ]
+    if options.get("setup_capture") == "notion":
+        body = json.dumps({"verification_token": "secret_tMrlL1qK5vuQAh1b6cZGhFChZTSYJlce98V0pYn7yBl"}).encode()
+        return [
+            {
+                "name": "a verification_token once the source has its secret",
+                "request": request("POST", url, unsigned, body, {}),
+                "expect": rejected("setup_secret_after_setup"),
+            }
+        ]
+    if options.get("setup_capture") == "asana":
+        handshake = {**unsigned, "X-Hook-Secret": "b537207f20cbfa02357cf448134da559e8bd39d61597dcd5631b8012eae53e81"}
+        return [
+            {
+                "name": "an X-Hook-Secret handshake once the source has its secret",
+                "request": request("POST", url, handshake, b"", {}),
+                "expect": rejected("setup_secret_after_setup"),
+            }
+        ]
+    return []
 
 
 def twilio_form_cases(url: str, secret: str) -> list[dict[str, Any]]:

@@ -169,6 +169,7 @@ def operated_stack(
                 state_table=created.state_table,
                 secret_id=created.secret_id,
                 body_bucket=created.body_bucket,
+                dedupe_table=created.dedupe_table,
             )
             monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(fixture_project_dir))
             monkeypatch.setenv("WEBHOOKS_DEV_STATE_FILE", str(tmp_path / "dev-state.json"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from base64 import b64encode
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ import pytest
 from functions.receiver import app as receiver_app
 from tests.integration.conftest import Stack
 from tests.support.apigw import EVENTS
+from tests.support.leaks import WATCH
 from tests.support.signers import SLACK_SECRET, ZOOM_SECRET, other_secret, sign
+from webhook_core.captured import CapturedSecrets
 from webhook_core.sources import load_sources
 from webhooks_cli import devsecrets, signing
 from webhooks_cli.apigw import rest_event as cli_rest_event
@@ -150,3 +153,132 @@ def test_discord_ping_is_a_204_and_a_signed_event_is_queued(stack: Stack) -> Non
     assert (response.status, response.body) == (204, None)
     assert stack.messages() == []
     assert stack.deliver("ed25519", sign("ed25519")).status == 202
+
+
+def _check_event(source: str, method: str, headers: dict[str, str], query: dict[str, str] | None = None) -> Any:
+    return cli_rest_event(BASE_EVENT, signing.Delivery(source, "", "", b"", headers, query or {}, method))
+
+
+def test_okta_one_time_verification_needs_the_hooks_authorization_and_deliveries_get_204(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _preset_stack(stack, tmp_path, monkeypatch, {"name": "okta", "preset": "okta"})
+    stack.set_secrets({"okta": ["okta-shared-secret"]})
+    challenge = {"X-Okta-Verification-Challenge": "Me_rShK8JHsTnbyYrWXCEoMGbM_zsZ6k0hLPZ_Pg"}
+    answered = stack.invoke(_check_event("okta", "GET", {**challenge, "Authorization": "okta-shared-secret"}))
+    assert (answered.status, answered.body) == (200, {"verification": "Me_rShK8JHsTnbyYrWXCEoMGbM_zsZ6k0hLPZ_Pg"})
+    assert stack.invoke(_check_event("okta", "GET", challenge)).status == 401
+    sources = load_sources(tmp_path / "sources.json")
+    delivery = signing.sign(sources["okta"], "okta-shared-secret")
+    first = stack.invoke(cli_rest_event(BASE_EVENT, delivery))
+    assert (first.status, first.body) == (204, None)
+    retry = stack.invoke(cli_rest_event(BASE_EVENT, delivery))
+    assert (retry.status, retry.body) == (204, None)
+    assert len(stack.messages()) == 1
+
+
+def test_xero_intent_to_receive_is_200_with_no_body_when_signed_and_401_otherwise(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _preset_stack(stack, tmp_path, monkeypatch, {"name": "xero", "preset": "xero"})
+    stack.set_secrets({"xero": ["xero-webhook-key"]})
+    sources = load_sources(tmp_path / "sources.json")
+    body = b'{"events":[],"lastEventSequence":0,"firstEventSequence":0,"entropy":"S0m3r4Nd0mt3xt"}'
+    signed = signing.sign(sources["xero"], "xero-webhook-key", body=body)
+    for _ in range(2):  # Xero sends its check several times: each a 200 with no body
+        response = stack.invoke(cli_rest_event(BASE_EVENT, signed))
+        assert (response.status, response.body) == (200, None)
+        assert "set-cookie" not in response.headers
+    forged = signing.sign(sources["xero"], "not-the-key", body=body)
+    assert stack.invoke(cli_rest_event(BASE_EVENT, forged)).status == 401
+
+
+def test_trello_head_is_200_and_head_on_another_source_is_405(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trello = {"name": "trello", "preset": "trello", "url": "https://example.com/webhooks/trello"}
+    _preset_stack(stack, tmp_path, monkeypatch, trello, {"name": "github", "kind": "github"})
+    assert stack.invoke(_check_event("trello", "HEAD", {})).status == 200
+    assert stack.invoke(_check_event("github", "HEAD", {})).status == 405
+    assert stack.dedupe_records() == []
+    assert stack.messages() == []
+
+
+def test_woocommerce_creation_ping_is_200_and_writes_nothing(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _preset_stack(stack, tmp_path, monkeypatch, {"name": "woo", "preset": "woocommerce"})
+    ping = signing.Delivery("woo", "", "", b"webhook_id=12", {"Content-Type": "application/x-www-form-urlencoded"})
+    response = stack.invoke(cli_rest_event(BASE_EVENT, ping))
+    assert (response.status, response.body) == (200, None)
+    assert stack.dedupe_records() == []
+    assert stack.messages() == []
+
+
+def test_x_crc_answers_with_the_consumer_secrets_hmac(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _preset_stack(stack, tmp_path, monkeypatch, {"name": "x", "preset": "x"})
+    stack.set_secrets({"x": ["consumer-secret"]})
+    response = stack.invoke(_check_event("x", "GET", {}, {"crc_token": "9b4507b3-9040-4669-9ca3-6b94edb50553"}))
+    digest = hmac.new(b"consumer-secret", b"9b4507b3-9040-4669-9ca3-6b94edb50553", hashlib.sha256).digest()
+    assert (response.status, response.body) == (200, {"response_token": "sha256=" + b64encode(digest).decode()})
+
+
+def test_event_grid_validation_and_cloudevents_options_are_answered_and_never_queued(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _preset_stack(
+        stack,
+        tmp_path,
+        monkeypatch,
+        {"name": "grid", "preset": "eventgrid"},
+        {"name": "ce", "preset": "eventgrid-cloudevents"},
+    )
+    stack.set_secrets({"grid": ["grid-token"], "ce": ["ce-token"]})
+    sources = load_sources(tmp_path / "sources.json")
+    validation = signing.handshake(sources["grid"], "grid-token")
+    response = stack.invoke(cli_rest_event(BASE_EVENT, validation))
+    assert response.status == 200
+    assert set(response.body) == {"validationResponse"}
+    granted = stack.invoke(cli_rest_event(BASE_EVENT, signing.handshake(sources["ce"], "ce-token")))
+    assert granted.status == 200
+    assert granted.headers["webhook-allowed-origin"] == "eventgrid.azure.net"
+    refused = stack.invoke(_check_event("ce", "OPTIONS", {"WebHook-Request-Origin": "evil.example.com"}))
+    assert refused.status == 403
+    assert stack.messages() == []
+
+
+def test_asanas_handshake_secret_is_kept_in_the_table_once_and_verifies_deliveries(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _preset_stack(stack, tmp_path, monkeypatch, {"name": "asana", "preset": "asana"})
+    stack.set_secrets({})
+    sources = load_sources(tmp_path / "sources.json")
+    handshake = signing.Delivery("asana", "", "", b"", {"X-Hook-Secret": "hook-secret-from-asana"})
+    response = stack.invoke(cli_rest_event(BASE_EVENT, handshake))
+    assert (response.status, response.headers["x-hook-secret"]) == (200, "hook-secret-from-asana")
+    second = signing.Delivery("asana", "", "", b"", {"X-Hook-Secret": "attacker"})
+    assert stack.invoke(cli_rest_event(BASE_EVENT, second)).status == 401
+    assert CapturedSecrets(stack.resources.dedupe_table).get("asana") == "hook-secret-from-asana"
+    event = signing.sign(sources["asana"], "hook-secret-from-asana")
+    assert stack.invoke(cli_rest_event(BASE_EVENT, event)).status == 202
+    (message,) = stack.messages()
+    assert "hook-secret-from-asana" not in message["Body"]
+
+
+def test_notions_verification_token_is_kept_for_the_operator_and_never_answered(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _preset_stack(stack, tmp_path, monkeypatch, {"name": "notion", "preset": "notion"})
+    stack.set_secrets({})
+    token = "secret_tMrlL1qK5vuQAh1b6cZGhFChZTSYJlce98V0pYn7yBl"
+    WATCH.watch(token)  # never in a log line or a response
+    body = json.dumps({"verification_token": token}).encode()
+    response = stack.invoke(cli_rest_event(BASE_EVENT, signing.Delivery("notion", "", "", body, {})))
+    assert (response.status, response.body) == (200, None)
+    assert CapturedSecrets(stack.resources.dedupe_table).get("notion") == token
+    assert stack.messages() == []
+    stack.set_secrets({"notion": [token]})
+    again = stack.invoke(cli_rest_event(BASE_EVENT, signing.Delivery("notion", "", "", body, {})))
+    assert again.status == 401

@@ -6,19 +6,23 @@ every store uses it and each function may use that key alone."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from functions.receiver import app as receiver_app
 from tests.integration.conftest import Stack
 from tests.integration.test_fault_matrix import handled
 from tests.support.apigw import rest_event
 from tests.support.faults import Arm, FaultInjector
 from tests.support.lambda_context import lambda_context
 from tests.support.payloads import github_push
-from tests.support.signers import sign
+from tests.support.signers import SECRETS, sign
 from tests.support.template_resources import project, template
 from webhooks_cli.local.resources import Resolver
 
@@ -170,3 +174,43 @@ def test_the_processor_is_granted_exactly_the_calls_it_makes(stack: Stack, recor
     processor_calls = {action for action in recorder.actions if not action.startswith("sqs:")}
     assert processor_calls <= granted, processor_calls - granted
     assert granted - processor_calls == set(FALLBACKS)
+
+
+def _dedupe_statements() -> dict[str, set[str]]:
+    """The receiver's statements on the dedupe table, by the key prefix they are limited to."""
+    by_prefix: dict[str, set[str]] = {}
+    for policy in template()["Resources"]["ReceiverFunction"]["Properties"]["Policies"]:
+        for statement in policy.get("Statement", []):
+            if isinstance(statement, dict) and statement.get("Resource") == {"Fn::GetAtt": ["DedupeTable", "Arn"]}:
+                (prefix,) = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+                by_prefix[prefix] = set(statement["Action"])
+    return by_prefix
+
+
+def test_the_receiver_may_only_read_and_create_captured_secrets_and_only_powertools_keys_else(
+    stack: Stack, recorder: FaultInjector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _dedupe_statements() == {
+        "delivery#*": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+        "setup#*": {"dynamodb:GetItem", "dynamodb:PutItem"},
+    }
+    sources_file = tmp_path / "sources.json"
+    sources_file.write_text(
+        json.dumps({"sources": [{"name": "asana", "preset": "asana"}, {"name": "stripe", "kind": "stripe"}]})
+    )
+    monkeypatch.setenv("SOURCES_FILE", str(sources_file))
+    receiver_app.get_receiver.cache_clear()
+    stack.set_secrets({"stripe": SECRETS["stripe"]})
+    recorder.recording = True
+    handshake = rest_event("asana", b"", {"X-Hook-Secret": "asana-hook-secret"})
+    assert stack.invoke(handshake, lambda_context()).status == 200  # kept: a conditional put
+    assert stack.invoke(handshake, lambda_context()).status == 401  # the second is refused by the condition
+    body = b'{"events": [{"action": "added"}]}'
+    signature = hmac.new(b"asana-hook-secret", body, hashlib.sha256).hexdigest()
+    assert stack.invoke(rest_event("asana", body, {"X-Hook-Signature": signature}), lambda_context()).status == 202
+    recorder.recording = False
+    assert recorder.actions <= _granted_actions("ReceiverFunction")
+    keys = {
+        item["id"]["S"].split("#")[0] for item in stack.dynamodb.scan(TableName=stack.resources.dedupe_table)["Items"]
+    }
+    assert keys == {"delivery", "setup"}  # every key the receiver wrote falls under one statement's prefix

@@ -47,12 +47,19 @@ def test_positive_vectors_come_from_the_official_library_where_there_is_one() ->
     assert made_by["preset-clerk"].startswith("svix")
 
 
+# Refusals the receiver gives before any signature is read: a setup secret handed over
+# for a source that has its secret already (Notion, Asana).
+BEFORE_THE_SIGNATURE = {"setup_secret_after_setup"}
+
+
 def _post_cases() -> list[tuple[str, int, dict[str, Any]]]:
     return [
         (name, position, case)
         for name, vector in ALL.items()
         for position, case in enumerate(vector["cases"])
-        if case["request"]["method"] == "POST" and case["expect"]["verdict"] in {"accepted", "rejected"}
+        if case["request"]["method"] == "POST"
+        and case["expect"]["verdict"] in {"accepted", "rejected"}
+        and case["expect"].get("reason") not in BEFORE_THE_SIGNATURE
     ]
 
 

@@ -58,12 +58,17 @@ def test_the_receiver_may_touch_only_its_own_resources() -> None:
     policies = properties("ReceiverFunction")["Policies"]
     text = json.dumps(policies)
     assert '"Resource": "*"' not in text
-    statement, bodies, with_key = policies[0]["Statement"]
+    statement, captured, bodies, with_key = policies[0]["Statement"]
     assert with_key["Fn::If"][0] == "HasKmsKey"
     assert sorted(statement["Action"]) == sorted(
         ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
     )
     assert statement["Resource"] == {"Fn::GetAtt": ["DedupeTable", "Arn"]}
+    assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["delivery#*"]}}
+    # Secrets handed over at setup: read and created, never changed or deleted.
+    assert sorted(captured["Action"]) == ["dynamodb:GetItem", "dynamodb:PutItem"]
+    assert captured["Resource"] == {"Fn::GetAtt": ["DedupeTable", "Arn"]}
+    assert captured["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["setup#*"]}}
     # Claim-checked bodies: written to the bucket's objects, never read, listed or deleted.
     assert (bodies["Action"], bodies["Resource"]) == (["s3:PutObject"], {"Fn::Sub": "${BodyBucket.Arn}/*"})
     assert {next(iter(p)) for p in policies[1:]} == {"SQSSendMessagePolicy", "AWSSecretsManagerGetSecretValuePolicy"}
@@ -80,8 +85,15 @@ def test_the_api_takes_every_body_as_binary_and_routes_post_webhooks_source() ->
     api = properties("WebhookApi")
     assert api["BinaryMediaTypes"] == ["*~1*"]
     assert api["TracingEnabled"] is True
-    event = properties("ReceiverFunction")["Events"]["Webhook"]["Properties"]
+    events = properties("ReceiverFunction")["Events"]
+    event = events["Webhook"]["Properties"]
     assert (event["Path"], event["Method"]) == ("/webhooks/{source}", "post")
+    # The methods providers check an endpoint with (Trello's HEAD, CloudEvents' OPTIONS): without
+    # them API Gateway itself answers 403 and the provider never reaches the receiver.
+    checks = {
+        events[name]["Properties"]["Method"] for name in ("EndpointCheck", "EndpointHeadCheck", "EndpointOptionsCheck")
+    }
+    assert checks == {"get", "head", "options"}
 
 
 def test_the_secret_starts_as_an_empty_json_object() -> None:

@@ -282,7 +282,10 @@ class Gateway:
             request.send_header("Connection", "close")
         request.send_header("Content-Length", str(len(payload)))
         request.end_headers()
-        request.wfile.write(payload)
+        # A HEAD answer has headers only (RFC 9110 §9.3.2), as API Gateway sends it: bytes
+        # after them would be read as the start of the next response on this connection.
+        if request.command != "HEAD":
+            request.wfile.write(payload)
 
 
 def describe(payload: str) -> str:

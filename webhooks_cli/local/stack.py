@@ -111,6 +111,7 @@ class LocalStack:
                 state_table=self.resources.state_table,
                 secret_id=self.resources.secret_id,
                 body_bucket=self.resources.body_bucket,
+                dedupe_table=self.resources.dedupe_table,
             ),
         )
         if self.options.aws_only:

@@ -17,18 +17,20 @@ from aws_lambda_powertools.metrics import single_metric
 
 from webhook_core.bodies import parse_body_or_none
 from webhook_core.body_store import S3BodyStore
+from webhook_core.captured import CapturedSecrets, CapturedSecretStore
 from webhook_core.dedupe import DedupeStore, Deduplicator, Outcome
 from webhook_core.envelope import Envelope, Verification
 from webhook_core.errors import (
     ForbiddenSourceError,
     MethodNotAllowedError,
     PayloadTooLargeError,
+    SignatureError,
     SourceUnavailableError,
     UnknownSourceError,
 )
 from webhook_core.observability import MetricUnit, logger, metrics
 from webhook_core.providers.scheme import Scheme
-from webhook_core.providers.spec import HandshakeReply
+from webhook_core.providers.spec import HandshakeReply, SetupCapture
 from webhook_core.queue import EnvelopeQueue, Queue
 from webhook_core.secrets import SecretStore, SourceSecrets
 from webhook_core.settings import ReceiverSettings
@@ -44,6 +46,11 @@ class Delivery:
     body: bytes
     query: Mapping[str, str] = field(default_factory=dict)
     source_ip: str | None = None
+
+
+# How long a captured secret read from the table is used before it is read again: an
+# operator's reset reaches warm functions within this.
+CAPTURED_CACHE_SECONDS = 60
 
 
 @lru_cache(maxsize=64)
@@ -62,6 +69,7 @@ class Receiver:
         max_body_bytes: int,
         retry_after_seconds: int = 10,
         clock: Callable[[], float] | None = None,
+        captured: CapturedSecretStore | None = None,
     ) -> None:
         self._sources = sources
         self._secrets = secrets
@@ -70,6 +78,8 @@ class Receiver:
         self._max_body_bytes = max_body_bytes
         self.retry_after_seconds = retry_after_seconds
         self._clock = clock
+        self._captured = captured
+        self._captured_cache: dict[str, tuple[float, str]] = {}
 
     @property
     def dedupe(self) -> DedupeStore:
@@ -98,7 +108,16 @@ class Receiver:
         # Looked up per call, not bound at import: the conformance suite replays vectors at their own time.
         now = self._clock() if self._clock else time.time()
 
-        keys = _keys(source.spec.scheme, self._secrets.for_source(source.name))
+        spec = source.spec
+        if spec.unsigned_check is not None:
+            ping = spec.unsigned_check(delivery.body, delivery.headers)
+            if ping is not None:
+                return ping
+        if spec.setup_capture is not None:
+            handed_over = spec.setup_capture.find(delivery.body, delivery.headers)
+            if handed_over is not None:
+                return self._capture(source, spec.setup_capture, handed_over)
+        keys = _keys(spec.scheme, self._source_secrets(source, now))
         if not any(keys):
             raise SourceUnavailableError(f"no secret of source {source.name!r} is usable for its kind")
         verified = source.spec.scheme.verify(delivery.headers, delivery.body, keys, now, delivery.query)
@@ -151,14 +170,71 @@ class Receiver:
         dedupe_key = facts.event_id if policy == "id" else f"digest:{content_digest}"
         return self._dedupe.once(source.name, dedupe_key, envelope.id, enqueue=lambda: self._queue.send(envelope))
 
-    def check(self, source_name: str, query: Mapping[str, str], source_ip: str | None = None) -> HandshakeReply:
-        """Answer a GET endpoint check (Meta's subscription, Dropbox's challenge)."""
+    def check(
+        self,
+        source_name: str,
+        method: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        source_ip: str | None = None,
+    ) -> HandshakeReply:
+        """Answer an endpoint check on GET (Meta, Dropbox, Okta, X), HEAD (Trello) or
+        OPTIONS (CloudEvents); `headers` with lower-case names."""
         source = self.source(source_name, source_ip)
-        check = source.spec.get_check
+        check = source.spec.check_for(method)
         if check is None:
-            raise MethodNotAllowedError(f"source {source.name!r} has no GET endpoint check")
-        tokens = self._secrets.for_source(f"{source.name}/{check.token}") if check.token else ()
-        return check.answer(query, tokens)
+            raise MethodNotAllowedError(f"source {source.name!r} has no {method} endpoint check")
+        now = self._clock() if self._clock else time.time()
+        if check.authenticated:  # Okta sends the hook's Authorization header with its check
+            keys = _keys(source.spec.scheme, self._source_secrets(source, now))
+            source.spec.scheme.verify(headers, b"", keys, now, query)
+        if check.token:
+            tokens = self._secrets.for_source(f"{source.name}/{check.token}")
+        elif check.keyed:
+            tokens = self._source_secrets(source, now)
+        else:
+            tokens = ()
+        return check.answer(query, headers, tokens)
+
+    def _source_secrets(self, source: Source, now: float) -> tuple[str, ...]:
+        """The source's configured secrets; for a source that verifies with the secret its
+        provider handed over (Asana), that one while none is configured."""
+        capture = source.spec.setup_capture
+        if capture is None or not capture.verifies:
+            return self._secrets.for_source(source.name)
+        try:
+            return self._secrets.for_source(source.name)
+        except SourceUnavailableError:
+            kept = self._captured_secret(source.name, now)
+            if kept is None:
+                raise
+            return (kept,)
+
+    def _captured_secret(self, name: str, now: float) -> str | None:
+        cached = self._captured_cache.get(name)
+        if cached is not None and now - cached[0] < CAPTURED_CACHE_SECONDS:
+            return cached[1]
+        kept = self._captured.get(name) if self._captured is not None else None
+        if kept is not None:
+            self._captured_cache[name] = (now, kept)
+        return kept
+
+    def _capture(self, source: Source, capture: SetupCapture, secret: str) -> HandshakeReply:
+        """Keep the secret a provider hands over at setup, unsigned: only while the source has
+        none configured, and only the first one (a conditional write), so whoever posts
+        first cannot be replaced and nobody can post one once the source is set up."""
+        try:
+            self._secrets.for_source(source.name)
+        except SourceUnavailableError:
+            pass
+        else:
+            raise SignatureError("setup_secret_after_setup")
+        if self._captured is None or not self._captured.keep(source.name, secret):
+            raise SignatureError("setup_secret_already_kept")
+        self._captured_cache.pop(source.name, None)
+        metrics.add_metric(name="SetupSecretCaptured", unit=MetricUnit.Count, value=1)
+        logger.warning("setup secret captured; see `webhooks secrets captured`", extra={"source": source.name})
+        return capture.reply(secret)
 
 
 def _count_secret_use(source: str, secret_index: int) -> None:
@@ -180,4 +256,5 @@ def create_receiver(settings: ReceiverSettings) -> Receiver:
         queue=EnvelopeQueue(settings.queue_url, bodies=S3BodyStore(settings.body_bucket)),
         max_body_bytes=settings.max_body_bytes,
         retry_after_seconds=settings.retry_after_seconds,
+        captured=CapturedSecrets(settings.dedupe_table),
     )

@@ -22,9 +22,16 @@ from webhook_core.bodies import BodyFormat
 from webhook_core.errors import ConfigurationError
 from webhook_core.providers import github, paddle, shopify, slack, square, standard, stripe, token, twilio, zoom
 from webhook_core.providers.fields import EventFields
-from webhook_core.providers.handshakes import GET_CHECKS, HANDSHAKES
+from webhook_core.providers.handshakes import (
+    GET_CHECKS,
+    HANDSHAKES,
+    HEAD_CHECKS,
+    SETUP_CAPTURES,
+    UNSIGNED_CHECKS,
+    cloudevents_abuse_protection,
+)
 from webhook_core.providers.scheme import Scheme, SignatureScheme
-from webhook_core.providers.spec import DedupePolicy, ProviderSpec
+from webhook_core.providers.spec import DedupePolicy, ProviderSpec, Reply
 
 PRESETS_FILE = Path(__file__).parent / "providers" / "presets.json"
 SourceName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
@@ -32,10 +39,27 @@ HeaderName = Annotated[str, Field(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", max_
 JsonPath = Annotated[str, Field(pattern=r"^[^.]+(\.[^.]+)*$", max_length=256)]
 Tolerance = Annotated[int, Field(ge=1, le=86_400)]
 PublicUrl = Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2048)]
-HandshakeName = Literal["slack", "zoom", "discord", "twitch"]
+HandshakeName = Literal["slack", "zoom", "discord", "twitch", "eventgrid"]
 # Headers that carry a credential on any request: never an event's id or type, never kept.
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
-GetCheckName = Literal["meta", "challenge"]
+GetCheckName = Literal["meta", "challenge", "okta", "crc"]
+OriginName = Annotated[str, Field(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")]
+
+
+class ReplyOption(BaseModel):
+    """`"reply": {"status": 204}`: how every verified delivery of the source is answered,
+    where its provider demands it (Xero: 200 and no body; Okta, Discord: 204)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    status: Literal[200, 202, 204]
+    empty: bool = True
+
+    @model_validator(mode="after")
+    def _no_content_is_empty(self) -> ReplyOption:
+        if self.status == 204 and not self.empty:
+            raise ValueError("a 204 reply has no body; drop empty: false")
+        return self
 
 
 class _Source(BaseModel):
@@ -52,6 +76,8 @@ class _Source(BaseModel):
     # How a retry is told from a new event; by default "id" where the signature covers the
     # event id and "digest" otherwise (see spec.DedupePolicy).
     dedupe: DedupePolicy | None = None
+    # The answer to every verified delivery, where the provider demands one (see ReplyOption).
+    reply: ReplyOption | None = None
 
     def spec(self) -> ProviderSpec:
         raise NotImplementedError
@@ -174,26 +200,6 @@ class _EventLocations(_Source):
         )
 
 
-class TokenSource(_EventLocations):
-    """A static token in a header (GitLab's X-Gitlab-Token). No body integrity:
-    prefer a signing kind where the provider offers one."""
-
-    kind: Literal["token"]
-    header: HeaderName
-
-    def spec(self) -> ProviderSpec:
-        return token.token_spec(self.header, self._fields())
-
-
-class BasicSource(_EventLocations):
-    """HTTP Basic credentials; each secret is `user:password`."""
-
-    kind: Literal["basic"]
-
-    def spec(self) -> ProviderSpec:
-        return token.basic_spec(self._fields())
-
-
 class TwilioSource(_EventLocations):
     kind: Literal["twilio"]
     # Exactly the webhook URL configured in Twilio, query string included: Twilio signs
@@ -213,19 +219,62 @@ class TwilioSource(_EventLocations):
 
 
 class _Handshakes(_EventLocations):
-    # A provider endpoint check answered by this source (see providers/handshakes.py).
+    # The provider's endpoint checks answered by this source (see providers/handshakes.py).
     handshake: HandshakeName | None = None
     get_check: GetCheckName | None = None
+    head_check: Literal["ok"] | None = None
+    # CloudEvents' OPTIONS validation, granted to the origins named in webhook_origins.
+    options_check: Literal["cloudevents"] | None = None
+    webhook_origins: tuple[OriginName, ...] = Field((), max_length=16)
+    unsigned_check: Literal["woocommerce"] | None = None
+    setup_capture: Literal["notion", "asana"] | None = None
+
+    @model_validator(mode="after")
+    def _origins_for_options(self) -> _Handshakes:
+        if self.options_check and not self.webhook_origins:
+            raise ValueError("options_check needs webhook_origins: the sender origins that may deliver here")
+        return self
 
     def _spec(self, kind: str, docs: str, scheme: Scheme) -> ProviderSpec:
-        return ProviderSpec(
+        spec = ProviderSpec(
             kind=kind,
             docs=docs,
             scheme=scheme,
             fields=self._fields(default_id_header=getattr(scheme, "id_header", None)),
+        )
+        return self._with_checks(spec)
+
+    def _with_checks(self, spec: ProviderSpec) -> ProviderSpec:
+        origins = tuple(origin.lower() for origin in self.webhook_origins)
+        return dataclasses.replace(
+            spec,
             handshake=HANDSHAKES[self.handshake] if self.handshake else None,
             get_check=GET_CHECKS[self.get_check] if self.get_check else None,
+            head_check=HEAD_CHECKS[self.head_check] if self.head_check else None,
+            options_check=cloudevents_abuse_protection(origins) if self.options_check else None,
+            unsigned_check=UNSIGNED_CHECKS[self.unsigned_check] if self.unsigned_check else None,
+            setup_capture=SETUP_CAPTURES[self.setup_capture] if self.setup_capture else None,
         )
+
+
+class TokenSource(_Handshakes):
+    """A static token in a header (GitLab's X-Gitlab-Token). No body integrity:
+    prefer a signing kind where the provider offers one."""
+
+    kind: Literal["token"]
+    header: HeaderName
+
+    def spec(self) -> ProviderSpec:
+        return self._with_checks(token.token_spec(self.header, self._fields()))
+
+
+class BasicSource(_Handshakes):
+    """HTTP Basic credentials; each secret is `user:password`."""
+
+    kind: Literal["basic"]
+
+    def spec(self) -> ProviderSpec:
+        return self._with_checks(token.basic_spec(self._fields()))
 
 
 class HmacSource(_Handshakes):
@@ -413,6 +462,8 @@ class Source:
             spec = dataclasses.replace(spec, docs=preset.docs)
         if config.body_format:
             spec = dataclasses.replace(spec, fields=dataclasses.replace(spec.fields, body_format=config.body_format))
+        if config.reply:
+            spec = dataclasses.replace(spec, reply=Reply(status=config.reply.status, empty=config.reply.empty))
         _refuse_credential_fields(spec)
         self.spec = dataclasses.replace(spec, dedupe=_dedupe_policy(spec, config.dedupe))
 

@@ -99,3 +99,21 @@ class InMemoryBodyStore:
         if key not in self.objects:
             raise BodyStoreError(f"get_object of {key} failed: NoSuchKey")
         return self.objects[key]
+
+
+@dataclass
+class InMemoryCapturedSecrets:
+    """Secrets captured at a subscription's setup, first write wins, as the DynamoDB adapter keeps them."""
+
+    secrets: dict[str, str] = field(default_factory=dict)
+    reads: int = 0
+
+    def keep(self, source: str, secret: str) -> bool:
+        if source in self.secrets:
+            return False
+        self.secrets[source] = secret
+        return True
+
+    def get(self, source: str) -> str | None:
+        self.reads += 1
+        return self.secrets.get(source)

@@ -4,7 +4,7 @@ handshakes its provider expects (if any)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from webhook_core.providers.fields import EventFields
@@ -24,19 +24,34 @@ TEXT = "text/plain"
 class HandshakeReply:
     """The provider's endpoint check, answered as it requires and never queued:
     JSON (Slack, Zoom), the challenge as plain text (Twitch, Meta, Dropbox) or an
-    empty 204 (Discord's webhook-events PING)."""
+    empty 204 (Discord's webhook-events PING); with the response headers a check
+    answers in (CloudEvents' WebHook-Allowed-Origin, Asana's X-Hook-Secret)."""
 
     body: dict[str, Any] | str | None
     status: int = 200
     content_type: str = JSON
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """How a source answers every verified delivery, where its provider demands it
+    (Xero: 200 and no body; Okta, Discord: 204): instead of 202 or 200 with JSON."""
+
+    status: int
+    empty: bool = True
 
 
 # A POST handshake: given the verified body (parsed JSON, or None), the request's
 # headers and the key that verified it, the reply when this delivery is the check, else None.
 Handshake = Callable[[Any, Mapping[str, str], bytes], HandshakeReply | None]
-# A GET handshake: given the query string and the source's handshake tokens (Meta's
-# verify token), the reply, or a WebhookError when the check is not genuine.
-GetHandshake = Callable[[Mapping[str, str], tuple[str, ...]], HandshakeReply]
+# A check on another method (GET, HEAD, OPTIONS): given the query string, the request's
+# headers (lower-case names) and the check's tokens (Meta's verify token; X's consumer
+# secret), the reply, or a WebhookError when the check is not genuine.
+GetHandshake = Callable[[Mapping[str, str], Mapping[str, str], tuple[str, ...]], HandshakeReply]
+# A request the provider sends unsigned while a subscription is made (WooCommerce's ping):
+# given the raw body and the headers, its reply when the request is exactly that, else None.
+UnsignedCheck = Callable[[bytes, Mapping[str, str]], HandshakeReply | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +59,24 @@ class GetCheck:
     answer: GetHandshake
     # The entry of the secrets document, `<source>/<token>`, that holds the tokens to match; None if none.
     token: str | None = None
+    # The source's own credential must be on the check too (Okta sends its Authorization header).
+    authenticated: bool = False
+    # The check answers with the source's own secrets (X's CRC: an HMAC keyed with the consumer secret).
+    keyed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SetupCapture:
+    """A secret the provider hands over, unsigned, when a subscription is made, which the
+    receiver keeps (first write wins) for the operator (Notion's verification_token) or to
+    verify later deliveries with (Asana's X-Hook-Secret)."""
+
+    # Given the raw body and the headers: the secret this request hands over, or None.
+    find: Callable[[bytes, Mapping[str, str]], str | None]
+    # Given the kept secret: the reply the provider expects.
+    reply: Callable[[str], HandshakeReply]
+    # Whether the kept secret verifies the source's deliveries while none is configured.
+    verifies: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +87,16 @@ class ProviderSpec:
     docs: str = ""
     handshake: Handshake | None = None
     get_check: GetCheck | None = None
+    head_check: GetCheck | None = None
+    options_check: GetCheck | None = None
+    unsigned_check: UnsignedCheck | None = None
+    setup_capture: SetupCapture | None = None
+    reply: Reply | None = None
     dedupe: DedupePolicy = "digest"
+
+    def check_for(self, method: str) -> GetCheck | None:
+        """The endpoint check this source answers on `method` (GET, HEAD, OPTIONS), if any."""
+        return {"GET": self.get_check, "HEAD": self.head_check, "OPTIONS": self.options_check}.get(method)
 
     @property
     def signs_event_id(self) -> bool:
