@@ -29,8 +29,7 @@ SOURCES = [
 @pytest.fixture(scope="module")
 def setup_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     root = tmp_path_factory.mktemp("setup-checks")
-    project = fixture_project(root / "project")
-    (project / "functions" / "receiver" / "sources.json").write_text(json.dumps({"sources": SOURCES}))
+    project = fixture_project(root / "project", sources={"sources": SOURCES})
     stack = start_stack(root, "--visibility-timeout", "1", project_dir=project)
     try:
         yield stack

@@ -4,8 +4,10 @@ the fixture sources and handlers (tests/fixtures), for the functions in this pro
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -13,9 +15,12 @@ FIXTURE_SOURCES = FIXTURES / "sources.json"
 FIXTURE_HANDLERS_MODULE = "tests.fixtures.handlers"
 
 
-def fixture_project(destination: Path, handlers: Path = FIXTURES / "handlers") -> Path:
+def fixture_project(
+    destination: Path, handlers: Path = FIXTURES / "handlers", sources: dict[str, Any] | None = None
+) -> Path:
     """This project as a user would have it after replacing the examples: the functions'
-    code, with the fixture sources.json and `handlers` (by default the fixture handlers)."""
+    code, with the fixture sources.json (or the `sources` document given) and `handlers`
+    (by default the fixture handlers)."""
     destination.mkdir(parents=True)
     shutil.copy2(ROOT / "template.yaml", destination / "template.yaml")
     shutil.copytree(ROOT / "events", destination / "events")  # `webhooks events` writes here
@@ -24,7 +29,10 @@ def fixture_project(destination: Path, handlers: Path = FIXTURES / "handlers") -
     ignored = shutil.ignore_patterns("__pycache__", "handlers", "sources.json")
     shutil.copytree(ROOT / "functions", destination / "functions", ignore=ignored)
     receiver = destination / "functions" / "receiver"
-    shutil.copy2(FIXTURE_SOURCES, receiver / FIXTURE_SOURCES.name)
+    if sources is None:
+        shutil.copy2(FIXTURE_SOURCES, receiver / FIXTURE_SOURCES.name)
+    else:
+        (receiver / FIXTURE_SOURCES.name).write_text(json.dumps(sources), encoding="utf-8")
     # As in the project: the processor reads the receiver's file through a link.
     (destination / "functions" / "processor" / "sources.json").symlink_to(Path("..", receiver.name, "sources.json"))
     shutil.copytree(handlers, destination / "functions" / "processor" / "handlers", ignore=ignored)
