@@ -261,16 +261,16 @@ def _post(url: str, delivery: signing.Delivery) -> tuple[int, str]:
         raise CliError(f"cannot reach {url}: {reason}{hint}") from None
 
 
-# --- events ---------------------------------------------------------------------------
+# --- sam-events -----------------------------------------------------------------------
 
 
-@main.command()
+@main.command("sam-events")
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
     help="Folder to write to (default: the project's events/).",
 )
-def events(out: Path | None) -> None:
+def sam_events(out: Path | None) -> None:
     """Write signed API Gateway events, one per source, for `sam local invoke -e`.
 
     They are signed with the dev secrets at the current time, so they verify for
@@ -297,6 +297,12 @@ def events(out: Path | None) -> None:
         path = folder / f"receiver-{name}.json"
         path.write_text(json.dumps(rest_event(base, delivery), indent=2) + "\n", encoding="utf-8")
         console.print(f"wrote {path}  ({delivery.event_type}, {delivery.event_id})")
+
+
+@main.command(hidden=True, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+def events() -> None:
+    """Renamed: `webhooks sam-events` (this name is kept for the event ledger)."""
+    raise CliError("`webhooks events` is now `webhooks sam-events` (it writes the events for `sam local invoke -e`)")
 
 
 main.add_command(dlq)
