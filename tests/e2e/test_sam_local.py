@@ -12,6 +12,7 @@ emulator is bound to the address the file names (loopback here; docker0 for real
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
@@ -26,12 +27,15 @@ from functions.processor import app as processor_app
 from functions.receiver import app as receiver_app
 from tests.e2e.conftest import ROOT, DevStack, start_stack, stop
 from tests.support.lambda_context import lambda_context
+from webhook_core.sources import load_sources
+from webhooks_cli import devsecrets, signing
 from webhooks_cli.local import samlocal
 from webhooks_cli.local.resources import declared_variables
 from webhooks_cli.project import Project
 
 pytestmark = pytest.mark.e2e
 EVENTS = ROOT / "events"
+SOURCES = load_sources(ROOT / "functions" / "receiver" / "sources.json")
 SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
 # What `make sam-local-*` gives SAM's session, so no real credentials reach a container.
 SAM_SESSION = {
@@ -162,3 +166,35 @@ def test_an_interface_name_binds_to_its_address() -> None:
     assert samlocal.bind_address("lo") == "127.0.0.1"
     with pytest.raises(Exception, match="no IPv4 address for interface 'nosuch0'"):
         samlocal.bind_address("nosuch0")
+
+
+@pytest.mark.skipif(not SAM_PYTHON.exists(), reason="the SAM CLI venv (.venv-sam: `make build`) is not there")
+def test_what_webhooks_send_posts_through_sam_local_start_api_is_accepted(
+    sam_stack: DevStack, as_in_a_container: Any
+) -> None:
+    """The gateway path: `webhooks send <source>` against `make sam-local-api`. Each signed
+    delivery becomes the event SAM's own start-api code builds for it, which the receiver,
+    with the container's environment, accepts."""
+    secrets = json.loads(sam_stack.secrets_file.read_text())
+    as_in_a_container(env_file(sam_stack)["ReceiverFunction"])
+    for name, source in sorted(SOURCES.items()):
+        signing_secret = devsecrets.signing_secret(secrets, name)
+        assert signing_secret is not None
+        delivery = signing.sign(source, signing_secret)
+        request = {
+            "method": delivery.method,
+            "path": f"/webhooks/{name}",
+            "query": delivery.query,
+            "headers": delivery.headers,
+            "body_base64": base64.b64encode(delivery.body).decode(),
+        }
+        built = subprocess.run(
+            [str(SAM_PYTHON), str(ROOT / "tests" / "support" / "sam_env.py"), "--apigw-event"],
+            input=json.dumps(request),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        answer = receiver_app.lambda_handler(json.loads(built.stdout), lambda_context())
+        assert answer["statusCode"] == 202, (name, answer["body"])

@@ -1,9 +1,13 @@
-"""What SAM CLI would put in a function's container, computed by SAM CLI's own code.
+"""What SAM CLI would give a function's container, computed by SAM CLI's own code
+(Docker is not needed for these parts). Run with the SAM CLI's interpreter
+(.venv-sam/bin/python, which the tests do not import from); standard library, samcli
+and its flask only.
 
-Run with the SAM CLI's interpreter (.venv-sam/bin/python, which the tests do not
-import from): `python sam_env.py TEMPLATE ENV_FILE FUNCTION...` prints a JSON object
-of each function's environment as `sam local invoke --env-vars ENV_FILE` resolves it
-(Docker is not needed for this part). Standard library and samcli only.
+- `python sam_env.py TEMPLATE ENV_FILE FUNCTION...` prints a JSON object of each
+  function's environment as `sam local invoke --env-vars ENV_FILE` resolves it.
+- `python sam_env.py --apigw-event` reads {"method", "path", "query", "headers",
+  "body_base64"} on standard input and prints the event `sam local start-api`
+  sends the receiver for that request (`POST /webhooks/{source}`, binary */*).
 """
 
 from __future__ import annotations
@@ -33,5 +37,28 @@ def main(template: str, env_file: str, functions: list[str]) -> None:
     json.dump(resolved, sys.stdout)
 
 
+def apigw_event() -> None:
+    import base64
+
+    from flask import Flask, request
+    from samcli.local.apigw.event_constructor import construct_v1_event  # type: ignore[import-not-found]
+
+    given = json.load(sys.stdin)
+    app = Flask(__name__)
+    app.add_url_rule("/webhooks/<source>", endpoint="/webhooks/<source>", methods=["GET", "POST"])
+    with app.test_request_context(
+        given["path"],
+        method=given["method"],
+        query_string=given["query"],
+        headers=given["headers"],
+        data=base64.b64decode(given["body_base64"]),
+    ):
+        event = construct_v1_event(request, 3000, binary_types=["*/*"], stage_name="dev")
+    json.dump(event, sys.stdout)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3:])
+    if sys.argv[1:] == ["--apigw-event"]:
+        apigw_event()
+    else:
+        main(sys.argv[1], sys.argv[2], sys.argv[3:])
