@@ -70,6 +70,31 @@ template: install .venv-sam/.installed .venv-checkov/.installed ## cfn-lint, sam
 build: .venv-sam/.installed ## sam build (python3.13 must resolve on PATH)
 	PATH="$(dir $(PYTHON313)):$$PATH" .venv-sam/bin/sam build --template-file template.yaml
 
+# `sam local` against `webhooks dev --aws-only` (README: `sam local`). SAM gets the emulator's
+# dummy credentials and region, so no real AWS credentials ever reach a container.
+SAM_ENV ?= env.local.json
+FUNCTION ?= ReceiverFunction
+EVENT ?= events/receiver-stripe.json
+SAM_LOCAL = env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \
+	.venv-sam/bin/sam local
+define sam_local_checks
+	@test -f "$(SAM_ENV)" || { echo "$(SAM_ENV) not found: start .venv/bin/webhooks dev --aws-only first (README: sam local)" >&2; exit 1; }
+	@if [ "$$(uname -s)/$$(uname -m)" = Linux/x86_64 ] && [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then \
+	  echo "note: the functions are arm64 and no arm64 emulation is registered on this x86_64 host; with Docker Engine run once:" >&2; \
+	  echo "  docker run --privileged --rm tonistiigi/binfmt --install arm64" >&2; fi
+endef
+
+.PHONY: sam-local-invoke
+sam-local-invoke: build ## sam local invoke FUNCTION (ReceiverFunction) with EVENT (events/receiver-stripe.json)
+	$(sam_local_checks)
+	@test -f "$(EVENT)" || { echo "$(EVENT) not found: .venv/bin/webhooks sam-events writes events/receiver-<source>.json" >&2; exit 1; }
+	$(SAM_LOCAL) invoke $(FUNCTION) --event $(EVENT) --env-vars $(SAM_ENV) --region us-east-1 $(ARGS)
+
+.PHONY: sam-local-api
+sam-local-api: build ## sam local start-api on http://127.0.0.1:3000 (then: .venv/bin/webhooks send stripe)
+	$(sam_local_checks)
+	$(SAM_LOCAL) start-api --env-vars $(SAM_ENV) --region us-east-1 $(ARGS)
+
 .PHONY: test-py311
 test-py311: ## Run the tests on a plain python3.11 in .venv-3.11
 	$(MAKE) --no-print-directory pytest VENV=.venv-3.11 PYTHON="$$(scripts/find-python 3.11)"

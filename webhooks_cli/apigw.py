@@ -1,4 +1,5 @@
-"""API Gateway REST proxy events for a signed delivery (what `sam local invoke -e` takes)."""
+"""API Gateway REST proxy events, built from the committed example in events/: the one
+builder for `webhooks sam-events` (what `sam local invoke -e` takes) and the tests."""
 
 from __future__ import annotations
 
@@ -11,30 +12,53 @@ from typing import Any
 from webhooks_cli.signing import Delivery
 
 
-def rest_event(base: dict[str, Any], delivery: Delivery, stage: str = "dev") -> dict[str, Any]:
-    """`base` (events/apigw-rest-webhook.json) filled in for `POST /webhooks/{source}`.
-    The API's binary media type is */*, so the body is base64-encoded as AWS sends it."""
+def proxy_event(
+    base: dict[str, Any],
+    source: str,
+    body: bytes,
+    headers: dict[str, str] | None = None,
+    *,
+    method: str = "POST",
+    query: dict[str, str] | None = None,
+    base64_encoded: bool = True,
+    stage: str = "dev",
+) -> dict[str, Any]:
+    """`base` (events/apigw-rest-webhook.json) filled in for `METHOD /webhooks/{source}`.
+    The API's binary media type is */*, so every body arrives base64-encoded."""
     event = copy.deepcopy(base)
-    headers = {**event.get("headers", {}), **delivery.headers}
+    all_headers = {**event.get("headers", {}), **(headers or {})}
     now = time.time()
     event.update(
-        path=f"/webhooks/{delivery.source}",
-        httpMethod=delivery.method,
-        queryStringParameters=delivery.query or None,
-        multiValueQueryStringParameters={name: [value] for name, value in delivery.query.items()} or None,
-        headers=headers,
-        multiValueHeaders={name: [value] for name, value in headers.items()},
-        pathParameters={"source": delivery.source},
-        body=base64.b64encode(delivery.body).decode("ascii"),
-        isBase64Encoded=True,
+        path=f"/webhooks/{source}",
+        httpMethod=method,
+        queryStringParameters=query or None,
+        multiValueQueryStringParameters={name: [value] for name, value in query.items()} if query else None,
+        headers=all_headers,
+        multiValueHeaders={name: [value] for name, value in all_headers.items()},
+        pathParameters={"source": source},
+        body=base64.b64encode(body).decode("ascii") if base64_encoded else body.decode("utf-8"),
+        isBase64Encoded=base64_encoded,
     )
     context = event.setdefault("requestContext", {})
     context.update(
-        path=f"/{stage}/webhooks/{delivery.source}",
+        path=f"/{stage}/webhooks/{source}",
         stage=stage,
-        httpMethod=delivery.method,
+        httpMethod=method,
         requestId=str(uuid.uuid4()),
         requestTimeEpoch=int(now * 1000),
         requestTime=time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
     )
     return event
+
+
+def rest_event(base: dict[str, Any], delivery: Delivery, stage: str = "dev") -> dict[str, Any]:
+    """The event API Gateway sends for a signed delivery."""
+    return proxy_event(
+        base,
+        delivery.source,
+        delivery.body,
+        delivery.headers,
+        method=delivery.method,
+        query=delivery.query,
+        stage=stage,
+    )

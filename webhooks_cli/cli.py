@@ -57,6 +57,18 @@ def main() -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Where --aws-only writes the env vars for `sam local` (default: env.local.json in the project).",
 )
+@click.option(
+    "--docker",
+    type=click.Choice(["desktop", "engine"]),
+    help="With --aws-only: Docker Desktop (reaches the emulator at host.docker.internal) or Docker Engine "
+    "(needs --bind). Default: engine on Linux, desktop elsewhere.",
+)
+@click.option(
+    "--bind",
+    metavar="ADDRESS|INTERFACE",
+    help="With --aws-only: listen here instead of 127.0.0.1, e.g. docker0 for Docker Engine. The emulator "
+    "has no authentication: whatever reaches this address can use it.",
+)
 @click.option("--verbose", is_flag=True, help="Also show the functions' own JSON logs.")
 @click.option(
     "--chaos",
@@ -70,17 +82,23 @@ def dev(
     visibility_timeout: int,
     aws_only: bool,
     env_vars_file: Path | None,
+    docker: str | None,
+    bind: str | None,
     verbose: bool,
     chaos: float,
 ) -> None:
     """Run the whole pipeline locally: AWS emulator, API and processor, on 127.0.0.1."""
+    from webhooks_cli.local import samlocal
     from webhooks_cli.local.stack import DevOptions, LocalStack
 
+    if (docker or bind) and not aws_only:
+        raise CliError("--docker and --bind are for `sam local`: use them with --aws-only")
+    sam_network = samlocal.choose(docker, bind) if aws_only else None
     project = Project.locate()
     max_receives = _max_receive_count(project)
     stack = LocalStack(
         project,
-        DevOptions(port, aws_port, visibility_timeout, aws_only, verbose, chaos),
+        DevOptions(port, aws_port, visibility_timeout, aws_only, verbose, chaos, sam_network),
         on_request=_print_request,
         on_record=lambda outcome: _print_record(outcome, max_receives),
         on_error=_print_error,
@@ -99,6 +117,9 @@ def dev(
         if aws_only:
             env_file.write_text(json.dumps(stack.sam_env_vars(), indent=2) + "\n", encoding="utf-8")
         _banner(stack, project, env_file if aws_only else None)
+        if sam_network is not None:
+            for note in sam_network.notes(int(stack.aws_endpoint.rsplit(":", 1)[1])):
+                errors.print(f"[yellow]warning: {escape(note)}[/yellow]")
         while not stopping.wait(0.2):
             pass
     finally:
@@ -112,7 +133,11 @@ def _banner(stack: Any, project: Project, env_file: Path | None) -> None:
     )
     if env_file is not None:
         console.print(f"[bold]sam local[/bold]     env vars for its containers: {env_file}")
-        console.print(f"              sam local start-api --env-vars {env_file}")
+        console.print(f"              emulator as they reach it: {stack.container_endpoint}")
+        sam_env = "" if env_file == project.root / "env.local.json" else f" SAM_ENV={env_file}"
+        console.print("              webhooks sam-events")
+        console.print(f"              make sam-local-invoke{sam_env} EVENT=events/receiver-stripe.json")
+        console.print(f"              make sam-local-api{sam_env}; webhooks send stripe")
     else:
         console.print(f"[bold]Webhooks[/bold]      POST {stack.url}/webhooks/<source>")
     console.print("[bold]Dev secrets[/bold]   (from .dev-secrets.json, git-ignored)")
@@ -295,16 +320,16 @@ def _post(url: str, delivery: signing.Delivery) -> tuple[int, str]:
         raise CliError(f"cannot reach {url}: {reason}{hint}") from None
 
 
-# --- events ---------------------------------------------------------------------------
+# --- sam-events -----------------------------------------------------------------------
 
 
-@main.command()
+@main.command("sam-events")
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
     help="Folder to write to (default: the project's events/).",
 )
-def events(out: Path | None) -> None:
+def sam_events(out: Path | None) -> None:
     """Write signed API Gateway events, one per source, for `sam local invoke -e`.
 
     They are signed with the dev secrets at the current time, so they verify for
@@ -331,6 +356,12 @@ def events(out: Path | None) -> None:
         path = folder / f"receiver-{name}.json"
         path.write_text(json.dumps(rest_event(base, delivery), indent=2) + "\n", encoding="utf-8")
         console.print(f"wrote {path}  ({delivery.event_type}, {delivery.event_id})")
+
+
+@main.command(hidden=True, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+def events() -> None:
+    """Renamed: `webhooks sam-events` (this name is kept for the event ledger)."""
+    raise CliError("`webhooks events` is now `webhooks sam-events` (it writes the events for `sam local invoke -e`)")
 
 
 main.add_command(dlq)

@@ -130,22 +130,6 @@ def test_ctrl_c_stops_the_stack_cleanly_within_seconds(tmp_path: Path) -> None:
         stop(stack)
 
 
-def test_aws_only_writes_env_vars_for_sam_local_pointing_at_the_emulator(tmp_path: Path) -> None:
-    env_file = tmp_path / "env.json"
-    stack = start_stack(tmp_path, "--aws-only", "--env-vars-file", str(env_file), ready=r"^sam local\s+env vars")
-    try:
-        variables = json.loads(env_file.read_text())
-        port = stack.aws_endpoint.rsplit(":", 1)[1]
-        for function in ("ReceiverFunction", "ProcessorFunction"):
-            assert variables[function]["AWS_ENDPOINT_URL"] == f"http://host.docker.internal:{port}"
-            assert variables[function]["DEDUPE_TABLE_NAME"]
-            assert variables[function]["STATE_TABLE_NAME"]
-        sqs: Any = stack.aws("sqs")
-        assert len(sqs.list_queues()["QueueUrls"]) == 2
-    finally:
-        stop(stack)
-
-
 def test_send_to_a_stack_reads_its_url_and_secret_from_the_stack(dev_stack: DevStack) -> None:
     """`--stack` against any AWS-compatible endpoint: here the dev stack's own emulator
     holds a CloudFormation stack whose outputs point at the local API and secret."""

@@ -1,4 +1,4 @@
-"""`webhooks events` writes signed API Gateway events the receiver accepts, in-process
+"""`webhooks sam-events` writes signed API Gateway events the receiver accepts, in-process
 (Docker cannot run here, so this stands in for `sam local invoke -e`)."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def test_every_generated_event_is_accepted_by_the_receiver(
     monkeypatch.setenv("WEBHOOKS_DEV_SECRETS_FILE", str(secrets_file))
     monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(fixture_project_dir))
 
-    result = CliRunner().invoke(main, ["events", "--out", str(tmp_path / "events")])
+    result = CliRunner().invoke(main, ["sam-events", "--out", str(tmp_path / "events")])
     assert result.exit_code == 0, result.output
     files = sorted((tmp_path / "events").glob("receiver-*.json"))
     sources = [name for name in secrets if "/" not in name]  # `<source>/signing_key` entries are not sources
@@ -42,6 +42,15 @@ def test_without_dev_secrets_it_says_what_to_do(
 ) -> None:
     monkeypatch.setenv("WEBHOOKS_DEV_SECRETS_FILE", str(tmp_path / "none.json"))
     monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(fixture_project_dir))
-    result = CliRunner().invoke(main, ["events", "--out", str(tmp_path)])
+    result = CliRunner().invoke(main, ["sam-events", "--out", str(tmp_path)])
     assert result.exit_code == 1
     assert "start `webhooks dev` once" in result.output
+
+
+def test_the_old_name_says_the_new_one_and_writes_nothing(tmp_path: Path) -> None:
+    """`webhooks events` is kept free for the event ledger."""
+    result = CliRunner().invoke(main, ["events", "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "`webhooks events` is now `webhooks sam-events`" in result.output
+    assert list(tmp_path.iterdir()) == []
+    assert "events" not in CliRunner().invoke(main, ["--help"]).output.split("Commands:")[1].split()

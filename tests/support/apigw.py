@@ -1,14 +1,13 @@
-"""API Gateway REST proxy events, built from the committed example in events/."""
+"""API Gateway REST proxy events, built from the committed example in events/ by the CLI's builder."""
 
 from __future__ import annotations
 
-import base64
-import copy
 import json
-import uuid
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from webhooks_cli.apigw import proxy_event
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -39,24 +38,8 @@ def rest_event(
     method: str = "POST",
     query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The event API Gateway sends for `POST /webhooks/{source}`. With the API's
-    `*/*` binary media type every body arrives base64-encoded."""
-    event = copy.deepcopy(_base_event())
-    all_headers = {**event["headers"], **(headers or {})}
-    request_id = str(uuid.uuid4())
-    event.update(
-        path=f"/webhooks/{source}",
-        httpMethod=method,
-        headers=all_headers,
-        multiValueHeaders={name: [value] for name, value in all_headers.items()},
-        pathParameters={"source": source},
-        body=base64.b64encode(body).decode() if base64_encoded else body.decode("utf-8"),
-        isBase64Encoded=base64_encoded,
-        queryStringParameters=query or None,
-        multiValueQueryStringParameters={name: [value] for name, value in query.items()} if query else None,
-    )
-    event["requestContext"].update(path=f"/dev/webhooks/{source}", httpMethod=method, requestId=request_id)
-    return event
+    """The event API Gateway sends for `POST /webhooks/{source}` (the CLI's one builder)."""
+    return proxy_event(_base_event(), source, body, headers, base64_encoded=base64_encoded, method=method, query=query)
 
 
 def response_json(response: dict[str, Any]) -> Any:

@@ -245,7 +245,16 @@ def function_environment(project: Project, resolve: Resolver, logical_id: str) -
     variables.update(globals_env.get("Variables", {}))
     own = project.resource(logical_id)["Properties"].get("Environment", {})
     variables.update(own.get("Variables", {}))
-    return {name: str(resolve(value)) for name, value in variables.items()}
+    resolved = {name: resolve(value) for name, value in variables.items()}
+    return {name: str(value) for name, value in resolved.items() if value is not NO_VALUE}
+
+
+def declared_variables(project: Project, logical_id: str) -> list[str]:
+    """The names of a function's environment variables in the template, whatever their
+    values resolve to: `sam local` passes a container these and no others."""
+    globals_env = project.template.get("Globals", {}).get("Function", {}).get("Environment", {})
+    own = project.resource(logical_id)["Properties"].get("Environment", {})
+    return list(dict.fromkeys([*globals_env.get("Variables", {}), *own.get("Variables", {})]))
 
 
 def event_source(project: Project, resolve: Resolver) -> dict[str, Any]:

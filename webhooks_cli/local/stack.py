@@ -23,10 +23,12 @@ from webhooks_cli.local.poller import Poller, RecordOutcome
 from webhooks_cli.local.resources import (
     LocalResources,
     create_resources,
+    declared_variables,
     event_source,
     function_environment,
 )
 from webhooks_cli.local.runtime import LocalFunction, load_function
+from webhooks_cli.local.samlocal import DESKTOP, FUNCTIONS, LOOPBACK, SamNetwork, env_vars
 from webhooks_cli.project import Project
 from webhooks_cli.targets import Resources, write_local_state
 
@@ -43,6 +45,8 @@ class DevOptions:
     aws_only: bool = False
     verbose: bool = False
     chaos: float = 0.0
+    # With aws_only: where the emulator listens and how SAM's containers reach it.
+    sam_network: SamNetwork | None = None
 
 
 class LocalStack:
@@ -69,6 +73,7 @@ class LocalStack:
         self.resources: LocalResources | None = None
         self.secrets: dict[str, Any] = {}
         self.environment: dict[str, str] = {}
+        self.function_environments: dict[str, dict[str, str]] = {}
         self.aws_endpoint = ""
         self.state_file: Path | None = None
         self._stopped = threading.Event()
@@ -95,9 +100,15 @@ class LocalStack:
             )
             self._undo_chaos = self.chaos.install()
 
-        receiver_env = function_environment(self.project, resolve, "ReceiverFunction")
-        processor_env = function_environment(self.project, resolve, "ProcessorFunction")
-        self.environment = {**receiver_env, **processor_env, **self._local_environment()}
+        # Each function's environment as the template sets it (what `sam local` gets, with the endpoint).
+        self.function_environments = {
+            function: function_environment(self.project, resolve, function) for function in FUNCTIONS
+        }
+        self.environment = {
+            **self.function_environments["ReceiverFunction"],
+            **self.function_environments["ProcessorFunction"],
+            **self._local_environment(),
+        }
         self.environment["POWERTOOLS_SERVICE_NAME"] = "webhooks-local"
         os.environ.update(self.environment)
         self.state_file = write_local_state(
@@ -174,9 +185,11 @@ class LocalStack:
 
     def _start_emulator(self) -> None:
         try:
-            self.emulator = Emulator(port=self.options.aws_port)
+            self.emulator = Emulator(host=self.bind, port=self.options.aws_port)
         except OSError as exc:
-            raise CliError(f"cannot start the AWS emulator on port {self.options.aws_port}: {exc.strerror}") from exc
+            raise CliError(
+                f"cannot start the AWS emulator on {self.bind}:{self.options.aws_port}: {exc.strerror}"
+            ) from exc
         self.emulator.start()
         self.aws_endpoint = self.emulator.endpoint
         os.environ.update(self._local_environment())
@@ -233,9 +246,27 @@ class LocalStack:
         if self.on_notice:
             self.on_notice("handlers changed on disk: reloaded")
 
-    def sam_env_vars(self) -> dict[str, Any]:
-        """An env-vars file for `sam local invoke/start-api` pointing at this emulator.
-        Inside SAM's Docker containers the host is host.docker.internal, not 127.0.0.1."""
-        docker_endpoint = self.aws_endpoint.replace("127.0.0.1", "host.docker.internal")
-        shared = {**self.environment, "AWS_ENDPOINT_URL": docker_endpoint}
-        return {"Parameters": shared, "ReceiverFunction": shared, "ProcessorFunction": shared}
+    @property
+    def bind(self) -> str:
+        network = self.options.sam_network
+        return network.bind if network and self.options.aws_only else LOOPBACK
+
+    @property
+    def container_endpoint(self) -> str:
+        """The emulator as SAM's containers reach it."""
+        network = self.options.sam_network or SamNetwork(DESKTOP, LOOPBACK)
+        return f"http://{network.container_host}:{self.aws_endpoint.rsplit(':', 1)[1]}"
+
+    def sam_env_vars(self) -> dict[str, dict[str, str]]:
+        """The env-vars file for `sam local invoke/start-api`: each function's declared
+        variables as the template sets them, pointed at this emulator, every URL of the
+        emulator as the containers reach it (samlocal)."""
+        return {
+            function: env_vars(
+                {**variables, "AWS_ENDPOINT_URL": self.aws_endpoint},
+                {function: declared_variables(self.project, function)},
+                self.aws_endpoint,
+                self.container_endpoint,
+            )[function]
+            for function, variables in self.function_environments.items()
+        }
