@@ -27,6 +27,7 @@ from functions.processor import app as processor_app
 from functions.receiver import app as receiver_app
 from tests.e2e.conftest import ROOT, DevStack, start_stack, stop
 from tests.support.lambda_context import lambda_context
+from tests.support.project import FIXTURE_SOURCES
 from webhook_core.sources import load_sources
 from webhooks_cli import devsecrets, signing
 from webhooks_cli.local import samlocal
@@ -35,7 +36,7 @@ from webhooks_cli.project import Project
 
 pytestmark = pytest.mark.e2e
 EVENTS = ROOT / "events"
-SOURCES = load_sources(ROOT / "functions" / "receiver" / "sources.json")
+SOURCES = load_sources(FIXTURE_SOURCES)
 SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
 # What `make sam-local-*` gives SAM's session, so no real credentials reach a container.
 SAM_SESSION = {
