@@ -11,6 +11,12 @@ from webhooks_cli import signing
 
 # Options a preset leaves to the user (the URL the provider signs); a stand-in lets it be described.
 PLACEHOLDER_URL = "https://example.com/webhooks/{name}"
+# Kinds whose scheme is not a SignatureScheme: what their signature covers, in words.
+HMAC_FORM_KINDS = {"twilio", "mandrill"}
+SIGNED_CONTENT = {
+    "twilio": "{url}{sorted form parameters} or {url}?bodySHA256=…",
+    "mandrill": "{url}{sorted form parameters}",
+}
 
 
 def preset_sources() -> dict[str, Source]:
@@ -34,8 +40,8 @@ def describe(source: Source) -> dict[str, Any]:
     elif scheme.encoding == "token":  # a token or Basic credentials: nothing is signed
         algorithm, signed, timestamp = "basic" if source.kind == "basic" else "token", "", None
     else:
-        algorithm = f"{'hmac-' if source.kind == 'twilio' else ''}{getattr(scheme, 'algorithm', '')}"
-        signed = getattr(scheme, "signed_content", "{url}{sorted form parameters} or {url}?bodySHA256=…")
+        algorithm = f"{'hmac-' if source.kind in HMAC_FORM_KINDS else ''}{getattr(scheme, 'algorithm', '')}"
+        signed = getattr(scheme, "signed_content", SIGNED_CONTENT.get(source.kind, ""))
         timestamp = scheme.timestamp_header
     get_check = spec.get_check
     handshakes = [name for name in (signing.handshake_name(source),) if name]

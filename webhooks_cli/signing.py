@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from webhook_core.providers.forms import FormScheme
 from webhook_core.providers.scheme import format_timestamp
 from webhook_core.providers.twilio import TwilioScheme
 from webhook_core.sources import Source
@@ -96,7 +97,8 @@ def _fill(value: Any, event_id: str, now: int) -> Any:
 
 def sample_body(source: Source, event_type: str | None, event_id: str, now: int) -> tuple[str, bytes, dict[str, str]]:
     """The chosen sample's body and the headers its provider sends with it (`$headers`);
-    a sample marked `"$format": "form"` is sent as form parameters (Twilio's SMS webhook)."""
+    a sample marked `"$format": "form"` is sent as form parameters (Twilio's SMS webhook,
+    Mandrill's `mandrill_events`)."""
     available = samples(source)
     if not available:
         raise CliError(f"no sample payloads for kind {source.kind!r}; send your own with --file")
@@ -111,7 +113,9 @@ def sample_body(source: Source, event_type: str | None, event_id: str, now: int)
     filled = _fill(sample, event_id, now)
     if form:
         headers.setdefault("Content-Type", FORM_CONTENT_TYPE)
-        return chosen, urlencode({name: str(value) for name, value in filled.items()}).encode(), headers
+        # A field that is not text is sent as its JSON (Mandrill's `mandrill_events` array).
+        fields = {name: value if isinstance(value, str) else json.dumps(value) for name, value in filled.items()}
+        return chosen, urlencode(fields).encode(), headers
     return chosen, json.dumps(filled).encode(), headers
 
 
@@ -145,7 +149,7 @@ def sign(
     if form_post:
         sample_headers.setdefault("Content-Type", FORM_CONTENT_TYPE)
     try:
-        if form_post and isinstance(scheme, TwilioScheme):  # Twilio signs a form's parameters, not its bytes
+        if form_post and isinstance(scheme, TwilioScheme | FormScheme):  # a form's parameters, not its bytes
             signature, query = scheme.sign_form(body, secret), {}
         else:
             timestamp = now if scheme.has_timestamp else None

@@ -20,7 +20,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import nacl.signing
 import slack_sdk.signature
@@ -46,6 +46,9 @@ LIBRARIES = {
     "twilio": "twilio (RequestValidator.compute_signature)",
     "ed25519": "PyNaCl (SigningKey.sign)",
 }
+# Kinds whose provider posts a form, and their own bodies (see `kind_event`).
+FORM_KINDS = {"mandrill"}
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 # The built-in kinds written as the documented recipe each follows (for `reference_headers`).
 KIND_RECIPES: dict[str, dict[str, Any]] = {
@@ -164,6 +167,8 @@ def _put(root: dict[str, Any], path: str, value: Any) -> None:
 def event(kind: str, options: dict[str, Any]) -> tuple[bytes, dict[str, str], str, str]:
     """A body with the event's id and type where this source looks for them, the headers
     that carry them, and the id and type the receiver should report."""
+    if kind in OWN_EVENTS:
+        return OWN_EVENTS[kind]()
     fields = KIND_FIELDS.get(kind, options)
     root: dict[str, Any] = {"document": {"conformance": True, "note": "héllo, wörld"}}  # non-ASCII on purpose
     if any(str(fields.get(f"{role}_path", "")).startswith("0.") for role in ("id", "type")):
@@ -187,7 +192,32 @@ def event(kind: str, options: dict[str, Any]) -> tuple[bytes, dict[str, str], st
     )
 
 
+def mandrill_event() -> tuple[bytes, dict[str, str], str, str]:
+    """Mandrill's post: one `mandrill_events` parameter holding a JSON array of events.
+    No id is sent: the receiver keys it on the body."""
+    events = [
+        {
+            "event": EVENT_TYPE,
+            "_id": "exampleaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "ts": NOW - 5,
+            "msg": {"email": "héllo@example.com", "subject": "wörld", "state": "sent"},
+        }
+    ]
+    body = urlencode({"mandrill_events": json.dumps(events, ensure_ascii=False)}).encode()
+    return body, {}, hashlib.sha256(body).hexdigest(), EVENT_TYPE
+
+
+OWN_EVENTS = {"mandrill": mandrill_event}
+
+
 # --- signing ----------------------------------------------------------------------------
+
+
+def mandrill_signature(url: str, body: bytes, key: str) -> str:
+    """Mandrill's documented recipe: the URL, then each POST variable sorted by key, key
+    then value, no delimiter; HMAC-SHA1 with the webhook key, base64 (as its PHP example)."""
+    signed = url + "".join(name + value for name, value in sorted(parse_qsl(body.decode(), keep_blank_values=True)))
+    return base64.b64encode(hmac.new(key.encode(), signed.encode(), hashlib.sha1).digest()).decode()
 
 
 def timestamp_text(timestamp: int, timestamp_format: str) -> str:
@@ -263,6 +293,9 @@ def signed_headers(  # noqa: PLR0911 - one return per provider library
         raw: bytes = nacl.signing.SigningKey(bytes.fromhex(secret)).sign(content).signature
         encoded = raw.hex() if recipe["encoding"] == "hex" else base64.b64encode(raw).decode()
         return {recipe["header"]: encoded, recipe["timestamp_header"]: sent}, {}, LIBRARIES[kind]
+    if kind == "mandrill":
+        signature = mandrill_signature(url, body, secret)
+        return {"X-Mandrill-Signature": signature}, {}, "the documented algorithm (Mandrill)"
     if kind == "token":
         return {options["header"]: secret}, {}, "the documented scheme (the token as sent)"
     if kind == "basic":
@@ -298,7 +331,7 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
     source_name = name.split("-", 1)[1]
     url = full.get("url") or full.get("notification_url") or BASE_URL + source_name
     body, id_headers, event_id, event_type = event(kind, full)
-    content_type = {"Content-Type": "application/json"}
+    content_type = {"Content-Type": FORM_TYPE if kind in FORM_KINDS else "application/json"}
 
     def signed(
         payload: bytes, secret: str = signing, timestamp: int = NOW
@@ -329,7 +362,7 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
         "type": event_type,
     }
     id_signed = kind in {"standard", "svix"} or "{id}" in str(full.get("signed_content", ""))
-    switched_type = "application/x-www-form-urlencoded"
+    switched_type = "application/json" if kind in FORM_KINDS else FORM_TYPE
 
     cases: list[dict[str, Any]] = [
         {
@@ -378,7 +411,7 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
         }
     )
     # Cut by one whole encoded unit, so what is left still decodes: a shorter signature, not garbage.
-    base64_kinds = {"shopify", "square", "standard", "svix", "twilio", "basic"}
+    base64_kinds = {"shopify", "square", "standard", "svix", "twilio", "basic", "mandrill"}
     encoding = full.get("encoding") or ("base64" if kind in base64_kinds else "hex")
     truncated = {**headers, signature_header: headers[signature_header][: -(2 if encoding == "hex" else 4)]}
     cases.append(
@@ -418,6 +451,16 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
     cases += handshake_cases(kind, full, url, signed, configured)
     if kind == "twilio":
         cases += twilio_form_cases(url, signing)
+    if kind == "mandrill":
+        # Mandrill signs the URL exactly as entered: a trailing slash more is another URL.
+        other_url = {**headers, "X-Mandrill-Signature": mandrill_signature(url + "/", body, signing)}
+        cases.append(
+            {
+                "name": "signed over another URL (a trailing slash more)",
+                "request": request("POST", url, other_url, body, query),
+                "expect": rejected("signature_mismatch"),
+            }
+        )
 
     vector: dict[str, Any] = {
         "format": FORMAT,

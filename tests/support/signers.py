@@ -16,6 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlencode
 
 import nacl.signing
 import stripe
@@ -41,6 +42,8 @@ SQUARE_URL = "https://example.com/webhooks/square"
 BASIC_SECRET = "webhooks:correct-horse-battery"
 TWILIO_SECRET = "12345678901234567890123456789012"  # an Auth Token's shape
 TWILIO_URL = "https://example.com/webhooks/twilio"
+MANDRILL_SECRET = "mandrill-webhook-key-for-tests"
+MANDRILL_URL = "https://example.com/webhooks/mandrill"
 # Ed25519: the provider holds the signing seed; the receiver is configured with the public key.
 ED25519_SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"  # RFC 8032 test 1
 ED25519_PUBLIC_KEY = nacl.signing.SigningKey(bytes.fromhex(ED25519_SEED)).verify_key.encode().hex()
@@ -59,6 +62,7 @@ SECRETS = {
     "basic": [BASIC_SECRET],
     "hmac": [HMAC_SECRET],
     "ed25519": [ED25519_PUBLIC_KEY],
+    "mandrill": [MANDRILL_SECRET],
 }
 KINDS = tuple(SECRETS)
 # Kinds whose signature covers the body; a static token or Basic credentials cannot notice a changed body.
@@ -92,7 +96,7 @@ class Signed:
     query: dict[str, str] = field(default_factory=dict)
 
 
-def sample_body(kind: str, event_id: str, event_type: str) -> bytes:
+def sample_body(kind: str, event_id: str, event_type: str) -> bytes:  # noqa: PLR0912 - one branch per provider
     if kind == "stripe":
         document: dict[str, object] = {
             "id": event_id,
@@ -139,6 +143,9 @@ def sample_body(kind: str, event_id: str, event_type: str) -> bytes:
         document = {"type": event_type, "specversion": "1.0", "id": event_id, "data": {"sid": "SM1"}}
     elif kind == "ed25519":
         document = {"version": 1, "application_id": "1", "type": 1, "event": {"type": event_type, "data": {}}}
+    elif kind == "mandrill":  # one form parameter holding the JSON array of events
+        events = [{"event": event_type, "_id": event_id, "ts": 1_700_000_000, "msg": {"state": "sent"}}]
+        return urlencode({"mandrill_events": json.dumps(events)}).encode()
     elif kind == "zoom":
         document = {"event": event_type, "event_ts": 1_700_000_000_000, "payload": {"object": {"id": event_id}}}
     else:
@@ -176,6 +183,7 @@ def sign(  # noqa: PLR0912 - one branch per provider, each the provider's own re
             "hmac": f"ev-{uuid.uuid4().hex[:12]}",
             "twilio": f"idem-{uuid.uuid4().hex[:16]}",
             "ed25519": "",
+            "mandrill": uuid.uuid4().hex,
         }[kind]
     )
     event_type = event_type or {
@@ -189,6 +197,7 @@ def sign(  # noqa: PLR0912 - one branch per provider, each the provider's own re
         "square": "payment.updated",
         "twilio": "com.twilio.messaging.message.delivered",
         "ed25519": "APPLICATION_AUTHORIZED",
+        "mandrill": "send",
     }.get(kind, "invoice.paid")
     body = body if body is not None else sample_body(kind, event_id, event_type)
 
@@ -257,11 +266,18 @@ def sign(  # noqa: PLR0912 - one branch per provider, each the provider's own re
         seed = ED25519_SEED if secret == ED25519_PUBLIC_KEY else secret
         signed = nacl.signing.SigningKey(bytes.fromhex(seed)).sign(str(timestamp).encode() + body)
         headers = {"X-Signature-Ed25519": signed.signature.hex(), "X-Signature-Timestamp": str(timestamp)}
+    elif kind == "mandrill":
+        # Mandrill's documented recipe (no official library signs): the URL, then each POST
+        # variable sorted by key, key then value; base64 HMAC-SHA1 with the webhook key.
+        pairs = sorted(parse_qsl(body.decode(), keep_blank_values=True))
+        signed_data = MANDRILL_URL + "".join(name + value for name, value in pairs)
+        digest = base64.b64encode(hmac.new(secret.encode(), signed_data.encode(), hashlib.sha1).digest()).decode()
+        headers = {"X-Mandrill-Signature": digest, "Content-Type": "application/x-www-form-urlencoded"}
     else:
         raise ValueError(kind)
     # A real signature (or credential) was made: it must never show up in a log line or a response.
     WATCH.watch(*(value for name, value in headers.items() if name.lower() == SIGNATURE_HEADER[kind].lower()))
-    if kind in {"zoom", "ed25519"}:  # no event id is sent: the receiver uses the body's SHA-256
+    if kind in {"zoom", "ed25519", "mandrill"}:  # no event id is sent: the receiver uses the body's SHA-256
         event_id = hashlib.sha256(body).hexdigest()
     return Signed(body=body, headers=headers, event_id=event_id, event_type=event_type, query=query)
 
@@ -281,6 +297,7 @@ SIGNATURE_HEADER = {
     "basic": "Authorization",
     "hmac": "X-Signature",
     "ed25519": "X-Signature-Ed25519",
+    "mandrill": "X-Mandrill-Signature",
 }
 # Where each timestamped kind carries its timestamp: a header, or a key inside the signature header.
 TIMESTAMP_HEADER = {

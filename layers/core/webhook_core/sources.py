@@ -20,7 +20,19 @@ from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, TypeAdapter, V
 
 from webhook_core.bodies import BodyFormat
 from webhook_core.errors import ConfigurationError
-from webhook_core.providers import github, paddle, shopify, slack, square, standard, stripe, token, twilio, zoom
+from webhook_core.providers import (
+    github,
+    mandrill,
+    paddle,
+    shopify,
+    slack,
+    square,
+    standard,
+    stripe,
+    token,
+    twilio,
+    zoom,
+)
 from webhook_core.providers.fields import EventFields
 from webhook_core.providers.handshakes import GET_CHECKS, HANDSHAKES
 from webhook_core.providers.scheme import Scheme, SignatureScheme
@@ -130,6 +142,15 @@ class SquareSource(_Source):
 
     def spec(self) -> ProviderSpec:
         return square.spec(self.notification_url)
+
+
+class MandrillSource(_Source):
+    kind: Literal["mandrill"]
+    # Exactly the webhook URL as entered in Mandrill, query string included: Mandrill signs it.
+    url: PublicUrl
+
+    def spec(self) -> ProviderSpec:
+        return mandrill.spec(self.url)
 
 
 class _EventLocations(_Source):
@@ -325,7 +346,8 @@ SourceConfig = Annotated[
     | TokenSource
     | BasicSource
     | HmacSource
-    | Ed25519Source,
+    | Ed25519Source
+    | MandrillSource,
     Field(discriminator="kind"),
 ]
 _SOURCE = TypeAdapter(SourceConfig)
@@ -344,6 +366,7 @@ KINDS = (
     "basic",
     "hmac",
     "ed25519",
+    "mandrill",
 )
 
 
@@ -362,7 +385,7 @@ class Preset:
         """The option naming the public URL the provider signs, which only the user can give."""
         if self.kind == "square":
             return "notification_url"
-        if self.kind == "twilio" or "{url}" in str(self.options.get("signed_content", "")):
+        if self.kind in {"twilio", "mandrill"} or "{url}" in str(self.options.get("signed_content", "")):
             return "url"
         return None
 
