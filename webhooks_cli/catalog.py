@@ -12,7 +12,9 @@ from webhooks_cli import signing
 # Options a preset leaves to the user (the URL the provider signs); a stand-in lets it be described.
 PLACEHOLDER_URL = "https://example.com/webhooks/{name}"
 # Kinds whose scheme is not a SignatureScheme: what their signature covers, in words.
-HMAC_FORM_KINDS = {"twilio", "mandrill"}
+HMAC_FORM_KINDS = {"twilio", "mandrill", "mailgun"}
+# Kinds whose signature and timestamp travel in the body.
+IN_BODY = {"mailgun": ("body signature.signature (or parent-signature)", "body signature.timestamp")}
 SIGNED_CONTENT = {
     "twilio": "{url}{sorted form parameters} or {url}?bodySHA256=…",
     "mandrill": "{url}{sorted form parameters}",
@@ -42,7 +44,7 @@ def describe(source: Source) -> dict[str, Any]:
     else:
         algorithm = f"{'hmac-' if source.kind in HMAC_FORM_KINDS else ''}{getattr(scheme, 'algorithm', '')}"
         signed = getattr(scheme, "signed_content", SIGNED_CONTENT.get(source.kind, ""))
-        timestamp = scheme.timestamp_header
+        timestamp = scheme.timestamp_header or IN_BODY.get(source.kind, ("", None))[1]
     get_check = spec.get_check
     handshakes = [name for name in (signing.handshake_name(source),) if name]
     if get_check is not None:
@@ -51,7 +53,7 @@ def describe(source: Source) -> dict[str, Any]:
         "name": source.preset.name if source.preset else source.name,
         "title": source.preset.title if source.preset else source.config.description,
         "kind": source.kind,
-        "header": scheme.signature_header,
+        "header": scheme.signature_header or IN_BODY.get(source.kind, ("",))[0],
         "algorithm": algorithm,
         "encoding": "" if scheme.encoding == "token" else scheme.encoding,
         "signed": signed,

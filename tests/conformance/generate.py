@@ -327,6 +327,8 @@ def rejected(reason: str, status: int = 401) -> dict[str, Any]:
 
 def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
     kind, full = resolved(options)
+    if kind in OWN_BUILDERS:
+        return OWN_BUILDERS[kind](name, options, full)
     configured, signing, other = secrets_for(name, kind, full)
     source_name = name.split("-", 1)[1]
     url = full.get("url") or full.get("notification_url") or BASE_URL + source_name
@@ -626,6 +628,135 @@ def twilio_form_cases(url: str, secret: str) -> list[dict[str, Any]]:
             "expect": {"verdict": "duplicate", "status": 200, "event_id": "idem-form-0001"},
         },
     ]
+
+
+def vector_of(
+    name: str, options: dict[str, Any], secret: str, made_by: str, cases: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "name": name.split("-", 1)[1],
+        "source": options,
+        "secrets": [secret],
+        "time": NOW,
+        "positive_made_by": made_by,
+        "cases": cases,
+    }
+
+
+def get_refused(url: str) -> dict[str, Any]:
+    return {
+        "name": "GET on a source without a GET check",
+        "request": request("GET", url, {}, b"", {}),
+        "expect": rejected("method_not_allowed", 405),
+    }
+
+
+# --- Mailgun: the signature object inside the JSON body ---------------------------------------
+
+MAILGUN_TOKEN = "c0nf0rmancet0ken0000000000000000000000000000000001"
+
+
+def mailgun_signature(key: str, timestamp: str, token: str) -> str:
+    """Mailgun's documented recipe: hex HMAC-SHA256 of timestamp + token with the signing key."""
+    return hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
+
+
+def mailgun_body(
+    key: str, *, timestamp: int = NOW, token: str = MAILGUN_TOKEN, event: str = EVENT_TYPE, parent_key: str = ""
+) -> bytes:
+    signature = {
+        "timestamp": str(timestamp),
+        "token": token,
+        "signature": mailgun_signature(key, str(timestamp), token),
+    }
+    if parent_key:  # an event of a subaccount's domain: also signed with the primary account's key
+        signature["parent-signature"] = mailgun_signature(parent_key, str(timestamp), token)
+    document = {
+        "signature": signature,
+        "event-data": {
+            "id": "CPgfbmQMTCKtHW6uIWtuVe",
+            "timestamp": NOW - 5,
+            "event": event,
+            "recipient": "héllo@example.com",
+            "message": {"headers": {"subject": "wörld"}},
+        },
+    }
+    return json.dumps(document, ensure_ascii=False).encode()
+
+
+def build_mailgun(name: str, options: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
+    configured, signing, other = secrets_for(name, "mailgun", full)
+    url = BASE_URL + name.split("-", 1)[1]
+    tolerance = int(full.get("tolerance_seconds", 900))
+    json_type = {"Content-Type": "application/json"}
+    body = mailgun_body(signing)
+    accepted = {"verdict": "accepted", "status": 202, "event_id": MAILGUN_TOKEN, "type": EVENT_TYPE}
+    again = {"verdict": "duplicate", "status": 200, "event_id": MAILGUN_TOKEN}
+    document = json.loads(body)
+    without = {key: value for key, value in document.items() if key != "signature"}
+    truncated = json.loads(body)
+    truncated["signature"]["signature"] = truncated["signature"]["signature"][:-2]
+    new_token = json.loads(body)
+    new_token["signature"]["token"] = MAILGUN_TOKEN[:-1] + "2"
+    subaccount_token = MAILGUN_TOKEN[:-1] + "3"
+
+    def post(name: str, payload: bytes, expect: dict[str, Any], headers: dict[str, str] = json_type) -> dict[str, Any]:
+        return {"name": name, "request": request("POST", url, headers, payload, {}), "expect": expect}
+
+    def encoded(document: dict[str, Any]) -> bytes:
+        return json.dumps(document, ensure_ascii=False).encode()
+
+    cases = [
+        post("signed by the provider", body, accepted),
+        post("the same delivery again (a provider's retry)", body, again),
+        post(
+            "the same delivery replayed with another Content-Type",
+            body,
+            again,
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        ),
+        # The signature covers the timestamp and token only: a captured signature object
+        # with other event data is the same delivery (its token), never a new event.
+        post(
+            "the captured signature object replayed with other event data",
+            mailgun_body(signing, event="conformance.forged"),
+            again,
+        ),
+        post(
+            "signed with another secret",
+            mailgun_body(other, token=MAILGUN_TOKEN[:-1] + "4"),
+            rejected("signature_mismatch"),
+        ),
+        post("signature object missing", encoded(without), rejected("missing_signature")),
+        post("signature truncated", encoded(truncated), rejected("malformed_signature")),
+        post("the token changed", encoded(new_token), rejected("signature_mismatch")),
+        post("empty body", b"", rejected("missing_signature")),
+        post(
+            "a subaccount's event: signature by another key, parent-signature by this one",
+            mailgun_body(other, token=subaccount_token, parent_key=signing),
+            {"verdict": "accepted", "status": 202, "event_id": subaccount_token, "type": EVENT_TYPE},
+        ),
+    ]
+    for label, skew in (("stale", -(tolerance + 60)), ("future", tolerance + 60)):
+        cases.append(
+            post(
+                f"{label} timestamp ({skew:+d} s, signed)",
+                mailgun_body(signing, timestamp=NOW + skew, token=MAILGUN_TOKEN[:-1] + "5"),
+                rejected("timestamp_out_of_tolerance"),
+            )
+        )
+    cases.append(get_refused(url))
+    return vector_of(
+        name,
+        options,
+        configured,
+        "the documented algorithm (Mailgun); accepted cases pass mailgun's SecurityGuard.verify_webhook",
+        cases,
+    )
+
+
+OWN_BUILDERS = {"mailgun": build_mailgun}
 
 
 def build_all() -> dict[str, dict[str, Any]]:

@@ -22,6 +22,7 @@ from webhook_core.bodies import BodyFormat
 from webhook_core.errors import ConfigurationError
 from webhook_core.providers import (
     github,
+    mailgun,
     mandrill,
     paddle,
     shopify,
@@ -151,6 +152,16 @@ class MandrillSource(_Source):
 
     def spec(self) -> ProviderSpec:
         return mandrill.spec(self.url)
+
+
+class MailgunSource(_Source):
+    kind: Literal["mailgun"]
+    # The replay window: the signature covers only the timestamp and the token. 15 minutes,
+    # as Mailgun's own SDK (SecurityGuard.verify_webhook).
+    tolerance_seconds: Tolerance = 900
+
+    def spec(self) -> ProviderSpec:
+        return mailgun.spec(self.tolerance_seconds)
 
 
 class _EventLocations(_Source):
@@ -347,7 +358,8 @@ SourceConfig = Annotated[
     | BasicSource
     | HmacSource
     | Ed25519Source
-    | MandrillSource,
+    | MandrillSource
+    | MailgunSource,
     Field(discriminator="kind"),
 ]
 _SOURCE = TypeAdapter(SourceConfig)
@@ -367,6 +379,7 @@ KINDS = (
     "hmac",
     "ed25519",
     "mandrill",
+    "mailgun",
 )
 
 
