@@ -14,7 +14,10 @@ PLACEHOLDER_URL = "https://example.com/webhooks/{name}"
 # Kinds whose scheme is not a SignatureScheme: what their signature covers, in words.
 HMAC_FORM_KINDS = {"twilio", "mandrill", "mailgun"}
 # Kinds whose signature and timestamp travel in the body.
-IN_BODY = {"mailgun": ("body signature.signature (or parent-signature)", "body signature.timestamp")}
+IN_BODY = {
+    "mailgun": ("body signature.signature (or parent-signature)", "body signature.timestamp"),
+    "sns": ("body Signature (certificate from https://sns.<region>.amazonaws.com only)", "body Timestamp"),
+}
 SIGNED_CONTENT = {
     "twilio": "{url}{sorted form parameters} or {url}?bodySHA256=…",
     "mandrill": "{url}{sorted form parameters}",
@@ -47,6 +50,8 @@ def describe(source: Source) -> dict[str, Any]:
         timestamp = scheme.timestamp_header or IN_BODY.get(source.kind, ("", None))[1]
     get_check = spec.get_check
     handshakes = [name for name in (signing.handshake_name(source),) if name]
+    if source.kind == "sns":
+        handshakes.append(f"SubscriptionConfirmation ({getattr(source.config, 'subscription', 'confirm')})")
     if get_check is not None:
         handshakes.append("GET " + ("hub.challenge" if get_check.token else "challenge"))
     return {

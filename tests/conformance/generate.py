@@ -27,6 +27,18 @@ import slack_sdk.signature
 import standardwebhooks.webhooks
 import stripe
 import svix.webhooks
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+    load_der_private_key,
+    load_pem_private_key,
+)
+from cryptography.x509.oid import NameOID
 from twilio.request_validator import RequestValidator
 
 from webhook_core.sources import presets
@@ -45,7 +57,9 @@ LIBRARIES = {
     "slack": "slack_sdk (SignatureVerifier.generate_signature)",
     "twilio": "twilio (RequestValidator.compute_signature)",
     "ed25519": "PyNaCl (SigningKey.sign)",
+    "sendgrid": "cryptography (ECDSA P-256, deterministic per RFC 6979); accepted cases pass sendgrid's EventWebhook",
 }
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 # Kinds whose provider posts a form, and their own bodies (see `kind_event`).
 FORM_KINDS = {"mandrill"}
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -133,6 +147,9 @@ def secrets_for(name: str, kind: str, options: dict[str, Any]) -> tuple[str, str
         public = nacl.signing.SigningKey(bytes.fromhex(seed)).verify_key.encode()
         key = public.hex() if options.get("key_encoding", "hex") == "hex" else base64.b64encode(public).decode()
         return key, seed, other
+    if kind == "sendgrid":
+        own, another = (sendgrid_key(seed) for seed in (label, label + b"/other"))
+        return sendgrid_public(own), sendgrid_private(own), sendgrid_private(another)
     if kind == "basic":
         return "webhooks:" + name, "webhooks:" + name, "webhooks:other-" + name
     if options.get("key_format") == "base64":
@@ -207,10 +224,48 @@ def mandrill_event() -> tuple[bytes, dict[str, str], str, str]:
     return body, {}, hashlib.sha256(body).hexdigest(), EVENT_TYPE
 
 
-OWN_EVENTS = {"mandrill": mandrill_event}
+def sendgrid_event() -> tuple[bytes, dict[str, str], str, str]:
+    """SendGrid's batch: a JSON array of events, with CRLF at the end as SendGrid posts it.
+    No id names the batch: the receiver keys it on the body."""
+    events = [
+        {
+            "email": "héllo@example.com",
+            "event": EVENT_TYPE,
+            "sg_event_id": "c2VuZGdyaWQtY29uZm9ybWFuY2UtMDAwMQ",
+            "sg_message_id": "LRzXl_NHStOGhQ4kofSm_A.filterdrecv-0",
+            "timestamp": NOW - 5,
+        }
+    ]
+    body = (json.dumps(events, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\r\n").encode()
+    return body, {}, hashlib.sha256(body).hexdigest(), EVENT_TYPE
+
+
+OWN_EVENTS = {"mandrill": mandrill_event, "sendgrid": sendgrid_event}
 
 
 # --- signing ----------------------------------------------------------------------------
+
+
+def sendgrid_key(seed: bytes) -> ec.EllipticCurvePrivateKey:
+    return ec.derive_private_key(int.from_bytes(hashlib.sha256(seed).digest()) % P256_ORDER, ec.SECP256R1())
+
+
+def sendgrid_private(key: ec.EllipticCurvePrivateKey) -> str:
+    return base64.b64encode(key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())).decode()
+
+
+def sendgrid_public(key: ec.EllipticCurvePrivateKey) -> str:
+    """The verification key as SendGrid shows it: base64 DER SubjectPublicKeyInfo."""
+    return base64.b64encode(key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)).decode()
+
+
+def sendgrid_signature(private: str, timestamp: str, body: bytes) -> str:
+    """ECDSA P-256 / SHA-256 over timestamp + body, DER, base64 (what SendGrid's helper checks);
+    deterministic (RFC 6979) so that every run writes the same vectors."""
+    key = load_der_private_key(base64.b64decode(private), password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    signed = key.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+    return base64.b64encode(signed).decode()
 
 
 def mandrill_signature(url: str, body: bytes, key: str) -> str:
@@ -293,6 +348,15 @@ def signed_headers(  # noqa: PLR0911 - one return per provider library
         raw: bytes = nacl.signing.SigningKey(bytes.fromhex(secret)).sign(content).signature
         encoded = raw.hex() if recipe["encoding"] == "hex" else base64.b64encode(raw).decode()
         return {recipe["header"]: encoded, recipe["timestamp_header"]: sent}, {}, LIBRARIES[kind]
+    if kind == "sendgrid":
+        return (
+            {
+                "X-Twilio-Email-Event-Webhook-Signature": sendgrid_signature(secret, str(timestamp), body),
+                "X-Twilio-Email-Event-Webhook-Timestamp": str(timestamp),
+            },
+            {},
+            LIBRARIES[kind],
+        )
     if kind == "mandrill":
         signature = mandrill_signature(url, body, secret)
         return {"X-Mandrill-Signature": signature}, {}, "the documented algorithm (Mandrill)"
@@ -345,7 +409,7 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
     signature_header = next(
         h for h in headers if h not in content_type and h not in id_headers and "timestamp" not in h.lower()
     )
-    timestamped = kind in {"stripe", "standard", "svix", "slack", "paddle", "zoom", "ed25519"} or bool(
+    timestamped = kind in {"stripe", "standard", "svix", "slack", "paddle", "zoom", "ed25519", "sendgrid"} or bool(
         full.get("timestamp_header") or full.get("timestamp_key")
     )
     tolerance = int(full.get("tolerance_seconds", DEFAULT_TOLERANCE.get(kind, 300)))
@@ -413,7 +477,7 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
         }
     )
     # Cut by one whole encoded unit, so what is left still decodes: a shorter signature, not garbage.
-    base64_kinds = {"shopify", "square", "standard", "svix", "twilio", "basic", "mandrill"}
+    base64_kinds = {"shopify", "square", "standard", "svix", "twilio", "basic", "mandrill", "sendgrid"}
     encoding = full.get("encoding") or ("base64" if kind in base64_kinds else "hex")
     truncated = {**headers, signature_header: headers[signature_header][: -(2 if encoding == "hex" else 4)]}
     cases.append(
@@ -756,7 +820,232 @@ def build_mailgun(name: str, options: dict[str, Any], full: dict[str, Any]) -> d
     )
 
 
-OWN_BUILDERS = {"mailgun": build_mailgun}
+# --- Amazon SNS: RSA over the canonical string, the certificate fetched from SNS ---------------
+
+KEYS = Path(__file__).with_name("keys")
+SNS_TOPIC = "arn:aws:sns:us-east-1:123456789012:conformance-topic"
+SNS_CERT_URL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000000000000.pem"
+SNS_MESSAGE_ID = "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324"
+SNS_SUBSCRIBE_URL = (
+    "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn="
+    + SNS_TOPIC
+    + "&Token=2336412f37fb687f5d51e6e2425c464d"
+)
+
+
+def sns_key(name: str) -> rsa.RSAPrivateKey:
+    key = load_pem_private_key((KEYS / f"{name}.pem").read_bytes(), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key
+
+
+def sns_certificate() -> bytes:
+    """A self-signed certificate of the test signing key, as SNS serves its own at SigningCertURL."""
+    key = sns_key("sns-test-signing-key")
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com (conformance test)")])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1_795_600_000)
+        .not_valid_before(datetime(2026, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2036, 1, 1, tzinfo=UTC))
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(Encoding.PEM)
+
+
+def sns_string_to_sign(message: dict[str, str]) -> bytes:
+    """AWS's documented canonical string: Name\nValue\n per signed field, in its order."""
+    if message["Type"] == "Notification":
+        names = ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
+    else:
+        names = ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]
+    return "".join(f"{name}\n{message[name]}\n" for name in names if name in message).encode()
+
+
+def sns_message(
+    kind: str = "Notification",
+    *,
+    version: str = "1",
+    key: str = "sns-test-signing-key",
+    timestamp: int = NOW - 5,
+    topic: str = SNS_TOPIC,
+    cert_url: str = SNS_CERT_URL,
+    message_id: str = SNS_MESSAGE_ID,
+    subject: str | None = EVENT_TYPE,
+) -> dict[str, str]:
+    moment = datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.123Z")
+    message = {"Type": kind, "MessageId": message_id, "TopicArn": topic}
+    if kind == "Notification":
+        message["Message"] = json.dumps({"conformance": True, "note": "héllo, wörld"}, ensure_ascii=False)
+        if subject is not None:
+            message["Subject"] = subject
+    else:
+        message["Token"] = "2336412f37fb687f5d51e6e2425c464d"
+        message["Message"] = f"You have chosen to subscribe to the topic {topic}.\nTo confirm, visit the SubscribeURL."
+        message["SubscribeURL"] = SNS_SUBSCRIBE_URL
+    message["Timestamp"] = moment
+    digest = hashes.SHA1() if version == "1" else hashes.SHA256()  # noqa: S303 - SNS's SignatureVersion 1
+    signature = sns_key(key).sign(sns_string_to_sign(message), padding.PKCS1v15(), digest)
+    message.update(
+        SignatureVersion=version,
+        Signature=base64.b64encode(signature).decode(),
+        SigningCertURL=cert_url,
+        UnsubscribeURL="https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=" + SNS_TOPIC + ":1",
+    )
+    return message
+
+
+def build_sns(name: str, options: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
+    url = BASE_URL + name.split("-", 1)[1]
+    tolerance = int(full.get("tolerance_seconds", 86_400))
+
+    def post(label: str, message: dict[str, Any] | bytes, expect: dict[str, Any]) -> dict[str, Any]:
+        body = message if isinstance(message, bytes) else json.dumps(message, ensure_ascii=False).encode()
+        kind = message.get("Type", "Notification") if isinstance(message, dict) else "Notification"
+        headers = {
+            "Content-Type": "text/plain; charset=UTF-8",
+            "x-amz-sns-message-type": str(kind),
+            "x-amz-sns-message-id": SNS_MESSAGE_ID,
+            "x-amz-sns-topic-arn": SNS_TOPIC,
+        }
+        return {"name": label, "request": request("POST", url, headers, body, {}), "expect": expect}
+
+    def changed(message: dict[str, str], **fields: str | None) -> dict[str, str]:
+        copy = dict(message)
+        for field_name, value in fields.items():
+            if value is None:
+                copy.pop(field_name, None)
+            else:
+                copy[field_name] = value
+        return copy
+
+    signed = sns_message()
+    again = {"verdict": "duplicate", "status": 200, "event_id": SNS_MESSAGE_ID}
+    v2_id = SNS_MESSAGE_ID[:-1] + "5"
+    no_subject_id = SNS_MESSAGE_ID[:-1] + "6"
+    cases = [
+        post(
+            "signed by the provider (SignatureVersion 1, SHA1withRSA)",
+            signed,
+            {"verdict": "accepted", "status": 202, "event_id": SNS_MESSAGE_ID, "type": EVENT_TYPE},
+        ),
+        post("the same delivery again (a provider's retry)", signed, again),
+        post(
+            "the same message with an unsigned field changed (UnsubscribeURL)",
+            changed(signed, UnsubscribeURL="https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&x=1"),
+            again,
+        ),
+        post(
+            "SignatureVersion 2 (SHA256withRSA)",
+            sns_message(version="2", message_id=v2_id),
+            {"verdict": "accepted", "status": 202, "event_id": v2_id, "type": EVENT_TYPE},
+        ),
+        post(
+            "a notification without a Subject: its type is the Type",
+            sns_message(message_id=no_subject_id, subject=None),
+            {"verdict": "accepted", "status": 202, "event_id": no_subject_id, "type": "Notification"},
+        ),
+        post("the Message changed", changed(signed, Message="{}"), rejected("signature_mismatch")),
+        post("the Subject changed", changed(signed, Subject="other"), rejected("signature_mismatch")),
+        post("the Subject removed", changed(signed, Subject=None), rejected("signature_mismatch")),
+        post(
+            "the MessageId changed",
+            changed(signed, MessageId=SNS_MESSAGE_ID[:-1] + "9"),
+            rejected("signature_mismatch"),
+        ),
+        post(
+            "SignatureVersion 2 claimed for a SHA1withRSA signature",
+            changed(signed, SignatureVersion="2"),
+            rejected("signature_mismatch"),
+        ),
+        post(
+            "signed with another key (the certificate at the URL is SNS's)",
+            sns_message(key="sns-test-other-key", message_id=SNS_MESSAGE_ID[:-1] + "7"),
+            rejected("signature_mismatch"),
+        ),
+        post(
+            "a genuine message of a topic the source does not accept",
+            sns_message(topic=SNS_TOPIC + "-other", message_id=SNS_MESSAGE_ID[:-1] + "8"),
+            rejected("topic_not_accepted"),
+        ),
+        post("the Signature field missing", changed(signed, Signature=None), rejected("missing_signature")),
+        post(
+            "signature truncated",
+            changed(signed, Signature=signed["Signature"][:-4]),
+            rejected("signature_mismatch"),
+        ),
+        post("empty body", b"", rejected("missing_signature")),
+    ]
+    for host_label, cert_url in (
+        ("a SigningCertURL on another host", "https://sns.us-east-1.amazonaws.com.example.com/cert.pem"),
+        ("a SigningCertURL over http", SNS_CERT_URL.replace("https:", "http:")),
+        ("a SigningCertURL on another port", SNS_CERT_URL.replace(".com/", ".com:8443/")),
+        ("a SigningCertURL with credentials", SNS_CERT_URL.replace("https://", "https://user@")),
+        ("a SigningCertURL that is not a .pem", SNS_CERT_URL.replace(".pem", ".txt")),
+    ):
+        cases.append(
+            post(
+                f"{host_label} (signed)",
+                sns_message(cert_url=cert_url, message_id=SNS_MESSAGE_ID[:-1] + "a"),
+                rejected("untrusted_certificate_url"),
+            )
+        )
+    for label, skew in (("stale", -(tolerance + 60)), ("future", tolerance + 60)):
+        cases.append(
+            post(
+                f"{label} timestamp ({skew:+d} s, signed)",
+                sns_message(timestamp=NOW + skew, message_id=SNS_MESSAGE_ID[:-1] + "b"),
+                rejected("timestamp_out_of_tolerance"),
+            )
+        )
+    confirm = full.get("subscription", "confirm") == "confirm"
+    cases += [
+        post(
+            "SubscriptionConfirmation: confirmed by fetching its SubscribeURL, never queued"
+            if confirm
+            else "SubscriptionConfirmation: left to the operator, never queued",
+            sns_message("SubscriptionConfirmation", message_id=SNS_MESSAGE_ID[:-1] + "c"),
+            {
+                "verdict": "handshake",
+                "status": 200,
+                "content_type": "application/json",
+                "body": {"status": "confirmed" if confirm else "awaiting confirmation"},
+            },
+        ),
+        post(
+            "UnsubscribeConfirmation: answered, never queued",
+            sns_message("UnsubscribeConfirmation", message_id=SNS_MESSAGE_ID[:-1] + "d"),
+            {
+                "verdict": "handshake",
+                "status": 200,
+                "content_type": "application/json",
+                "body": {"status": "unsubscribed"},
+            },
+        ),
+        post(
+            "a SubscriptionConfirmation with its SubscribeURL changed",
+            changed(
+                sns_message("SubscriptionConfirmation", message_id=SNS_MESSAGE_ID[:-1] + "e"),
+                SubscribeURL="https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=x&Token=y",
+            ),
+            rejected("signature_mismatch"),
+        ),
+        get_refused(url),
+    ]
+    vector = vector_of(
+        name, options, SNS_TOPIC, "the documented algorithm (AWS's canonical string), signed by a test key", cases
+    )
+    vector["documents"] = {
+        SNS_CERT_URL: sns_certificate().decode(),
+        SNS_SUBSCRIBE_URL: "<ConfirmSubscriptionResponse/>",
+    }
+    return vector
+
+
+OWN_BUILDERS = {"mailgun": build_mailgun, "sns": build_sns}
 
 
 def build_all() -> dict[str, dict[str, Any]]:

@@ -50,7 +50,12 @@ def secret(stack: DevStack, source: str) -> str:
     return signing_key
 
 
-@pytest.mark.parametrize("source", sorted(SOURCES))
+# Kinds whose provider signs with a key the dev stack cannot hold (SNS: Amazon's certificate,
+# fetched only from an SNS host); their vectors and unit tests sign with test certificates.
+UNSIGNABLE = {"sns"}
+
+
+@pytest.mark.parametrize("source", sorted(name for name, source in SOURCES.items() if source.kind not in UNSIGNABLE))
 def test_every_kind_signed_is_accepted_then_deduplicated_forged_is_refused_and_each_is_processed_once(
     dev_stack: DevStack, source: str
 ) -> None:

@@ -25,6 +25,7 @@ from webhook_core.providers import (
     mailgun,
     mandrill,
     paddle,
+    sendgrid,
     shopify,
     slack,
     square,
@@ -162,6 +163,32 @@ class MailgunSource(_Source):
 
     def spec(self) -> ProviderSpec:
         return mailgun.spec(self.tolerance_seconds)
+
+
+class SendGridSource(_Source):
+    """SendGrid's signed Event Webhook; each secret is the account's verification key (public)."""
+
+    kind: Literal["sendgrid"]
+    tolerance_seconds: Tolerance = 300
+
+    def spec(self) -> ProviderSpec:
+        return sendgrid.spec(self.tolerance_seconds)
+
+
+class SnsSource(_Source):
+    """Amazon SNS over HTTPS; each secret is a TopicArn the source accepts."""
+
+    kind: Literal["sns"]
+    # SNS retries a message with its first Timestamp, as long as the delivery policy says.
+    tolerance_seconds: Tolerance = 86_400
+    # confirm: fetch a verified SubscriptionConfirmation's SubscribeURL (an SNS host only);
+    # log: leave it to the operator (the URL's host is logged).
+    subscription: Literal["confirm", "log"] = "confirm"
+
+    def spec(self) -> ProviderSpec:
+        from webhook_core.providers import sns  # noqa: PLC0415 - only sources of this kind need it
+
+        return sns.spec(self.tolerance_seconds, self.subscription)
 
 
 class _EventLocations(_Source):
@@ -359,7 +386,9 @@ SourceConfig = Annotated[
     | HmacSource
     | Ed25519Source
     | MandrillSource
-    | MailgunSource,
+    | MailgunSource
+    | SendGridSource
+    | SnsSource,
     Field(discriminator="kind"),
 ]
 _SOURCE = TypeAdapter(SourceConfig)
@@ -380,6 +409,8 @@ KINDS = (
     "ed25519",
     "mandrill",
     "mailgun",
+    "sendgrid",
+    "sns",
 )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from webhook_core.certificates import CertificateFetcher, CertificateUnavailableError, install
 from webhook_core.dedupe import Outcome
 from webhook_core.envelope import Envelope
 from webhook_core.errors import BodyStoreError, DeliveryInProgressError, QueueError, SourceUnavailableError
@@ -99,3 +100,24 @@ class InMemoryBodyStore:
         if key not in self.objects:
             raise BodyStoreError(f"get_object of {key} failed: NoSuchKey")
         return self.objects[key]
+
+
+@dataclass
+class FakeCertificates:
+    """Serves documents by URL in place of the network, for the certificate fetcher
+    (SNS's and PayPal's signing certificates, SNS's SubscribeURL): `install()` makes
+    the process's fetcher use it. Every URL asked for is recorded in `fetched`."""
+
+    documents: dict[str, bytes] = field(default_factory=dict)
+    fetched: list[str] = field(default_factory=list)
+
+    def __call__(self, url: str, *, timeout: float, max_bytes: int) -> bytes:
+        self.fetched.append(url)
+        if url not in self.documents:
+            raise CertificateUnavailableError(f"no document at {url}")
+        return self.documents[url][: max_bytes + 1]
+
+    def install(self) -> CertificateFetcher:
+        fetcher = CertificateFetcher(self)
+        install(fetcher)
+        return fetcher
