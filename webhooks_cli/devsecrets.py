@@ -24,6 +24,8 @@ def new_secret(kind: str) -> str:
         return "webhooks:" + secrets.token_urlsafe(18)
     if kind == "sns":  # an SNS source's "secrets" are the TopicArns it accepts
         return "arn:aws:sns:us-east-1:000000000000:webhooks-dev"
+    if kind == "paypal":  # a PayPal source's "secrets" are the webhook IDs it accepts
+        return secrets.token_hex(9).upper()
     return secrets.token_urlsafe(24)
 
 

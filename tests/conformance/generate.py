@@ -13,10 +13,12 @@ them and fail on any difference.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
 import sys
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -1045,7 +1047,208 @@ def build_sns(name: str, options: dict[str, Any], full: dict[str, Any]) -> dict[
     return vector
 
 
-OWN_BUILDERS = {"mailgun": build_mailgun, "sns": build_sns}
+# --- PayPal: SHA256withRSA over id|time|webhook id|crc32, the certificate from PayPal ----------
+
+PAYPAL_WEBHOOK_ID = "9XL90610J3647323C"
+PAYPAL_TRANSMISSION = "d938e770-8046-11e6-8103-6b62a8a99ac4"
+PAYPAL_CERT_URL = "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-conformance"
+PAYPAL_OTHER_CERT_URL = "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-not-paypals"
+
+
+def rsa_certificate(common_name: str) -> bytes:
+    """A self-signed certificate of the test signing key."""
+    key = sns_key("sns-test-signing-key")
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1_795_600_001)
+        .not_valid_before(datetime(2026, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2036, 1, 1, tzinfo=UTC))
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(Encoding.PEM)
+
+
+def crc32_suffix(data: bytes, target: int) -> bytes:
+    """Four bytes that, appended to `data`, make its CRC32 `target`: what anyone can do,
+    so a CRC32 binds nothing against an attacker."""
+    table = []
+    for byte in range(256):
+        value = byte
+        for _ in range(8):
+            value = (value >> 1) ^ 0xEDB88320 if value & 1 else value >> 1
+        table.append(value)
+    by_top = {value >> 24: index for index, value in enumerate(table)}
+    register, indices = target ^ 0xFFFFFFFF, []
+    for _ in range(4):
+        index = by_top[register >> 24]
+        indices.append(index)
+        register = ((register ^ table[index]) << 8) & 0xFFFFFFFF
+    register, suffix = zlib.crc32(data) ^ 0xFFFFFFFF, bytearray()
+    for index in reversed(indices):
+        suffix.append((register ^ index) & 0xFF)
+        register = (register >> 8) ^ table[index]
+    assert zlib.crc32(data + bytes(suffix)) == target
+    return bytes(suffix)
+
+
+def paypal_signed_string(transmission: str, sent: str, webhook_id: str, body: bytes) -> str:
+    """PayPal's documented string: transmission id, time, webhook id and the body's CRC32
+    as an unsigned decimal, joined by `|` (as its SDKs build it)."""
+    return f"{transmission}|{sent}|{webhook_id}|{binascii.crc32(body) & 0xFFFFFFFF}"
+
+
+def paypal_headers(
+    body: bytes,
+    *,
+    webhook_id: str = PAYPAL_WEBHOOK_ID,
+    transmission: str = PAYPAL_TRANSMISSION,
+    timestamp: int = NOW - 5,
+    key: str = "sns-test-signing-key",
+    cert_url: str = PAYPAL_CERT_URL,
+) -> dict[str, str]:
+    """Headers as PayPal sends them, signed over the documented string."""
+    sent = datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    signed = paypal_signed_string(transmission, sent, webhook_id, body)
+    signature = sns_key(key).sign(signed.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return {
+        "Content-Type": "application/json",
+        "PAYPAL-TRANSMISSION-ID": transmission,
+        "PAYPAL-TRANSMISSION-TIME": sent,
+        "PAYPAL-TRANSMISSION-SIG": base64.b64encode(signature).decode(),
+        "PAYPAL-CERT-URL": cert_url,
+        "PAYPAL-AUTH-ALGO": "SHA256withRSA",
+    }
+
+
+def build_paypal(name: str, options: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
+    url = BASE_URL + name.split("-", 1)[1]
+    tolerance = int(full.get("tolerance_seconds", 86_400))
+    document = {
+        "id": "WH-9UG43882HX7271132-6E0871324L7949614",
+        "event_version": "1.0",
+        "create_time": "2026-11-25T09:46:30Z",
+        "resource_type": "sale",
+        "event_type": EVENT_TYPE,
+        "summary": "Payment completed for € 21.00 — héllo",
+        "resource": {"id": "80F85758S3080410K", "state": "completed"},
+    }
+    body = json.dumps(document, ensure_ascii=False).encode()
+    headers = paypal_headers(body)
+    again = {"verdict": "duplicate", "status": 200, "event_id": PAYPAL_TRANSMISSION}
+
+    def post(label: str, payload: bytes, sent: dict[str, str], expect: dict[str, Any]) -> dict[str, Any]:
+        return {"name": label, "request": request("POST", url, sent, payload, {}), "expect": expect}
+
+    forged = json.dumps({**document, "event_type": "PAYMENT.SALE.REFUNDED"}, ensure_ascii=False).encode()
+    forged += crc32_suffix(forged, zlib.crc32(body))
+    flipped = bytearray(body)
+    flipped[len(flipped) // 2] ^= 0x01
+    other_id = PAYPAL_TRANSMISSION[:-1] + "5"
+    cases = [
+        post(
+            "signed by the provider",
+            body,
+            headers,
+            {"verdict": "accepted", "status": 202, "event_id": PAYPAL_TRANSMISSION, "type": EVENT_TYPE},
+        ),
+        post("the same delivery again (a provider's retry)", body, headers, again),
+        post(
+            "the same delivery replayed with another Content-Type",
+            body,
+            {**headers, "Content-Type": "application/x-www-form-urlencoded"},
+            again,
+        ),
+        # PayPal binds the body by CRC32 only: a captured transmission with another body of
+        # the same CRC32 verifies, and is the same delivery (its signed transmission id).
+        post("the captured transmission with a forged body of the same CRC32", forged, headers, again),
+        post(
+            "the same delivery replayed under a fresh PAYPAL-TRANSMISSION-ID",
+            body,
+            {**headers, "PAYPAL-TRANSMISSION-ID": other_id},
+            rejected("signature_mismatch"),
+        ),
+        post(
+            "signed for another webhook ID (another app or listener)",
+            body,
+            paypal_headers(body, webhook_id="4JH86294D6297924G", transmission=other_id),
+            rejected("signature_mismatch"),
+        ),
+        post(
+            "signed with another secret (another key; the certificate at the URL is PayPal's)",
+            body,
+            paypal_headers(body, key="sns-test-other-key", transmission=other_id),
+            rejected("signature_mismatch"),
+        ),
+        post(
+            "signature header missing",
+            body,
+            {k: v for k, v in headers.items() if k != "PAYPAL-TRANSMISSION-SIG"},
+            rejected("missing_signature"),
+        ),
+        post(
+            "signature truncated",
+            body,
+            {**headers, "PAYPAL-TRANSMISSION-SIG": headers["PAYPAL-TRANSMISSION-SIG"][:-4]},
+            rejected("signature_mismatch"),
+        ),
+        post("one body byte changed", bytes(flipped), headers, rejected("signature_mismatch")),
+        post("empty body", b"", headers, rejected("signature_mismatch")),
+        post(
+            "PAYPAL-AUTH-ALGO other than SHA256withRSA",
+            body,
+            {**headers, "PAYPAL-AUTH-ALGO": "SHA1withRSA"},
+            rejected("unsupported_algorithm"),
+        ),
+        post(
+            "a certificate whose subject is not PayPal's",
+            body,
+            paypal_headers(body, transmission=other_id, cert_url=PAYPAL_OTHER_CERT_URL),
+            rejected("untrusted_certificate"),
+        ),
+    ]
+    for label, cert_url in (
+        ("on another host", "https://api.sandbox.paypal.com.example.com/v1/notifications/certs/CERT-1"),
+        ("over http", PAYPAL_CERT_URL.replace("https:", "http:")),
+        ("on PayPal's host but not a certificate path", "https://api.paypal.com/v1/oauth2/token"),
+        ("on another PayPal host", "https://www.paypal.com/v1/notifications/certs/CERT-1"),
+    ):
+        cases.append(
+            post(
+                f"a PAYPAL-CERT-URL {label} (signed)",
+                body,
+                paypal_headers(body, transmission=other_id, cert_url=cert_url),
+                rejected("untrusted_certificate_url"),
+            )
+        )
+    for label, skew in (("stale", -(tolerance + 60)), ("future", tolerance + 60)):
+        cases.append(
+            post(
+                f"{label} timestamp ({skew:+d} s, signed)",
+                body,
+                paypal_headers(body, transmission=other_id, timestamp=NOW + skew),
+                rejected("timestamp_out_of_tolerance"),
+            )
+        )
+    cases.append(get_refused(url))
+    vector = vector_of(
+        name,
+        options,
+        PAYPAL_WEBHOOK_ID,
+        "the documented algorithm (PayPal), signed SHA256withRSA by a test key",
+        cases,
+    )
+    vector["documents"] = {
+        PAYPAL_CERT_URL: rsa_certificate("messageverificationcerts.sandbox.paypal.com").decode(),
+        PAYPAL_OTHER_CERT_URL: rsa_certificate("messageverificationcerts.example.com").decode(),
+    }
+    return vector
+
+
+OWN_BUILDERS = {"mailgun": build_mailgun, "sns": build_sns, "paypal": build_paypal}
 
 
 def build_all() -> dict[str, dict[str, Any]]:

@@ -191,6 +191,19 @@ class SnsSource(_Source):
         return sns.spec(self.tolerance_seconds, self.subscription)
 
 
+class PayPalSource(_Source):
+    """PayPal webhooks; each secret is a webhook ID the source accepts (PayPal signs it)."""
+
+    kind: Literal["paypal"]
+    # PayPal retries for up to 3 days; the signed transmission id keeps replays out.
+    tolerance_seconds: Tolerance = 86_400
+
+    def spec(self) -> ProviderSpec:
+        from webhook_core.providers import paypal  # noqa: PLC0415 - only sources of this kind need it
+
+        return paypal.spec(self.tolerance_seconds)
+
+
 class _EventLocations(_Source):
     """Where the provider puts an event's facts: a header or a dotted path into the JSON body."""
 
@@ -388,7 +401,8 @@ SourceConfig = Annotated[
     | MandrillSource
     | MailgunSource
     | SendGridSource
-    | SnsSource,
+    | SnsSource
+    | PayPalSource,
     Field(discriminator="kind"),
 ]
 _SOURCE = TypeAdapter(SourceConfig)
@@ -411,6 +425,7 @@ KINDS = (
     "mailgun",
     "sendgrid",
     "sns",
+    "paypal",
 )
 
 
