@@ -393,7 +393,8 @@ def set_(
     if not token and sources[name].spec.scheme.derive_keys([secret])[0] is None:
         raise CliError(
             f"that is not a secret of kind {sources[name].kind!r} (Standard Webhooks secrets are whsec_<base64>; "
-            "Ed25519 sources take the provider's public key)"
+            "Ed25519 and SendGrid sources take the provider's public key, SNS sources a TopicArn, "
+            "PayPal sources a webhook ID)"
         )
 
     target = target_choice.resolve(project)

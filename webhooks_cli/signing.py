@@ -38,6 +38,11 @@ HANDSHAKE_SAMPLES = {
 }
 
 
+# Kinds whose provider signs with its own certificate, fetched only from its hosts: no
+# key the CLI holds can sign for them (their conformance vectors use test certificates).
+UNSIGNABLE_KINDS = {"sns": "Amazon SNS", "paypal": "PayPal"}
+
+
 @dataclass(frozen=True)
 class Delivery:
     source: str
@@ -134,6 +139,7 @@ def sign(
     now: int | None = None,
 ) -> Delivery:
     """A delivery for `source`, signed with `secret` at `now` (default: the current time)."""
+    _refuse_unsignable(source)
     now = int(time.time()) if now is None else now
     event_id = event_id or new_event_id(source.kind)
     sample_headers: dict[str, str] = {}
@@ -178,6 +184,14 @@ def sign(
         headers=headers,
         query=query,
     )
+
+
+def _refuse_unsignable(source: Source) -> None:
+    if source.kind in UNSIGNABLE_KINDS:
+        raise CliError(
+            f"{UNSIGNABLE_KINDS[source.kind]} signs with its own certificate, which only its hosts serve: "
+            f"source {source.name!r} cannot be sent to by webhooks send"
+        )
 
 
 def _sign_mailgun(  # noqa: PLR0917 - what `sign` has at hand, passed on as is
