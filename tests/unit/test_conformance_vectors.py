@@ -46,6 +46,9 @@ def test_positive_vectors_come_from_the_official_library_where_there_is_one() ->
     assert made_by["kind-twilio"].startswith("twilio")
     assert made_by["preset-discord"].startswith("PyNaCl")
     assert made_by["preset-clerk"].startswith("svix")
+    assert "mailgun's SecurityGuard.verify_webhook" in made_by["kind-mailgun"]
+    assert made_by["kind-sendgrid"].startswith("cryptography")
+    assert "sendgrid's EventWebhook" in made_by["kind-sendgrid"]
 
 
 def _post_cases() -> list[tuple[str, int, dict[str, Any]]]:
