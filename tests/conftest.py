@@ -10,9 +10,11 @@ import pytest
 
 from tests.support.leaks import WATCH, SeenHandler
 from tests.support.project import FIXTURE_HANDLERS_MODULE, FIXTURE_SOURCES, fixture_project
-from tests.support.signers import ED25519_SEED, SECRETS, TWILIO_SECRET
+from tests.support.signers import ED25519_SEED, SECRETS, SENDGRID_SIGNING_KEY, TWILIO_SECRET
 
-WATCH.watch(*(secret for values in SECRETS.values() for secret in values), ED25519_SEED, TWILIO_SECRET)
+WATCH.watch(
+    *(secret for values in SECRETS.values() for secret in values), ED25519_SEED, TWILIO_SECRET, SENDGRID_SIGNING_KEY
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -25,6 +27,18 @@ def _every_log_record_is_seen() -> Iterator[None]:
     yield
     for target, handler in handlers:
         target.removeHandler(handler)
+
+
+@pytest.fixture(autouse=True)
+def _certificates_never_from_the_network() -> Iterator[None]:
+    """Every test starts with a fetcher that serves nothing (no cache, no network): a test
+    that needs a certificate installs its own FakeCertificates."""
+    from webhook_core import certificates
+    from webhook_core.testing import FakeCertificates
+
+    FakeCertificates().install()
+    yield
+    certificates.install(None)
 
 
 @pytest.fixture(autouse=True)

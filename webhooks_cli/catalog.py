@@ -11,6 +11,17 @@ from webhooks_cli import signing
 
 # Options a preset leaves to the user (the URL the provider signs); a stand-in lets it be described.
 PLACEHOLDER_URL = "https://example.com/webhooks/{name}"
+# Kinds whose scheme is not a SignatureScheme: what their signature covers, in words.
+HMAC_FORM_KINDS = {"twilio", "mandrill", "mailgun"}
+# Kinds whose signature and timestamp travel in the body.
+IN_BODY = {
+    "mailgun": ("body signature.signature (or parent-signature)", "body signature.timestamp"),
+    "sns": ("body Signature (certificate from https://sns.<region>.amazonaws.com only)", "body Timestamp"),
+}
+SIGNED_CONTENT = {
+    "twilio": "{url}{sorted form parameters} or {url}?bodySHA256=…",
+    "mandrill": "{url}{sorted form parameters}",
+}
 
 
 def preset_sources() -> dict[str, Source]:
@@ -34,15 +45,15 @@ def describe(source: Source) -> dict[str, Any]:
     elif scheme.encoding == "token":  # a token or Basic credentials: nothing is signed
         algorithm, signed, timestamp = "basic" if source.kind == "basic" else "token", "", None
     else:
-        algorithm = f"{'hmac-' if source.kind == 'twilio' else ''}{getattr(scheme, 'algorithm', '')}"
-        signed = getattr(scheme, "signed_content", "{url}{sorted form parameters} or {url}?bodySHA256=…")
-        timestamp = scheme.timestamp_header
+        algorithm = f"{'hmac-' if source.kind in HMAC_FORM_KINDS else ''}{getattr(scheme, 'algorithm', '')}"
+        signed = getattr(scheme, "signed_content", SIGNED_CONTENT.get(source.kind, ""))
+        timestamp = scheme.timestamp_header or IN_BODY.get(source.kind, ("", None))[1]
     preset = source.preset
     return {
         "name": preset.name if preset else source.name,
         "title": preset.title if preset else source.config.description,
         "kind": source.kind,
-        "header": scheme.signature_header,
+        "header": scheme.signature_header or IN_BODY.get(source.kind, ("",))[0],
         # Further signature headers, read in order (Shopify's Events name, DocuSign's one per key).
         "alternative_headers": list(getattr(scheme, "alternative_headers", ())),
         "algorithm": algorithm,
@@ -83,6 +94,8 @@ def setup_checks(source: Source) -> list[str]:
         checks.append("OPTIONS WebHook-Request-Origin (" + ", ".join(config.webhook_origins) + ")")  # type: ignore[attr-defined]
     if getattr(config, "unsigned_check", None) == "woocommerce":
         checks.append("creation ping webhook_id (200, nothing queued)")
+    if source.kind == "sns":
+        checks.append(f"SubscriptionConfirmation ({getattr(config, 'subscription', 'confirm')})")
     capture = getattr(config, "setup_capture", None)
     if capture == "notion":
         checks.append("verification_token kept (`webhooks secrets captured`)")

@@ -349,6 +349,9 @@ def sam_events(out: Path | None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     base = json.loads((project.root / "events" / "apigw-rest-webhook.json").read_text(encoding="utf-8"))
     for name, source in sources.items():
+        if source.kind in signing.UNSIGNABLE_KINDS:
+            console.print(f"skipped {name}: {signing.UNSIGNABLE_KINDS[source.kind]} signs with its own certificate")
+            continue
         signing_secret = devsecrets.signing_secret(known, name)
         if signing_secret is None:
             raise CliError(f"no dev secret for source {name!r}: start `webhooks dev` once to generate them")

@@ -465,6 +465,12 @@ def _secret_format(kind: str) -> str:
         )
     if kind in {"standard", "svix"}:
         return "Standard Webhooks and Svix secrets are whsec_ followed by base64"
+    if kind == "sendgrid":
+        return "a SendGrid source takes the account's verification key, a public key (base64 DER)"
+    if kind == "sns":
+        return "an SNS source takes a TopicArn it accepts"
+    if kind == "paypal":
+        return "a PayPal source takes a webhook ID it accepts"
     return "it does not decode as this source's key_format says"
 
 

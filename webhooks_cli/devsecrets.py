@@ -22,6 +22,10 @@ def new_secret(kind: str) -> str:
         return "whsec_" + secrets.token_hex(24)
     if kind == "basic":
         return "webhooks:" + secrets.token_urlsafe(18)
+    if kind == "sns":  # an SNS source's "secrets" are the TopicArns it accepts
+        return "arn:aws:sns:us-east-1:000000000000:webhooks-dev"
+    if kind == "paypal":  # a PayPal source's "secrets" are the webhook IDs it accepts
+        return secrets.token_hex(9).upper()
     return secrets.token_urlsafe(24)
 
 
@@ -69,6 +73,12 @@ def ensure(path: Path, sources: dict[str, Source]) -> dict[str, Any]:
             base64_key = getattr(source.spec.scheme, "key_encoding", "hex") == "base64"
             document[name] = [public_key_of(seed, "base64" if base64_key else "hex")]
             document[f"{name}/{SIGNING_KEY}"] = [seed]
+        elif source.kind == "sendgrid":
+            from webhook_core.providers.sendgrid import new_signing_key  # noqa: PLC0415 - loads cryptography
+
+            private, public = new_signing_key()
+            document[name] = [public]
+            document[f"{name}/{SIGNING_KEY}"] = [private]
         else:
             document[name] = [new_secret(source.kind)]
     tokens = {

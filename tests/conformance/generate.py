@@ -13,20 +13,34 @@ them and fail on any difference.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
 import sys
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import nacl.signing
 import slack_sdk.signature
 import standardwebhooks.webhooks
 import stripe
 import svix.webhooks
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+    load_der_private_key,
+    load_pem_private_key,
+)
+from cryptography.x509.oid import NameOID
 from twilio.request_validator import RequestValidator
 
 from webhook_core.sources import presets
@@ -47,7 +61,12 @@ LIBRARIES = {
     "slack": "slack_sdk (SignatureVerifier.generate_signature)",
     "twilio": "twilio (RequestValidator.compute_signature)",
     "ed25519": "PyNaCl (SigningKey.sign)",
+    "sendgrid": "cryptography (ECDSA P-256, deterministic per RFC 6979); accepted cases pass sendgrid's EventWebhook",
 }
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+# Kinds whose provider posts a form, and their own bodies (see `kind_event`).
+FORM_KINDS = {"mandrill"}
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 # The built-in kinds written as the documented recipe each follows (for `reference_headers`).
 KIND_RECIPES: dict[str, dict[str, Any]] = {
@@ -137,6 +156,9 @@ def secrets_for(name: str, kind: str, options: dict[str, Any]) -> tuple[str, str
         public = nacl.signing.SigningKey(bytes.fromhex(seed)).verify_key.encode()
         key = public.hex() if options.get("key_encoding", "hex") == "hex" else base64.b64encode(public).decode()
         return key, seed, other
+    if kind == "sendgrid":
+        own, another = (sendgrid_key(seed) for seed in (label, label + b"/other"))
+        return sendgrid_public(own), sendgrid_private(own), sendgrid_private(another)
     if kind == "basic":
         return "webhooks:" + name, "webhooks:" + name, "webhooks:other-" + name
     if options.get("key_format") == "base64":
@@ -171,6 +193,8 @@ def _put(root: dict[str, Any], path: str, value: Any) -> None:
 def event(kind: str, options: dict[str, Any], event_id: str = EVENT_ID) -> tuple[bytes, dict[str, str], str, str]:
     """A body with the event's id and type where this source looks for them, the headers
     that carry them, and the id and type the receiver should report."""
+    if kind in OWN_EVENTS:
+        return OWN_EVENTS[kind]()
     # A kind's own places, under what the source's options say instead (Replicate's type_path).
     fields = {**KIND_FIELDS.get(kind, {}), **{key: value for key, value in options.items() if key in FIELD_OPTIONS}}
     root: dict[str, Any] = {"document": {"conformance": True, "note": "héllo, wörld"}}  # non-ASCII on purpose
@@ -198,7 +222,70 @@ def event(kind: str, options: dict[str, Any], event_id: str = EVENT_ID) -> tuple
     )
 
 
+def mandrill_event() -> tuple[bytes, dict[str, str], str, str]:
+    """Mandrill's post: one `mandrill_events` parameter holding a JSON array of events.
+    No id is sent: the receiver keys it on the body."""
+    events = [
+        {
+            "event": EVENT_TYPE,
+            "_id": "exampleaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "ts": NOW - 5,
+            "msg": {"email": "héllo@example.com", "subject": "wörld", "state": "sent"},
+        }
+    ]
+    body = urlencode({"mandrill_events": json.dumps(events, ensure_ascii=False)}).encode()
+    return body, {}, hashlib.sha256(body).hexdigest(), EVENT_TYPE
+
+
+def sendgrid_event() -> tuple[bytes, dict[str, str], str, str]:
+    """SendGrid's batch: a JSON array of events, with CRLF at the end as SendGrid posts it.
+    No id names the batch: the receiver keys it on the body."""
+    events = [
+        {
+            "email": "héllo@example.com",
+            "event": EVENT_TYPE,
+            "sg_event_id": "c2VuZGdyaWQtY29uZm9ybWFuY2UtMDAwMQ",
+            "sg_message_id": "LRzXl_NHStOGhQ4kofSm_A.filterdrecv-0",
+            "timestamp": NOW - 5,
+        }
+    ]
+    body = (json.dumps(events, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\r\n").encode()
+    return body, {}, hashlib.sha256(body).hexdigest(), EVENT_TYPE
+
+
+OWN_EVENTS = {"mandrill": mandrill_event, "sendgrid": sendgrid_event}
+
+
 # --- signing ----------------------------------------------------------------------------
+
+
+def sendgrid_key(seed: bytes) -> ec.EllipticCurvePrivateKey:
+    return ec.derive_private_key(int.from_bytes(hashlib.sha256(seed).digest()) % P256_ORDER, ec.SECP256R1())
+
+
+def sendgrid_private(key: ec.EllipticCurvePrivateKey) -> str:
+    return base64.b64encode(key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())).decode()
+
+
+def sendgrid_public(key: ec.EllipticCurvePrivateKey) -> str:
+    """The verification key as SendGrid shows it: base64 DER SubjectPublicKeyInfo."""
+    return base64.b64encode(key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)).decode()
+
+
+def sendgrid_signature(private: str, timestamp: str, body: bytes) -> str:
+    """ECDSA P-256 / SHA-256 over timestamp + body, DER, base64 (what SendGrid's helper checks);
+    deterministic (RFC 6979) so that every run writes the same vectors."""
+    key = load_der_private_key(base64.b64decode(private), password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    signed = key.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+    return base64.b64encode(signed).decode()
+
+
+def mandrill_signature(url: str, body: bytes, key: str) -> str:
+    """Mandrill's documented recipe: the URL, then each POST variable sorted by key, key
+    then value, no delimiter; HMAC-SHA1 with the webhook key, base64 (as its PHP example)."""
+    signed = url + "".join(name + value for name, value in sorted(parse_qsl(body.decode(), keep_blank_values=True)))
+    return base64.b64encode(hmac.new(key.encode(), signed.encode(), hashlib.sha1).digest()).decode()
 
 
 def timestamp_text(timestamp: int, timestamp_format: str) -> str:
@@ -274,6 +361,18 @@ def signed_headers(  # noqa: PLR0911 - one return per provider library
         raw: bytes = nacl.signing.SigningKey(bytes.fromhex(secret)).sign(content).signature
         encoded = raw.hex() if recipe["encoding"] == "hex" else base64.b64encode(raw).decode()
         return {recipe["header"]: encoded, recipe["timestamp_header"]: sent}, {}, LIBRARIES[kind]
+    if kind == "sendgrid":
+        return (
+            {
+                "X-Twilio-Email-Event-Webhook-Signature": sendgrid_signature(secret, str(timestamp), body),
+                "X-Twilio-Email-Event-Webhook-Timestamp": str(timestamp),
+            },
+            {},
+            LIBRARIES[kind],
+        )
+    if kind == "mandrill":
+        signature = mandrill_signature(url, body, secret)
+        return {"X-Mandrill-Signature": signature}, {}, "the documented algorithm (Mandrill)"
     if kind == "token":
         return {options["header"]: secret}, {}, "the documented scheme (the token as sent)"
     if kind == "basic":
@@ -305,11 +404,13 @@ def rejected(reason: str, status: int = 401) -> dict[str, Any]:
 
 def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
     kind, full = resolved(options)
+    if kind in OWN_BUILDERS:
+        return OWN_BUILDERS[kind](name, options, full)
     configured, signing, other = secrets_for(name, kind, full)
     source_name = name.split("-", 1)[1]
     url = full.get("url") or full.get("notification_url") or BASE_URL + source_name
     body, id_headers, event_id, event_type = event(kind, full)
-    content_type = {"Content-Type": "application/json"}
+    content_type = {"Content-Type": FORM_TYPE if kind in FORM_KINDS else "application/json"}
 
     def signed(
         payload: bytes, secret: str = signing, timestamp: int = NOW
@@ -321,7 +422,7 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
     signature_header = next(
         h for h in headers if h not in content_type and h not in id_headers and "timestamp" not in h.lower()
     )
-    timestamped = kind in {"stripe", "standard", "svix", "slack", "paddle", "zoom", "ed25519"} or bool(
+    timestamped = kind in {"stripe", "standard", "svix", "slack", "paddle", "zoom", "ed25519", "sendgrid"} or bool(
         full.get("timestamp_header") or full.get("timestamp_key")
     )
     tolerance = int(full.get("tolerance_seconds", DEFAULT_TOLERANCE.get(kind, 300)))
@@ -345,7 +446,7 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
         **answered,
     }
     id_signed = kind in {"standard", "svix"} or "{id}" in str(full.get("signed_content", ""))
-    switched_type = "application/x-www-form-urlencoded"
+    switched_type = "application/json" if kind in FORM_KINDS else FORM_TYPE
 
     cases: list[dict[str, Any]] = [
         {
@@ -409,7 +510,7 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
         }
     )
     # Cut by one whole encoded unit, so what is left still decodes: a shorter signature, not garbage.
-    base64_kinds = {"shopify", "square", "standard", "svix", "twilio", "basic"}
+    base64_kinds = {"shopify", "square", "standard", "svix", "twilio", "basic", "mandrill", "sendgrid"}
     encoding = full.get("encoding") or ("base64" if kind in base64_kinds else "hex")
     truncated = {**headers, signature_header: headers[signature_header][: -(2 if encoding == "hex" else 4)]}
     cases.append(
@@ -450,6 +551,16 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
     cases += setup_cases(full, url, headers, signature_header, configured)
     if kind == "twilio":
         cases += twilio_form_cases(url, signing)
+    if kind == "mandrill":
+        # Mandrill signs the URL exactly as entered: a trailing slash more is another URL.
+        other_url = {**headers, "X-Mandrill-Signature": mandrill_signature(url + "/", body, signing)}
+        cases.append(
+            {
+                "name": "signed over another URL (a trailing slash more)",
+                "request": request("POST", url, other_url, body, query),
+                "expect": rejected("signature_mismatch"),
+            }
+        )
 
     vector: dict[str, Any] = {
         "format": FORMAT,
@@ -789,6 +900,561 @@ def twilio_form_cases(url: str, secret: str) -> list[dict[str, Any]]:
             "expect": {"verdict": "duplicate", "status": 200, "event_id": "idem-form-0001"},
         },
     ]
+
+
+def vector_of(
+    name: str, options: dict[str, Any], secret: str, made_by: str, cases: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "name": name.split("-", 1)[1],
+        "source": options,
+        "secrets": [secret],
+        "time": NOW,
+        "positive_made_by": made_by,
+        "cases": cases,
+    }
+
+
+def get_refused(url: str) -> dict[str, Any]:
+    return {
+        "name": "GET on a source without a GET check",
+        "request": request("GET", url, {}, b"", {}),
+        "expect": rejected("method_not_allowed", 405),
+    }
+
+
+# --- Mailgun: the signature object inside the JSON body ---------------------------------------
+
+MAILGUN_TOKEN = "c0nf0rmancet0ken0000000000000000000000000000000001"
+
+
+def mailgun_signature(key: str, timestamp: str, token: str) -> str:
+    """Mailgun's documented recipe: hex HMAC-SHA256 of timestamp + token with the signing key."""
+    return hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
+
+
+def mailgun_body(
+    key: str, *, timestamp: int = NOW, token: str = MAILGUN_TOKEN, event: str = EVENT_TYPE, parent_key: str = ""
+) -> bytes:
+    signature = {
+        "timestamp": str(timestamp),
+        "token": token,
+        "signature": mailgun_signature(key, str(timestamp), token),
+    }
+    if parent_key:  # an event of a subaccount's domain: also signed with the primary account's key
+        signature["parent-signature"] = mailgun_signature(parent_key, str(timestamp), token)
+    document = {
+        "signature": signature,
+        "event-data": {
+            "id": "CPgfbmQMTCKtHW6uIWtuVe",
+            "timestamp": NOW - 5,
+            "event": event,
+            "recipient": "héllo@example.com",
+            "message": {"headers": {"subject": "wörld"}},
+        },
+    }
+    return json.dumps(document, ensure_ascii=False).encode()
+
+
+def build_mailgun(name: str, options: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
+    configured, signing, other = secrets_for(name, "mailgun", full)
+    url = BASE_URL + name.split("-", 1)[1]
+    tolerance = int(full.get("tolerance_seconds", 900))
+    json_type = {"Content-Type": "application/json"}
+    body = mailgun_body(signing)
+    accepted = {"verdict": "accepted", "status": 202, "event_id": MAILGUN_TOKEN, "type": EVENT_TYPE}
+    again = {"verdict": "duplicate", "status": 200, "event_id": MAILGUN_TOKEN}
+    document = json.loads(body)
+    without = {key: value for key, value in document.items() if key != "signature"}
+    truncated = json.loads(body)
+    truncated["signature"]["signature"] = truncated["signature"]["signature"][:-2]
+    new_token = json.loads(body)
+    new_token["signature"]["token"] = MAILGUN_TOKEN[:-1] + "2"
+    subaccount_token = MAILGUN_TOKEN[:-1] + "3"
+
+    def post(name: str, payload: bytes, expect: dict[str, Any], headers: dict[str, str] = json_type) -> dict[str, Any]:
+        return {"name": name, "request": request("POST", url, headers, payload, {}), "expect": expect}
+
+    def encoded(document: dict[str, Any]) -> bytes:
+        return json.dumps(document, ensure_ascii=False).encode()
+
+    cases = [
+        post("signed by the provider", body, accepted),
+        post("the same delivery again (a provider's retry)", body, again),
+        post(
+            "the same delivery replayed with another Content-Type",
+            body,
+            again,
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        ),
+        # The signature covers the timestamp and token only: a captured signature object
+        # with other event data is the same delivery (its token), never a new event.
+        post(
+            "the captured signature object replayed with other event data",
+            mailgun_body(signing, event="conformance.forged"),
+            again,
+        ),
+        post(
+            "signed with another secret",
+            mailgun_body(other, token=MAILGUN_TOKEN[:-1] + "4"),
+            rejected("signature_mismatch"),
+        ),
+        post("signature object missing", encoded(without), rejected("missing_signature")),
+        post("signature truncated", encoded(truncated), rejected("malformed_signature")),
+        post("the token changed", encoded(new_token), rejected("signature_mismatch")),
+        post("empty body", b"", rejected("missing_signature")),
+        post(
+            "a subaccount's event: signature by another key, parent-signature by this one",
+            mailgun_body(other, token=subaccount_token, parent_key=signing),
+            {"verdict": "accepted", "status": 202, "event_id": subaccount_token, "type": EVENT_TYPE},
+        ),
+    ]
+    for label, skew in (("stale", -(tolerance + 60)), ("future", tolerance + 60)):
+        cases.append(
+            post(
+                f"{label} timestamp ({skew:+d} s, signed)",
+                mailgun_body(signing, timestamp=NOW + skew, token=MAILGUN_TOKEN[:-1] + "5"),
+                rejected("timestamp_out_of_tolerance"),
+            )
+        )
+    cases.append(get_refused(url))
+    return vector_of(
+        name,
+        options,
+        configured,
+        "the documented algorithm (Mailgun); accepted cases pass mailgun's SecurityGuard.verify_webhook",
+        cases,
+    )
+
+
+# --- Amazon SNS: RSA over the canonical string, the certificate fetched from SNS ---------------
+
+KEYS = Path(__file__).with_name("keys")
+SNS_TOPIC = "arn:aws:sns:us-east-1:123456789012:conformance-topic"
+SNS_CERT_URL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000000000000.pem"
+SNS_MESSAGE_ID = "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324"
+SNS_SUBSCRIBE_URL = (
+    "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn="
+    + SNS_TOPIC
+    + "&Token=2336412f37fb687f5d51e6e2425c464d"
+)
+
+
+def sns_key(name: str) -> rsa.RSAPrivateKey:
+    key = load_pem_private_key((KEYS / f"{name}.pem").read_bytes(), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key
+
+
+def sns_certificate() -> bytes:
+    """A self-signed certificate of the test signing key, as SNS serves its own at SigningCertURL."""
+    key = sns_key("sns-test-signing-key")
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com (conformance test)")])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1_795_600_000)
+        .not_valid_before(datetime(2026, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2036, 1, 1, tzinfo=UTC))
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(Encoding.PEM)
+
+
+def sns_string_to_sign(message: dict[str, str]) -> bytes:
+    """AWS's documented canonical string: Name\nValue\n per signed field, in its order."""
+    if message["Type"] == "Notification":
+        names = ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
+    else:
+        names = ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]
+    return "".join(f"{name}\n{message[name]}\n" for name in names if name in message).encode()
+
+
+def sns_message(
+    kind: str = "Notification",
+    *,
+    version: str = "1",
+    key: str = "sns-test-signing-key",
+    timestamp: int = NOW - 5,
+    topic: str = SNS_TOPIC,
+    cert_url: str = SNS_CERT_URL,
+    message_id: str = SNS_MESSAGE_ID,
+    subject: str | None = EVENT_TYPE,
+) -> dict[str, str]:
+    moment = datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.123Z")
+    message = {"Type": kind, "MessageId": message_id, "TopicArn": topic}
+    if kind == "Notification":
+        message["Message"] = json.dumps({"conformance": True, "note": "héllo, wörld"}, ensure_ascii=False)
+        if subject is not None:
+            message["Subject"] = subject
+    else:
+        message["Token"] = "2336412f37fb687f5d51e6e2425c464d"
+        message["Message"] = f"You have chosen to subscribe to the topic {topic}.\nTo confirm, visit the SubscribeURL."
+        message["SubscribeURL"] = SNS_SUBSCRIBE_URL
+    message["Timestamp"] = moment
+    digest = hashes.SHA1() if version == "1" else hashes.SHA256()  # noqa: S303 - SNS's SignatureVersion 1
+    signature = sns_key(key).sign(sns_string_to_sign(message), padding.PKCS1v15(), digest)
+    message.update(
+        SignatureVersion=version,
+        Signature=base64.b64encode(signature).decode(),
+        SigningCertURL=cert_url,
+        UnsubscribeURL="https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=" + SNS_TOPIC + ":1",
+    )
+    return message
+
+
+def build_sns(name: str, options: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
+    url = BASE_URL + name.split("-", 1)[1]
+    tolerance = int(full.get("tolerance_seconds", 86_400))
+
+    def post(label: str, message: dict[str, Any] | bytes, expect: dict[str, Any]) -> dict[str, Any]:
+        body = message if isinstance(message, bytes) else json.dumps(message, ensure_ascii=False).encode()
+        kind = message.get("Type", "Notification") if isinstance(message, dict) else "Notification"
+        headers = {
+            "Content-Type": "text/plain; charset=UTF-8",
+            "x-amz-sns-message-type": str(kind),
+            "x-amz-sns-message-id": SNS_MESSAGE_ID,
+            "x-amz-sns-topic-arn": SNS_TOPIC,
+        }
+        return {"name": label, "request": request("POST", url, headers, body, {}), "expect": expect}
+
+    def changed(message: dict[str, str], **fields: str | None) -> dict[str, str]:
+        copy = dict(message)
+        for field_name, value in fields.items():
+            if value is None:
+                copy.pop(field_name, None)
+            else:
+                copy[field_name] = value
+        return copy
+
+    signed = sns_message()
+    again = {"verdict": "duplicate", "status": 200, "event_id": SNS_MESSAGE_ID}
+    v2_id = SNS_MESSAGE_ID[:-1] + "5"
+    no_subject_id = SNS_MESSAGE_ID[:-1] + "6"
+    cases = [
+        post(
+            "signed by the provider (SignatureVersion 1, SHA1withRSA)",
+            signed,
+            {"verdict": "accepted", "status": 202, "event_id": SNS_MESSAGE_ID, "type": EVENT_TYPE},
+        ),
+        post("the same delivery again (a provider's retry)", signed, again),
+        post(
+            "the same message with an unsigned field changed (UnsubscribeURL)",
+            changed(signed, UnsubscribeURL="https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&x=1"),
+            again,
+        ),
+        post(
+            "SignatureVersion 2 (SHA256withRSA)",
+            sns_message(version="2", message_id=v2_id),
+            {"verdict": "accepted", "status": 202, "event_id": v2_id, "type": EVENT_TYPE},
+        ),
+        post(
+            "a notification without a Subject: its type is the Type",
+            sns_message(message_id=no_subject_id, subject=None),
+            {"verdict": "accepted", "status": 202, "event_id": no_subject_id, "type": "Notification"},
+        ),
+        post("the Message changed", changed(signed, Message="{}"), rejected("signature_mismatch")),
+        post("the Subject changed", changed(signed, Subject="other"), rejected("signature_mismatch")),
+        post("the Subject removed", changed(signed, Subject=None), rejected("signature_mismatch")),
+        post(
+            "the MessageId changed",
+            changed(signed, MessageId=SNS_MESSAGE_ID[:-1] + "9"),
+            rejected("signature_mismatch"),
+        ),
+        post(
+            "SignatureVersion 2 claimed for a SHA1withRSA signature",
+            changed(signed, SignatureVersion="2"),
+            rejected("signature_mismatch"),
+        ),
+        post(
+            "signed with another key (the certificate at the URL is SNS's)",
+            sns_message(key="sns-test-other-key", message_id=SNS_MESSAGE_ID[:-1] + "7"),
+            rejected("signature_mismatch"),
+        ),
+        post(
+            "a genuine message of a topic the source does not accept",
+            sns_message(topic=SNS_TOPIC + "-other", message_id=SNS_MESSAGE_ID[:-1] + "8"),
+            rejected("topic_not_accepted"),
+        ),
+        post("the Signature field missing", changed(signed, Signature=None), rejected("missing_signature")),
+        post(
+            "signature truncated",
+            changed(signed, Signature=signed["Signature"][:-4]),
+            rejected("signature_mismatch"),
+        ),
+        post("empty body", b"", rejected("missing_signature")),
+    ]
+    for host_label, cert_url in (
+        ("a SigningCertURL on another host", "https://sns.us-east-1.amazonaws.com.example.com/cert.pem"),
+        ("a SigningCertURL over http", SNS_CERT_URL.replace("https:", "http:")),
+        ("a SigningCertURL on another port", SNS_CERT_URL.replace(".com/", ".com:8443/")),
+        ("a SigningCertURL with credentials", SNS_CERT_URL.replace("https://", "https://user@")),
+        ("a SigningCertURL that is not a .pem", SNS_CERT_URL.replace(".pem", ".txt")),
+    ):
+        cases.append(
+            post(
+                f"{host_label} (signed)",
+                sns_message(cert_url=cert_url, message_id=SNS_MESSAGE_ID[:-1] + "a"),
+                rejected("untrusted_certificate_url"),
+            )
+        )
+    for label, skew in (("stale", -(tolerance + 60)), ("future", tolerance + 60)):
+        cases.append(
+            post(
+                f"{label} timestamp ({skew:+d} s, signed)",
+                sns_message(timestamp=NOW + skew, message_id=SNS_MESSAGE_ID[:-1] + "b"),
+                rejected("timestamp_out_of_tolerance"),
+            )
+        )
+    confirm = full.get("subscription", "confirm") == "confirm"
+    cases += [
+        post(
+            "SubscriptionConfirmation: confirmed by fetching its SubscribeURL, never queued"
+            if confirm
+            else "SubscriptionConfirmation: left to the operator, never queued",
+            sns_message("SubscriptionConfirmation", message_id=SNS_MESSAGE_ID[:-1] + "c"),
+            {
+                "verdict": "handshake",
+                "status": 200,
+                "content_type": "application/json",
+                "body": {"status": "confirmed" if confirm else "awaiting confirmation"},
+            },
+        ),
+        post(
+            "UnsubscribeConfirmation: answered, never queued",
+            sns_message("UnsubscribeConfirmation", message_id=SNS_MESSAGE_ID[:-1] + "d"),
+            {
+                "verdict": "handshake",
+                "status": 200,
+                "content_type": "application/json",
+                "body": {"status": "unsubscribed"},
+            },
+        ),
+        post(
+            "a SubscriptionConfirmation with its SubscribeURL changed",
+            changed(
+                sns_message("SubscriptionConfirmation", message_id=SNS_MESSAGE_ID[:-1] + "e"),
+                SubscribeURL="https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=x&Token=y",
+            ),
+            rejected("signature_mismatch"),
+        ),
+        get_refused(url),
+    ]
+    vector = vector_of(
+        name, options, SNS_TOPIC, "the documented algorithm (AWS's canonical string), signed by a test key", cases
+    )
+    vector["documents"] = {
+        SNS_CERT_URL: sns_certificate().decode(),
+        SNS_SUBSCRIBE_URL: "<ConfirmSubscriptionResponse/>",
+    }
+    return vector
+
+
+# --- PayPal: SHA256withRSA over id|time|webhook id|crc32, the certificate from PayPal ----------
+
+PAYPAL_WEBHOOK_ID = "9XL90610J3647323C"
+PAYPAL_TRANSMISSION = "d938e770-8046-11e6-8103-6b62a8a99ac4"
+PAYPAL_CERT_URL = "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-conformance"
+PAYPAL_OTHER_CERT_URL = "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-not-paypals"
+
+
+def rsa_certificate(common_name: str) -> bytes:
+    """A self-signed certificate of the test signing key."""
+    key = sns_key("sns-test-signing-key")
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1_795_600_001)
+        .not_valid_before(datetime(2026, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2036, 1, 1, tzinfo=UTC))
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(Encoding.PEM)
+
+
+def crc32_suffix(data: bytes, target: int) -> bytes:
+    """Four bytes that, appended to `data`, make its CRC32 `target`: what anyone can do,
+    so a CRC32 binds nothing against an attacker."""
+    table = []
+    for byte in range(256):
+        value = byte
+        for _ in range(8):
+            value = (value >> 1) ^ 0xEDB88320 if value & 1 else value >> 1
+        table.append(value)
+    by_top = {value >> 24: index for index, value in enumerate(table)}
+    register, indices = target ^ 0xFFFFFFFF, []
+    for _ in range(4):
+        index = by_top[register >> 24]
+        indices.append(index)
+        register = ((register ^ table[index]) << 8) & 0xFFFFFFFF
+    register, suffix = zlib.crc32(data) ^ 0xFFFFFFFF, bytearray()
+    for index in reversed(indices):
+        suffix.append((register ^ index) & 0xFF)
+        register = (register >> 8) ^ table[index]
+    assert zlib.crc32(data + bytes(suffix)) == target
+    return bytes(suffix)
+
+
+def paypal_signed_string(transmission: str, sent: str, webhook_id: str, body: bytes) -> str:
+    """PayPal's documented string: transmission id, time, webhook id and the body's CRC32
+    as an unsigned decimal, joined by `|` (as its SDKs build it)."""
+    return f"{transmission}|{sent}|{webhook_id}|{binascii.crc32(body) & 0xFFFFFFFF}"
+
+
+def paypal_headers(
+    body: bytes,
+    *,
+    webhook_id: str = PAYPAL_WEBHOOK_ID,
+    transmission: str = PAYPAL_TRANSMISSION,
+    timestamp: int = NOW - 5,
+    key: str = "sns-test-signing-key",
+    cert_url: str = PAYPAL_CERT_URL,
+) -> dict[str, str]:
+    """Headers as PayPal sends them, signed over the documented string."""
+    sent = datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    signed = paypal_signed_string(transmission, sent, webhook_id, body)
+    signature = sns_key(key).sign(signed.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return {
+        "Content-Type": "application/json",
+        "PAYPAL-TRANSMISSION-ID": transmission,
+        "PAYPAL-TRANSMISSION-TIME": sent,
+        "PAYPAL-TRANSMISSION-SIG": base64.b64encode(signature).decode(),
+        "PAYPAL-CERT-URL": cert_url,
+        "PAYPAL-AUTH-ALGO": "SHA256withRSA",
+    }
+
+
+def build_paypal(name: str, options: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
+    url = BASE_URL + name.split("-", 1)[1]
+    tolerance = int(full.get("tolerance_seconds", 86_400))
+    document = {
+        "id": "WH-9UG43882HX7271132-6E0871324L7949614",
+        "event_version": "1.0",
+        "create_time": "2026-11-25T09:46:30Z",
+        "resource_type": "sale",
+        "event_type": EVENT_TYPE,
+        "summary": "Payment completed for € 21.00 — héllo",
+        "resource": {"id": "80F85758S3080410K", "state": "completed"},
+    }
+    body = json.dumps(document, ensure_ascii=False).encode()
+    headers = paypal_headers(body)
+    again = {"verdict": "duplicate", "status": 200, "event_id": PAYPAL_TRANSMISSION}
+
+    def post(label: str, payload: bytes, sent: dict[str, str], expect: dict[str, Any]) -> dict[str, Any]:
+        return {"name": label, "request": request("POST", url, sent, payload, {}), "expect": expect}
+
+    forged = json.dumps({**document, "event_type": "PAYMENT.SALE.REFUNDED"}, ensure_ascii=False).encode()
+    forged += crc32_suffix(forged, zlib.crc32(body))
+    flipped = bytearray(body)
+    flipped[len(flipped) // 2] ^= 0x01
+    other_id = PAYPAL_TRANSMISSION[:-1] + "5"
+    cases = [
+        post(
+            "signed by the provider",
+            body,
+            headers,
+            {"verdict": "accepted", "status": 202, "event_id": PAYPAL_TRANSMISSION, "type": EVENT_TYPE},
+        ),
+        post("the same delivery again (a provider's retry)", body, headers, again),
+        post(
+            "the same delivery replayed with another Content-Type",
+            body,
+            {**headers, "Content-Type": "application/x-www-form-urlencoded"},
+            again,
+        ),
+        # PayPal binds the body by CRC32 only: a captured transmission with another body of
+        # the same CRC32 verifies, and is the same delivery (its signed transmission id).
+        post("the captured transmission with a forged body of the same CRC32", forged, headers, again),
+        post(
+            "the same delivery replayed under a fresh PAYPAL-TRANSMISSION-ID",
+            body,
+            {**headers, "PAYPAL-TRANSMISSION-ID": other_id},
+            rejected("signature_mismatch"),
+        ),
+        post(
+            "signed for another webhook ID (another app or listener)",
+            body,
+            paypal_headers(body, webhook_id="4JH86294D6297924G", transmission=other_id),
+            rejected("signature_mismatch"),
+        ),
+        post(
+            "signed with another secret (another key; the certificate at the URL is PayPal's)",
+            body,
+            paypal_headers(body, key="sns-test-other-key", transmission=other_id),
+            rejected("signature_mismatch"),
+        ),
+        post(
+            "signature header missing",
+            body,
+            {k: v for k, v in headers.items() if k != "PAYPAL-TRANSMISSION-SIG"},
+            rejected("missing_signature"),
+        ),
+        post(
+            "signature truncated",
+            body,
+            {**headers, "PAYPAL-TRANSMISSION-SIG": headers["PAYPAL-TRANSMISSION-SIG"][:-4]},
+            rejected("signature_mismatch"),
+        ),
+        post("one body byte changed", bytes(flipped), headers, rejected("signature_mismatch")),
+        post("empty body", b"", headers, rejected("signature_mismatch")),
+        post(
+            "PAYPAL-AUTH-ALGO other than SHA256withRSA",
+            body,
+            {**headers, "PAYPAL-AUTH-ALGO": "SHA1withRSA"},
+            rejected("unsupported_algorithm"),
+        ),
+        post(
+            "a certificate whose subject is not PayPal's",
+            body,
+            paypal_headers(body, transmission=other_id, cert_url=PAYPAL_OTHER_CERT_URL),
+            rejected("untrusted_certificate"),
+        ),
+    ]
+    for label, cert_url in (
+        ("on another host", "https://api.sandbox.paypal.com.example.com/v1/notifications/certs/CERT-1"),
+        ("over http", PAYPAL_CERT_URL.replace("https:", "http:")),
+        ("on PayPal's host but not a certificate path", "https://api.paypal.com/v1/oauth2/token"),
+        ("on another PayPal host", "https://www.paypal.com/v1/notifications/certs/CERT-1"),
+    ):
+        cases.append(
+            post(
+                f"a PAYPAL-CERT-URL {label} (signed)",
+                body,
+                paypal_headers(body, transmission=other_id, cert_url=cert_url),
+                rejected("untrusted_certificate_url"),
+            )
+        )
+    for label, skew in (("stale", -(tolerance + 60)), ("future", tolerance + 60)):
+        cases.append(
+            post(
+                f"{label} timestamp ({skew:+d} s, signed)",
+                body,
+                paypal_headers(body, transmission=other_id, timestamp=NOW + skew),
+                rejected("timestamp_out_of_tolerance"),
+            )
+        )
+    cases.append(get_refused(url))
+    vector = vector_of(
+        name,
+        options,
+        PAYPAL_WEBHOOK_ID,
+        "the documented algorithm (PayPal), signed SHA256withRSA by a test key",
+        cases,
+    )
+    vector["documents"] = {
+        PAYPAL_CERT_URL: rsa_certificate("messageverificationcerts.sandbox.paypal.com").decode(),
+        PAYPAL_OTHER_CERT_URL: rsa_certificate("messageverificationcerts.example.com").decode(),
+    }
+    return vector
+
+
+OWN_BUILDERS = {"mailgun": build_mailgun, "sns": build_sns, "paypal": build_paypal}
 
 
 def build_all() -> dict[str, dict[str, Any]]:

@@ -51,7 +51,11 @@ def secret(stack: DevStack, source: str) -> str:
     return signing_key
 
 
-@pytest.mark.parametrize("source", sorted(SOURCES))
+# Kinds whose provider signs with its own certificate (SNS, PayPal) cannot be sent by the
+# CLI; their vectors and unit tests sign with test certificates.
+@pytest.mark.parametrize(
+    "source", sorted(name for name, source in SOURCES.items() if source.kind not in signing.UNSIGNABLE_KINDS)
+)
 def test_every_kind_signed_is_accepted_then_deduplicated_forged_is_refused_and_each_is_processed_once(
     dev_stack: DevStack, source: str
 ) -> None:

@@ -17,6 +17,7 @@ from tests.integration.conftest import Stack
 from tests.support.apigw import rest_event, signature_headers
 from tests.support.leaks import WATCH
 from webhook_core import receiving
+from webhook_core.testing import FakeCertificates
 
 pytestmark = pytest.mark.integration
 ALL = load_all()
@@ -36,6 +37,9 @@ def test_the_receiver_answers_every_case_of_the_vector(
     document: dict[str, Any] = {source: vector["secrets"]}
     document.update({f"{source}/{key}": value for key, value in vector.get("tokens", {}).items()})
     stack.set_secrets(document)
+    # What the receiver may fetch (SNS's signing certificate, its SubscribeURL), served by a fake.
+    documents = FakeCertificates({url: text.encode() for url, text in vector.get("documents", {}).items()})
+    documents.install()
 
     accepted: set[str] = set()
     for case in vector["cases"]:
@@ -66,6 +70,8 @@ def test_the_receiver_answers_every_case_of_the_vector(
         else:
             assert set(response.body) == {"error"}, case["name"]
 
+    for url in documents.fetched:  # only what the vector serves was ever asked for
+        assert url in documents.documents, url
     queued = [json.loads(message["Body"]) for message in stack.messages()]
     assert {envelope["id"] for envelope in queued} == accepted
     assert len(queued) == len(accepted)  # each accepted event once, its retry not again

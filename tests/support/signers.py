@@ -16,10 +16,20 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlencode
 
 import nacl.signing
 import stripe
 import svix.webhooks
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+    load_der_private_key,
+)
 from slack_sdk.signature import SignatureVerifier
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 from twilio.request_validator import RequestValidator
@@ -41,6 +51,29 @@ SQUARE_URL = "https://example.com/webhooks/square"
 BASIC_SECRET = "webhooks:correct-horse-battery"
 TWILIO_SECRET = "12345678901234567890123456789012"  # an Auth Token's shape
 TWILIO_URL = "https://example.com/webhooks/twilio"
+
+
+def _p256_key(label: str) -> ec.EllipticCurvePrivateKey:
+    return ec.derive_private_key(int.from_bytes(hashlib.sha256(label.encode()).digest()) % _P256_ORDER, ec.SECP256R1())
+
+
+def _p256_private(label: str) -> str:
+    return base64.b64encode(_p256_key(label).private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())).decode()
+
+
+def _p256_public(private: str) -> str:
+    """SendGrid's verification key for a signing key: base64 DER SubjectPublicKeyInfo."""
+    key = load_der_private_key(base64.b64decode(private), password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return base64.b64encode(key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)).decode()
+
+
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+# SendGrid: the provider holds the ECDSA P-256 signing key; the receiver the public key.
+SENDGRID_SIGNING_KEY = _p256_private("sendgrid-signing-key-for-tests")
+SENDGRID_PUBLIC_KEY = _p256_public(SENDGRID_SIGNING_KEY)
+MANDRILL_SECRET = "mandrill-webhook-key-for-tests"
+MANDRILL_URL = "https://example.com/webhooks/mandrill"
 # Ed25519: the provider holds the signing seed; the receiver is configured with the public key.
 ED25519_SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"  # RFC 8032 test 1
 ED25519_PUBLIC_KEY = nacl.signing.SigningKey(bytes.fromhex(ED25519_SEED)).verify_key.encode().hex()
@@ -59,6 +92,8 @@ SECRETS = {
     "basic": [BASIC_SECRET],
     "hmac": [HMAC_SECRET],
     "ed25519": [ED25519_PUBLIC_KEY],
+    "mandrill": [MANDRILL_SECRET],
+    "sendgrid": [SENDGRID_PUBLIC_KEY],
 }
 KINDS = tuple(SECRETS)
 # Kinds whose signature covers the body; a static token or Basic credentials cannot notice a changed body.
@@ -72,6 +107,8 @@ def other_secret(kind: str, label: str) -> str:
         return "whsec_" + base64.b64encode(label.encode().ljust(24, b"_")).decode()
     if kind == "ed25519":  # another signing seed: its signatures do not verify under our public key
         return hashlib.sha256(label.encode()).hexdigest()
+    if kind == "sendgrid":  # another ECDSA signing key
+        return _p256_private(label)
     return label
 
 
@@ -80,6 +117,8 @@ def configured(kind: str, secret: str) -> str:
     except for public-key kinds, where it is the public key of the signing seed."""
     if kind == "ed25519":
         return nacl.signing.SigningKey(bytes.fromhex(secret)).verify_key.encode().hex()
+    if kind == "sendgrid":
+        return _p256_public(secret)
     return secret
 
 
@@ -92,7 +131,7 @@ class Signed:
     query: dict[str, str] = field(default_factory=dict)
 
 
-def sample_body(kind: str, event_id: str, event_type: str) -> bytes:
+def sample_body(kind: str, event_id: str, event_type: str) -> bytes:  # noqa: PLR0912 - one branch per provider
     if kind == "stripe":
         document: dict[str, object] = {
             "id": event_id,
@@ -139,6 +178,12 @@ def sample_body(kind: str, event_id: str, event_type: str) -> bytes:
         document = {"type": event_type, "specversion": "1.0", "id": event_id, "data": {"sid": "SM1"}}
     elif kind == "ed25519":
         document = {"version": 1, "application_id": "1", "type": 1, "event": {"type": event_type, "data": {}}}
+    elif kind == "sendgrid":  # a batch of events
+        batch = [{"email": "a@example.com", "event": event_type, "sg_event_id": event_id, "timestamp": 1_700_000_000}]
+        return json.dumps(batch).encode() + b"\r\n"
+    elif kind == "mandrill":  # one form parameter holding the JSON array of events
+        events = [{"event": event_type, "_id": event_id, "ts": 1_700_000_000, "msg": {"state": "sent"}}]
+        return urlencode({"mandrill_events": json.dumps(events)}).encode()
     elif kind == "zoom":
         document = {"event": event_type, "event_ts": 1_700_000_000_000, "payload": {"object": {"id": event_id}}}
     else:
@@ -176,6 +221,8 @@ def sign(  # noqa: PLR0912 - one branch per provider, each the provider's own re
             "hmac": f"ev-{uuid.uuid4().hex[:12]}",
             "twilio": f"idem-{uuid.uuid4().hex[:16]}",
             "ed25519": "",
+            "mandrill": uuid.uuid4().hex,
+            "sendgrid": uuid.uuid4().hex,
         }[kind]
     )
     event_type = event_type or {
@@ -189,6 +236,8 @@ def sign(  # noqa: PLR0912 - one branch per provider, each the provider's own re
         "square": "payment.updated",
         "twilio": "com.twilio.messaging.message.delivered",
         "ed25519": "APPLICATION_AUTHORIZED",
+        "mandrill": "send",
+        "sendgrid": "delivered",
     }.get(kind, "invoice.paid")
     body = body if body is not None else sample_body(kind, event_id, event_type)
 
@@ -262,11 +311,28 @@ def sign(  # noqa: PLR0912 - one branch per provider, each the provider's own re
         seed = ED25519_SEED if secret == ED25519_PUBLIC_KEY else secret
         signed = nacl.signing.SigningKey(bytes.fromhex(seed)).sign(str(timestamp).encode() + body)
         headers = {"X-Signature-Ed25519": signed.signature.hex(), "X-Signature-Timestamp": str(timestamp)}
+    elif kind == "sendgrid":
+        # ECDSA P-256 / SHA-256 over timestamp + body, base64 DER (what sendgrid's EventWebhook checks).
+        private = SENDGRID_SIGNING_KEY if secret == SENDGRID_PUBLIC_KEY else secret
+        key = load_der_private_key(base64.b64decode(private), password=None)
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        raw = key.sign(str(timestamp).encode() + body, ec.ECDSA(hashes.SHA256()))
+        headers = {
+            "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(raw).decode(),
+            "X-Twilio-Email-Event-Webhook-Timestamp": str(timestamp),
+        }
+    elif kind == "mandrill":
+        # Mandrill's documented recipe (no official library signs): the URL, then each POST
+        # variable sorted by key, key then value; base64 HMAC-SHA1 with the webhook key.
+        pairs = sorted(parse_qsl(body.decode(), keep_blank_values=True))
+        signed_data = MANDRILL_URL + "".join(name + value for name, value in pairs)
+        digest = base64.b64encode(hmac.new(secret.encode(), signed_data.encode(), hashlib.sha1).digest()).decode()
+        headers = {"X-Mandrill-Signature": digest, "Content-Type": "application/x-www-form-urlencoded"}
     else:
         raise ValueError(kind)
     # A real signature (or credential) was made: it must never show up in a log line or a response.
     WATCH.watch(*(value for name, value in headers.items() if name.lower() == SIGNATURE_HEADER[kind].lower()))
-    if kind in {"zoom", "ed25519"}:  # no event id is sent: the receiver uses the body's SHA-256
+    if kind in {"zoom", "ed25519", "mandrill", "sendgrid"}:  # no event id is sent: the receiver uses the body's SHA-256
         event_id = hashlib.sha256(body).hexdigest()
     return Signed(body=body, headers=headers, event_id=event_id, event_type=event_type, query=query)
 
@@ -286,6 +352,8 @@ SIGNATURE_HEADER = {
     "basic": "Authorization",
     "hmac": "X-Signature",
     "ed25519": "X-Signature-Ed25519",
+    "mandrill": "X-Mandrill-Signature",
+    "sendgrid": "X-Twilio-Email-Event-Webhook-Signature",
 }
 # Where each timestamped kind carries its timestamp: a header, or a key inside the signature header.
 TIMESTAMP_HEADER = {
@@ -297,5 +365,6 @@ TIMESTAMP_HEADER = {
     "zoom": ("x-zm-request-timestamp", None),
     "hmac": ("X-Timestamp", None),
     "ed25519": ("X-Signature-Timestamp", None),
+    "sendgrid": ("X-Twilio-Email-Event-Webhook-Timestamp", None),
 }
 TIMESTAMPED = tuple(TIMESTAMP_HEADER)

@@ -32,9 +32,9 @@ def test_without_a_running_local_stack_or_a_stack_name_it_says_so(runner: CliRun
 
 
 def test_send_to_an_unknown_source_names_the_known_ones(runner: CliRunner) -> None:
-    result = runner.invoke(main, ["send", "paypal"])
+    result = runner.invoke(main, ["send", "braintree"])
     assert result.exit_code == 1
-    assert "no source 'paypal'" in result.output
+    assert "no source 'braintree'" in result.output
     assert "stripe" in result.output
 
 
@@ -68,6 +68,14 @@ def test_providers_lists_every_kind_with_its_header_and_docs(runner: CliRunner) 
     assert (rows["paddle"]["timestamp"], rows["paddle"]["tolerance_seconds"]) == ("paddle-signature ts=", 5)
     assert rows["slack"]["handshake"] == "slack"
     assert all(row["docs"].startswith("https://") for row in rows.values())
+    # The kinds whose signature is not an HMAC header say where it is and what it is.
+    assert (rows["mandrill"]["algorithm"], rows["mandrill"]["body"]) == ("hmac-sha1", "form")
+    assert rows["mailgun"]["header"].startswith("body signature.signature")
+    assert rows["mailgun"]["dedupe"] == "id (signature.token, signed)"
+    assert (rows["sendgrid"]["algorithm"], rows["sendgrid"]["tolerance_seconds"]) == ("ecdsa-p256-sha256", 300)
+    assert "SubscriptionConfirmation" in rows["sns"]["handshake"]
+    assert rows["sns"]["dedupe"] == "id (MessageId, signed)"
+    assert rows["paypal"]["dedupe"] == "id (paypal-transmission-id, signed)"
 
 
 def test_providers_lists_at_least_a_hundred_presets_each_with_its_scheme_and_docs(runner: CliRunner) -> None:

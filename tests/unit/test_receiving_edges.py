@@ -20,7 +20,7 @@ from webhook_core.errors import SignatureError, SourceUnavailableError
 from webhook_core.providers.fields import DIGEST_ID_PREFIX
 from webhook_core.receiving import Delivery, Receiver
 from webhook_core.sources import Source, parse_sources
-from webhook_core.testing import InMemoryDedupe, InMemoryQueue, StaticSecrets
+from webhook_core.testing import FakeCertificates, InMemoryDedupe, InMemoryQueue, StaticSecrets
 
 VECTORS = load_all()
 FIXED_NOW = 1_795_600_000
@@ -46,6 +46,8 @@ def receiver_for(vector: dict[str, Any]) -> tuple[Receiver, InMemoryQueue]:
     name = vector["name"]
     sources = parse_sources({"sources": [{"name": name, **vector["source"]}]})
     document = {name: vector["secrets"], **{f"{name}/{k}": v for k, v in vector.get("tokens", {}).items()}}
+    # What the receiver may fetch (SNS's signing certificate) is served by a fake, never the network.
+    FakeCertificates({url: text.encode() for url, text in vector.get("documents", {}).items()}).install()
     return fake_receiver(sources, document, float(vector["time"]))
 
 

@@ -20,7 +20,21 @@ from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, TypeAdapter, V
 
 from webhook_core.bodies import BodyFormat
 from webhook_core.errors import ConfigurationError
-from webhook_core.providers import github, paddle, shopify, slack, square, standard, stripe, token, twilio, zoom
+from webhook_core.providers import (
+    github,
+    mailgun,
+    mandrill,
+    paddle,
+    sendgrid,
+    shopify,
+    slack,
+    square,
+    standard,
+    stripe,
+    token,
+    twilio,
+    zoom,
+)
 from webhook_core.providers.fields import EventFields
 from webhook_core.providers.handshakes import (
     GET_CHECKS,
@@ -160,6 +174,64 @@ class SquareSource(_Source):
 
     def spec(self) -> ProviderSpec:
         return square.spec(self.notification_url)
+
+
+class MandrillSource(_Source):
+    kind: Literal["mandrill"]
+    # Exactly the webhook URL as entered in Mandrill, query string included: Mandrill signs it.
+    url: PublicUrl
+
+    def spec(self) -> ProviderSpec:
+        return mandrill.spec(self.url)
+
+
+class MailgunSource(_Source):
+    kind: Literal["mailgun"]
+    # The replay window: the signature covers only the timestamp and the token. 15 minutes,
+    # as Mailgun's own SDK (SecurityGuard.verify_webhook).
+    tolerance_seconds: Tolerance = 900
+
+    def spec(self) -> ProviderSpec:
+        return mailgun.spec(self.tolerance_seconds)
+
+
+class SendGridSource(_Source):
+    """SendGrid's signed Event Webhook; each secret is the account's verification key (public)."""
+
+    kind: Literal["sendgrid"]
+    tolerance_seconds: Tolerance = 300
+
+    def spec(self) -> ProviderSpec:
+        return sendgrid.spec(self.tolerance_seconds)
+
+
+class SnsSource(_Source):
+    """Amazon SNS over HTTPS; each secret is a TopicArn the source accepts."""
+
+    kind: Literal["sns"]
+    # SNS retries a message with its first Timestamp, as long as the delivery policy says.
+    tolerance_seconds: Tolerance = 86_400
+    # confirm: fetch a verified SubscriptionConfirmation's SubscribeURL (an SNS host only);
+    # log: leave it to the operator (the URL's host is logged).
+    subscription: Literal["confirm", "log"] = "confirm"
+
+    def spec(self) -> ProviderSpec:
+        from webhook_core.providers import sns  # noqa: PLC0415 - only sources of this kind need it
+
+        return sns.spec(self.tolerance_seconds, self.subscription)
+
+
+class PayPalSource(_Source):
+    """PayPal webhooks; each secret is a webhook ID the source accepts (PayPal signs it)."""
+
+    kind: Literal["paypal"]
+    # PayPal retries for up to 3 days; the signed transmission id keeps replays out.
+    tolerance_seconds: Tolerance = 86_400
+
+    def spec(self) -> ProviderSpec:
+        from webhook_core.providers import paypal  # noqa: PLC0415 - only sources of this kind need it
+
+        return paypal.spec(self.tolerance_seconds)
 
 
 class _EventLocations(_Source):
@@ -382,7 +454,12 @@ SourceConfig = Annotated[
     | TokenSource
     | BasicSource
     | HmacSource
-    | Ed25519Source,
+    | Ed25519Source
+    | MandrillSource
+    | MailgunSource
+    | SendGridSource
+    | SnsSource
+    | PayPalSource,
     Field(discriminator="kind"),
 ]
 _SOURCE = TypeAdapter(SourceConfig)
@@ -401,6 +478,11 @@ KINDS = (
     "basic",
     "hmac",
     "ed25519",
+    "mandrill",
+    "mailgun",
+    "sendgrid",
+    "sns",
+    "paypal",
 )
 
 
@@ -424,7 +506,7 @@ class Preset:
         """The option naming the public URL the provider signs, which only the user can give."""
         if self.kind == "square":
             return "notification_url"
-        if self.kind == "twilio" or "{url}" in str(self.options.get("signed_content", "")):
+        if self.kind in {"twilio", "mandrill"} or "{url}" in str(self.options.get("signed_content", "")):
             return "url"
         return None
 

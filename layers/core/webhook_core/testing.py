@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from webhook_core.certificates import CertificateFetcher, CertificateUnavailableError, install
 from webhook_core.dedupe import Outcome
 from webhook_core.envelope import Envelope
 from webhook_core.errors import BodyStoreError, DeliveryInProgressError, QueueError, SourceUnavailableError
@@ -117,3 +118,24 @@ class InMemoryCapturedSecrets:
     def get(self, source: str) -> str | None:
         self.reads += 1
         return self.secrets.get(source)
+
+
+@dataclass
+class FakeCertificates:
+    """Serves documents by URL in place of the network, for the certificate fetcher
+    (SNS's and PayPal's signing certificates, SNS's SubscribeURL): `install()` makes
+    the process's fetcher use it. Every URL asked for is recorded in `fetched`."""
+
+    documents: dict[str, bytes] = field(default_factory=dict)
+    fetched: list[str] = field(default_factory=list)
+
+    def __call__(self, url: str, *, timeout: float, max_bytes: int) -> bytes:
+        self.fetched.append(url)
+        if url not in self.documents:
+            raise CertificateUnavailableError(f"no document at {url}")
+        return self.documents[url][: max_bytes + 1]
+
+    def install(self) -> CertificateFetcher:
+        fetcher = CertificateFetcher(self)
+        install(fetcher)
+        return fetcher

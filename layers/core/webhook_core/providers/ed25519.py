@@ -61,6 +61,10 @@ class Ed25519Scheme:
     def binds_body(self) -> bool:
         return True
 
+    @property
+    def signed_id_path(self) -> str | None:
+        return None
+
     def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]:
         """Each public key as its 32 raw bytes; one that does not decode to that is None."""
         return tuple(_public_key_bytes(secret.strip(), self.key_encoding) for secret in secrets)

@@ -50,6 +50,9 @@ class EventFields:
     resource_id_path: str | None = None
     kept_headers: tuple[str, ...] = ("content-type", "user-agent")
     body_format: BodyFormat = "json"
+    # A form parameter whose value is the JSON document the paths point into
+    # (Mandrill posts `mandrill_events=<JSON array>`).
+    json_parameter: str | None = None
 
     def extract(self, headers: Mapping[str, str], body: bytes, body_format: BodyFormat | None = None) -> EventFacts:
         """Read the event's facts. Never fails: a body that does not parse still gets
@@ -58,6 +61,8 @@ class EventFields:
         `body_format` is the kind's own unless its scheme proved another for this
         delivery (Twilio: a signed bodySHA256 means JSON)."""
         document = parse_body_or_none(body, body_format or self.body_format) if self._needs_body else None
+        if self.json_parameter is not None:
+            document = _embedded_json(document, self.json_parameter)
         found_id = _text(headers.get(self.id_header) if self.id_header else None) or _text(
             _lookup(document, self.id_path)
         )
@@ -91,6 +96,11 @@ def event_key(text: str) -> str:
     if len(text) <= MAX_ID_CHARS and sqs_safe(text):
         return text
     return DIGEST_ID_PREFIX + hashlib.sha256(sent_bytes(text)).hexdigest()
+
+
+def _embedded_json(document: Any, parameter: str) -> Any:
+    value = document.get(parameter) if isinstance(document, dict) else None
+    return parse_body_or_none(value.encode("utf-8", "surrogatepass"), "json") if isinstance(value, str) else None
 
 
 def _lookup(document: Any, path: str | None) -> Any:

@@ -62,6 +62,12 @@ class Scheme(Protocol):
         """Whether the signature covers the body (a static token or Basic credentials do not)."""
         ...
 
+    @property
+    def signed_id_path(self) -> str | None:
+        """Where in the body an id the signature covers is, for schemes that sign a part
+        of the body and not the rest (Mailgun's token); None for the others."""
+        ...
+
     def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]: ...
 
     def verify(
@@ -95,6 +101,10 @@ class TextSecretsUntimed:
     @property
     def binds_body(self) -> bool:
         return False
+
+    @property
+    def signed_id_path(self) -> str | None:
+        return None
 
     def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]:
         return tuple(secret.encode() if secret else None for secret in secrets)
@@ -168,6 +178,10 @@ class SignatureScheme:
     @property
     def binds_body(self) -> bool:
         return True
+
+    @property
+    def signed_id_path(self) -> str | None:
+        return None
 
     def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]:
         """Turn configured secrets into HMAC keys; an undecodable one becomes None."""

@@ -101,7 +101,10 @@ class ProviderSpec:
     @property
     def signs_event_id(self) -> bool:
         """Whether the event id is covered by the signature: in the signed body, or a
-        header the signed content includes."""
+        header the signed content includes, or the one part of the body a scheme signs
+        (Mailgun's token)."""
+        if self.fields.id_path is not None and self.fields.id_path == self.scheme.signed_id_path:
+            return True
         if not self.scheme.binds_body:
             return False
         if self.fields.id_header:

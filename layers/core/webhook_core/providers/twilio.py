@@ -17,18 +17,17 @@ import hmac
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from webhook_core.errors import SignatureError
 from webhook_core.providers.fields import EventFields
+from webhook_core.providers.forms import matching_key, sign_form, signed_form, url_variants
 from webhook_core.providers.scheme import NO_QUERY, TextSecretsUntimed, Verified, decode_signature
 from webhook_core.providers.spec import ProviderSpec
 
 SETTINGS_HEADER = "x-twilio-webhooks-signature-settings"
 BODY_HASH_PARAMETER = "bodySHA256"
 _ALGORITHMS = {"HMAC_SHA1": "sha1", "HMAC_SHA256": "sha256"}
-# Twilio's form posts carry a few dozen parameters; far more is not a Twilio request.
-MAX_PARAMETERS = 1000
 # What a form post's type is read from, in order: what users route messages and calls on.
 # (Event Streams and bodySHA256 JSON bodies name theirs in `type`.)
 TYPE_PARAMETERS = ("MessageStatus", "SmsStatus", "CallStatus")
@@ -72,27 +71,20 @@ class TwilioScheme(TextSecretsUntimed):
                 raise SignatureError("malformed_signature")
             if not hmac.compare_digest(hashlib.sha256(body).hexdigest(), body_hash.strip().lower()):
                 raise SignatureError("signature_mismatch")
-            contents = [url.encode() for url in _url_variants(self._url_with_body_hash(body_hash.strip()))]
+            contents = [url.encode() for url in url_variants(self._url_with_body_hash(body_hash.strip()))]
         else:
-            parameters = _form_parameters(body)
-            contents = [url.encode() + parameters for url in _url_variants(self.url)]
             # The signature binds the sorted parameters, not the bytes: a reordered copy
             # is the same delivery.
-            content_digest = hashlib.sha256(parameters).hexdigest()
+            contents, content_digest = signed_form(url_variants(self.url), body)
 
-        for index, key in enumerate(keys):
-            if key is None:
-                continue
-            matched = False
-            for content in contents:
-                matched |= hmac.compare_digest(hmac.new(key, content, digest).digest(), signature)
-            if matched:
-                return Verified(
-                    secret_index=index,
-                    content_digest=content_digest,
-                    body_format="json" if body_hash is not None else "form",
-                )
-        raise SignatureError("signature_mismatch")
+        index = matching_key(contents, signature, keys, digest)
+        if index is None:
+            raise SignatureError("signature_mismatch")
+        return Verified(
+            secret_index=index,
+            content_digest=content_digest,
+            body_format="json" if body_hash is not None else "form",
+        )
 
     @property
     def binds_body(self) -> bool:
@@ -106,8 +98,7 @@ class TwilioScheme(TextSecretsUntimed):
 
     def sign_form(self, body: bytes, secret: str) -> str:
         """The signature of a form post: the URL followed by its sorted parameters."""
-        mac = hmac.new(secret.encode(), self.url.encode() + _form_parameters(body), getattr(hashlib, self.algorithm))
-        return base64.b64encode(mac.digest()).decode("ascii")
+        return sign_form(self.url, body, secret, self.algorithm)
 
     def signed_query(self, body: bytes) -> dict[str, str]:
         return {BODY_HASH_PARAMETER: hashlib.sha256(body).hexdigest()}
@@ -124,36 +115,6 @@ def _settings_algorithm(settings: str) -> str:
         if separator and name.strip() == "algorithm" and value.strip():
             return value.strip().upper()
     return "HMAC_SHA1"
-
-
-def _url_variants(url: str) -> list[str]:
-    """The URL without and with its default port: Twilio's own validators accept both,
-    because Twilio has signed both forms."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port is not None:
-        return [url, urlunsplit(parts._replace(netloc=_netloc(parts.username, parts.password, host)))]
-    default = 443 if parts.scheme == "https" else 80
-    return [url, urlunsplit(parts._replace(netloc=f"{parts.netloc}:{default}"))]
-
-
-def _netloc(username: str | None, password: str | None, host: str) -> str:
-    if username is None:
-        return host
-    return f"{username}:{password}@{host}" if password is not None else f"{username}@{host}"
-
-
-def _form_parameters(body: bytes) -> bytes:
-    """Each distinct name, sorted, followed by each of its distinct values, sorted."""
-    try:
-        text = body.decode("utf-8")
-        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_PARAMETERS)
-    except (UnicodeDecodeError, ValueError):
-        raise SignatureError("malformed_body") from None
-    values: dict[str, set[str]] = {}
-    for name, value in pairs:
-        values.setdefault(name, set()).add(value)
-    return "".join(name + value for name in sorted(values) for value in sorted(values[name])).encode()
 
 
 def spec(url: str, fields: EventFields | None = None) -> ProviderSpec:
