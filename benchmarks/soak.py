@@ -160,10 +160,14 @@ def plan(sources: dict[str, Source], count: int, rng: random.Random) -> list[Pla
             if size:
                 encoded = urllib.parse.urlencode({**form, "padding": "x" * (size - len(encoded))}).encode()
         else:
-            document = {**json.loads(body), "soak": marker}
-            encoded = json.dumps(document).encode()
+            parsed = json.loads(body)
+            # A batch (SendGrid posts a list of events): the marker and padding go in its first event.
+            batch = parsed if isinstance(parsed, list) else [parsed]
+            batch[0] = {**batch[0], "soak": marker}
+            encoded = json.dumps(batch if isinstance(parsed, list) else batch[0]).encode()
             if size:
-                encoded = json.dumps({**document, "padding": "x" * (size - len(encoded))}).encode()
+                batch[0] = {**batch[0], "padding": "x" * (size - len(encoded))}
+                encoded = json.dumps(batch if isinstance(parsed, list) else batch[0]).encode()
         events.append(PlannedEvent(source.name, event_id, event_type, encoded, marker))
     return events
 

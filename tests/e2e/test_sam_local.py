@@ -178,7 +178,9 @@ def test_what_webhooks_send_posts_through_sam_local_start_api_is_accepted(
     with the container's environment, accepts."""
     secrets = json.loads(sam_stack.secrets_file.read_text())
     as_in_a_container(env_file(sam_stack)["ReceiverFunction"])
-    for name, source in sorted(SOURCES.items()):
+    # SNS and PayPal sign with their own certificates: `webhooks send` cannot sign for them.
+    signable = {name: source for name, source in SOURCES.items() if source.kind not in signing.UNSIGNABLE_KINDS}
+    for name, source in sorted(signable.items()):
         signing_secret = devsecrets.signing_secret(secrets, name)
         assert signing_secret is not None
         delivery = signing.sign(source, signing_secret)

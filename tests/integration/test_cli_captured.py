@@ -46,7 +46,7 @@ def test_the_operator_sees_resets_and_the_next_one_is_kept(operated_stack: Opera
     assert "forgotten" in reset.output
     assert "secret_first" not in reset.output
     assert store.keep("notion", "secret_second")
-    assert operated_stack.webhooks("secrets", "captured", "notion").output == "secret_second\n"
+    assert operated_stack.webhooks("secrets", "captured", "notion").stdout == "secret_second\n"
 
 
 def test_a_source_that_keeps_no_setup_secret_is_refused(operated_stack: OperatedStack, setup_sources: None) -> None:

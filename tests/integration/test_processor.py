@@ -480,7 +480,9 @@ def test_off_the_main_thread_a_hanging_handler_is_abandoned_and_fails_alone(harn
             release.wait(30)
         ran.append(event.envelope.id)
 
-    processor = _bounded_processor(harness, registry, handler_timeout=0.5)
+    processor = _bounded_processor(
+        harness, registry, handler_timeout=3.0
+    )  # off the main thread it bounds the once-lock writes too
     first, hanging, last = envelope(), envelope(event_type="hangs"), envelope()
     batch = lambda_event([_message(first), _message(hanging), _message(last)], "arn:aws:sqs:us-east-1:1:q")
     responses: list[Any] = []
