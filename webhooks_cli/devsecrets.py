@@ -1,5 +1,5 @@
 """Dev secrets: generated on the first start into a git-ignored file and reused
-after. The file holds exactly the Secrets Manager document (DESIGN §3)."""
+after. The file holds exactly the Secrets Manager document (README, "Add a source and set its secret")."""
 
 from __future__ import annotations
 

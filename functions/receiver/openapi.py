@@ -14,7 +14,10 @@ def document() -> str:
     return app.get_openapi_json_schema(
         title=TITLE,
         version=__version__,
-        description="POST a provider's webhook to /webhooks/{source}; see DESIGN.md section 4.",
+        description=(
+            "POST a provider's webhook to /webhooks/{source}; the README's section "
+            "'The receiver contract' lists every answer."
+        ),
     )
 
 

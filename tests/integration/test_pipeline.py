@@ -1,5 +1,5 @@
 """The whole pipeline in-process: receiver → SQS → processor with the tests'
-handlers (tests/fixtures/handlers), over moto (DESIGN §1, the issues' "done when")."""
+handlers (tests/fixtures/handlers), over moto (README, "What it guarantees")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every row of the receiver contract (DESIGN §4), through API Gateway REST events."""
+"""Every row of the receiver contract (README, "The receiver contract"), through API Gateway REST events."""
 
 from __future__ import annotations
 

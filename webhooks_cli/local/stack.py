@@ -1,4 +1,4 @@
-"""`webhooks dev`: the whole pipeline in one process on 127.0.0.1 (DESIGN §7)."""
+"""`webhooks dev`: the whole pipeline in one process on 127.0.0.1 (README, "Two-minute tour")."""
 
 from __future__ import annotations
 

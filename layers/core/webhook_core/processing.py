@@ -320,7 +320,7 @@ def warn_of_handlers_that_never_run(registry: HandlerRegistry, sources_file: Pat
 
 def _check_body(envelope: Envelope) -> None:
     """A delivery whose body does not parse as its kind sends it is not acknowledged
-    as unhandled: it fails, so it reaches the dead-letter queue for a human (DESIGN §1).
+    as unhandled: it fails, so it reaches the dead-letter queue for a human (README, "What a dead letter means").
     Raises UnparseableBodyError."""
     envelope.document()
 
