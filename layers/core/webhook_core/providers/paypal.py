@@ -27,7 +27,14 @@ from webhook_core import certificates
 from webhook_core.certificates import HostRule
 from webhook_core.errors import SignatureError
 from webhook_core.providers.fields import EventFields
-from webhook_core.providers.scheme import NO_QUERY, Verified, decode_signature, parse_timestamp
+from webhook_core.providers.scheme import (
+    NO_QUERY,
+    SignsBodyWithTimestamp,
+    Verified,
+    accepted_names,
+    decode_signature,
+    parse_timestamp,
+)
 from webhook_core.providers.spec import ProviderSpec
 
 DOCS = "https://developer.paypal.com/api/rest/webhooks/rest/#link-verifysignature"
@@ -47,7 +54,7 @@ PAYPAL_SUBJECT = re.compile(r"(.+\.)?paypal\.com")
 
 
 @dataclass(frozen=True, slots=True)
-class PayPalScheme:
+class PayPalScheme(SignsBodyWithTimestamp):
     # PayPal retries a delivery for up to 3 days; the signed transmission id keeps replays out.
     tolerance_seconds: int = 86_400
     signature_header: str = SIGNATURE_HEADER
@@ -57,21 +64,9 @@ class PayPalScheme:
     algorithm: str = "SHA256withRSA"
     signed_content: str = "{transmission id}|{transmission time}|{webhook id}|{crc32(body)}"
 
-    @property
-    def has_timestamp(self) -> bool:
-        return True
-
-    @property
-    def binds_body(self) -> bool:
-        return True
-
-    @property
-    def signed_id_path(self) -> str | None:
-        return None
-
     def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]:
         """Each accepted webhook ID; anything that is not one is None."""
-        return tuple(secret.strip().encode() if WEBHOOK_ID.fullmatch(secret.strip()) else None for secret in secrets)
+        return accepted_names(secrets, WEBHOOK_ID)
 
     def verify(
         self,
@@ -111,9 +106,6 @@ class PayPalScheme:
 
     def sign(self, body: bytes, secret: str, *, timestamp: int | None = None, event_id: str = "") -> str:
         raise ValueError("PayPal signs with its own private key; tests sign with their own certificate")
-
-    def signed_query(self, body: bytes) -> dict[str, str]:
-        return {}
 
 
 def _paypal_public_key(certificate: Any) -> Any:

@@ -113,6 +113,34 @@ class TextSecretsUntimed:
         return {}
 
 
+class SignsBodyWithTimestamp:
+    """What schemes share that sign the body with a timestamp, name no id inside the body
+    and add nothing to the URL (SendGrid, PayPal; SNS signs its fields, not the bytes)."""
+
+    __slots__ = ()
+
+    @property
+    def has_timestamp(self) -> bool:
+        return True
+
+    @property
+    def binds_body(self) -> bool:
+        return True
+
+    @property
+    def signed_id_path(self) -> str | None:
+        return None
+
+    def signed_query(self, body: bytes) -> dict[str, str]:
+        return {}
+
+
+def accepted_names(secrets: Sequence[str], pattern: re.Pattern[str]) -> tuple[bytes | None, ...]:
+    """Secrets that are names the provider signs rather than keys (SNS TopicArns, PayPal
+    webhook ids): each as its bytes, one that is not such a name None."""
+    return tuple(secret.strip().encode() if pattern.fullmatch(secret.strip()) else None for secret in secrets)
+
+
 @dataclass(frozen=True, slots=True)
 class Verified:
     """Proof that a request is genuine: which of the source's secrets matched.

@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING
 
 from webhook_core.errors import SignatureError
 from webhook_core.providers.fields import EventFields
-from webhook_core.providers.scheme import NO_QUERY, Verified, decode_signature, parse_timestamp
+from webhook_core.providers.scheme import (
+    NO_QUERY,
+    SignsBodyWithTimestamp,
+    Verified,
+    decode_signature,
+    parse_timestamp,
+)
 from webhook_core.providers.spec import ProviderSpec
 
 if TYPE_CHECKING:
@@ -35,7 +41,7 @@ MAX_KEY_BYTES = 512
 
 
 @dataclass(frozen=True, slots=True)
-class EcdsaScheme:
+class EcdsaScheme(SignsBodyWithTimestamp):
     signature_header: str = SIGNATURE_HEADER
     timestamp_header: str | None = TIMESTAMP_HEADER
     tolerance_seconds: int = 300
@@ -43,18 +49,6 @@ class EcdsaScheme:
     encoding: str = "base64"
     algorithm: str = "ecdsa-p256-sha256"
     signed_content: str = "{timestamp}{body}"
-
-    @property
-    def has_timestamp(self) -> bool:
-        return True
-
-    @property
-    def binds_body(self) -> bool:
-        return True
-
-    @property
-    def signed_id_path(self) -> str | None:
-        return None
 
     def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]:
         """Each public key as its DER bytes; one that is not a P-256 public key is None."""
@@ -106,9 +100,6 @@ class EcdsaScheme:
             raise ValueError("an ECDSA signing key is the base64 of its DER (PKCS #8)")
         signature = private.sign(f"{timestamp}".encode() + body, ec.ECDSA(hashes.SHA256()))
         return base64.b64encode(signature).decode("ascii")
-
-    def signed_query(self, body: bytes) -> dict[str, str]:
-        return {}
 
 
 def new_signing_key() -> tuple[str, str]:

@@ -33,7 +33,14 @@ from webhook_core.certificates import HostRule
 from webhook_core.errors import SignatureError
 from webhook_core.observability import logger
 from webhook_core.providers.fields import EventFields
-from webhook_core.providers.scheme import NO_QUERY, Verified, decode_signature, parse_timestamp
+from webhook_core.providers.scheme import (
+    NO_QUERY,
+    SignsBodyWithTimestamp,
+    Verified,
+    accepted_names,
+    decode_signature,
+    parse_timestamp,
+)
 from webhook_core.providers.spec import HandshakeReply, ProviderSpec
 
 DOCS = "https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html"
@@ -57,7 +64,7 @@ SubscriptionMode = Literal["confirm", "log"]
 
 
 @dataclass(frozen=True, slots=True)
-class SnsScheme:
+class SnsScheme(SignsBodyWithTimestamp):
     # SNS publishes with the Timestamp of the first attempt and retries the same message,
     # for as long as the topic's delivery policy says: the window is wide, and the signed
     # MessageId keeps replays out for the dedupe record's life.
@@ -70,10 +77,6 @@ class SnsScheme:
     signed_content: str = "SNS's canonical string of the message's signed fields"
 
     @property
-    def has_timestamp(self) -> bool:
-        return True
-
-    @property
     def binds_body(self) -> bool:
         # The signed fields, not the raw bytes (MessageAttributes, UnsubscribeURL are not signed).
         return False
@@ -84,7 +87,7 @@ class SnsScheme:
 
     def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]:
         """Each accepted TopicArn; anything that is not an SNS topic ARN is None."""
-        return tuple(secret.strip().encode() if TOPIC_ARN.fullmatch(secret.strip()) else None for secret in secrets)
+        return accepted_names(secrets, TOPIC_ARN)
 
     def verify(
         self,
@@ -124,9 +127,6 @@ class SnsScheme:
 
     def sign(self, body: bytes, secret: str, *, timestamp: int | None = None, event_id: str = "") -> str:
         raise ValueError("SNS signs with Amazon's private key; tests sign with their own certificate")
-
-    def signed_query(self, body: bytes) -> dict[str, str]:
-        return {}
 
 
 def canonical_string(message: Mapping[str, Any]) -> bytes:
