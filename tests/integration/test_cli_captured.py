@@ -40,7 +40,7 @@ def test_the_operator_sees_resets_and_the_next_one_is_kept(operated_stack: Opera
     assert not store.keep("notion", "secret_second")  # first write wins
 
     shown = operated_stack.webhooks("secrets", "captured", "notion")
-    assert (shown.exit_code, shown.output) == (0, "secret_first\n")
+    assert (shown.exit_code, shown.stdout) == (0, "secret_first\n")
     reset = operated_stack.webhooks("secrets", "captured", "notion", "--reset")
     assert reset.exit_code == 0
     assert "forgotten" in reset.output
