@@ -275,18 +275,36 @@ def _send_times(target_url: str, delivery: signing.Delivery, times: int) -> None
     """POST (or GET) the delivery `times` times, printing each answer and what was recorded."""
     kind_of = escape(printable(delivery.event_type))
     for attempt in range(1, times + 1):
-        status, body = _post(target_url, delivery)
+        status, body, waited = _post_as_a_provider(target_url, delivery)
         prefix = f"[{attempt}/{times}] " if times > 1 else ""
         colour = "green" if status < 300 else "yellow" if status < 500 else "red"
         recorded = _recorded_id(status, body)
         # One line per attempt: the type, the status, the envelope id the receiver recorded, its answer.
         as_recorded = f" recorded {escape(printable(recorded))}" if recorded is not None else ""
+        in_flight = f"  [dim](409 while the previous copy was in flight; resent after {waited:.1f} s)[/dim]"
         console.print(
             f"{prefix}{delivery.method} {target_url}  {kind_of}  "
-            f"[{colour}]{status}[/{colour}]{as_recorded}  {escape(printable(body))}"
+            f"[{colour}]{status}[/{colour}]{as_recorded}  {escape(printable(body))}" + (in_flight if waited else "")
         )
     if status >= 400:  # refused: a script that sends must see it
         raise click.exceptions.Exit(1)
+
+
+# A copy sent while the previous one may still be sending is answered 409 + Retry-After;
+# like a provider, `send` sends it again, sooner than Retry-After asks (the local processor
+# takes an event within a second), and for at most that long.
+IN_FLIGHT_PAUSE_SECONDS = 0.25
+
+
+def _post_as_a_provider(url: str, delivery: signing.Delivery) -> tuple[int, str, float]:
+    """POST the delivery; on a 409 in flight, again until it is not: (status, body, seconds waited)."""
+    waited = 0.0
+    while True:
+        status, body, retry_after = _post(url, delivery)
+        if status != 409 or retry_after is None or waited >= retry_after:
+            return status, body, waited
+        time.sleep(IN_FLIGHT_PAUSE_SECONDS)
+        waited += IN_FLIGHT_PAUSE_SECONDS
 
 
 def _recorded_id(status: int, body: str) -> str | None:
@@ -304,16 +322,19 @@ def _recorded_id(status: int, body: str) -> str | None:
     return None
 
 
-def _post(url: str, delivery: signing.Delivery) -> tuple[int, str]:
+def _post(url: str, delivery: signing.Delivery) -> tuple[int, str, float | None]:
+    """(status, body, Retry-After seconds if any)."""
     if delivery.query:
         url = f"{url}?{urllib.parse.urlencode(delivery.query)}"
     data = delivery.body if delivery.method not in {"GET", "HEAD"} else None
     request = urllib.request.Request(url, data=data, headers=delivery.headers, method=delivery.method)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the user's own endpoint
-            return response.status, response.read().decode("utf-8", "replace")
+            return response.status, response.read().decode("utf-8", "replace"), None
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode("utf-8", "replace")
+        retry_after = exc.headers.get("Retry-After", "")
+        seconds = float(retry_after) if retry_after.isdigit() else None
+        return exc.code, exc.read().decode("utf-8", "replace"), seconds
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         hint = " (is `webhooks dev` running?)" if "127.0.0.1" in url else ""

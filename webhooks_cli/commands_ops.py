@@ -99,7 +99,7 @@ def _queue(target: Target) -> DeadLetterQueue:
         target.client("dynamodb"),
         dead_letter_queue_url=resources.dead_letter_queue_url,
         queue_url=resources.queue_url,
-        state_table=resources.state_table,
+        ledger_table=resources.ledger_table,
         # Read only when a claim-checked letter's body is shown or searched.
         bodies=S3BodyStore(resources.body_bucket, client_factory=lambda: target.client("s3")),
     )
@@ -203,12 +203,13 @@ def _print_letter(letter: DeadLetter, *, full: bool = False) -> None:
         if envelope.get(key):
             console.print(f"[bold]{key:<12}[/bold] {_shown(_text(envelope[key]))}")
     console.print(f"[bold]receives[/bold]     {letter.receive_count}")
-    if letter.failure:
-        console.print(
-            f"[bold]last failure[/bold] {_shown(letter.last_error)}  "
-            f"(attempt {letter.failure.attempt}, {letter.failure.failed_at.isoformat()})"
-        )
-        console.print("             (the processor keeps each envelope's last failure)")
+    record = letter.record
+    if record is not None:
+        console.print(f"[bold]ledger[/bold]       {record.view()} after {record.attempts} attempt(s)")
+    if record is not None and record.last_error:
+        when = record.updated_at.isoformat() if record.updated_at else "?"
+        console.print(f"[bold]last failure[/bold] {_shown(letter.last_error)}  ({when})")
+        console.print("             (`webhooks events show` gives its whole timeline)")
     else:
         console.print("[bold]last failure[/bold] none recorded")
     headers = envelope.get("headers")
@@ -497,10 +498,7 @@ def captured(source: str, reset: bool, target_choice: TargetChoice) -> None:
     if sources[source].spec.setup_capture is None:
         raise CliError(f"source {source!r} keeps no setup secret (only Notion- and Asana-style sources do)")
     target = target_choice.resolve(project)
-    if not target.resources.dedupe_table:
-        where = "restart `webhooks dev`" if target.local else "its outputs lack DedupeTableName: deploy it again"
-        raise CliError(f"{target.description} does not say where captured secrets live; {where}")
-    store = CapturedSecrets(target.resources.dedupe_table, client=target.client("dynamodb"))
+    store = CapturedSecrets(target.resources.ledger_table, client=target.client("dynamodb"))
     if reset:
         forgotten = store.forget(source)
         console.print(f"{source}: " + ("forgotten; the next one handed over is kept" if forgotten else "none kept"))

@@ -4,7 +4,8 @@ Reading a queue means receiving its messages, which hides them for a while; ever
 command here hands back (visibility 0) what it does not delete, so the DLQ looks
 untouched afterwards. Replay sends first and deletes second: an interruption
 leaves at worst a second copy on the main queue, which the processor's
-idempotency absorbs.
+once-lock (the event ledger) absorbs. Each dead letter is shown with its ledger record:
+its status, attempts and last error.
 """
 
 from __future__ import annotations
@@ -23,8 +24,7 @@ from pydantic import ValidationError
 from webhook_core.body_store import BodyStore
 from webhook_core.envelope import BodyRef, Envelope
 from webhook_core.errors import BodyStoreError
-from webhook_core.processing import processed_record_key
-from webhook_core.state import FailureRecord, ProcessorState
+from webhook_core.ledger import FINISHED, DynamoDBLedger, EventRecord
 from webhooks_cli.errors import CliError
 
 BATCH = 10
@@ -39,7 +39,8 @@ class DeadLetter:
     attributes: dict[str, str]
     message_attributes: dict[str, Any]
     envelope: dict[str, Any] | None
-    failure: FailureRecord | None = None
+    # The event's ledger record: its status, attempts and last error.
+    record: EventRecord | None = None
     # Where a claim-checked body is read from (the stack's body bucket).
     bodies: BodyStore | None = None
 
@@ -57,8 +58,8 @@ class DeadLetter:
 
     @property
     def receive_count(self) -> int:
-        if self.failure is not None:
-            return self.failure.attempt
+        if self.record is not None and self.record.attempts:
+            return self.record.attempts
         return int(self.attributes.get("ApproximateReceiveCount", "0"))
 
     @property
@@ -67,9 +68,9 @@ class DeadLetter:
 
     @property
     def last_error(self) -> str:
-        if self.failure is None:
+        if self.record is None or not self.record.last_error:
             return ""
-        return f"{self.failure.error_type}: {self.failure.message}"
+        return f"{self.record.error_type}: {self.record.last_error}"
 
     @cached_property
     def _parsed(self) -> Envelope | None:
@@ -110,7 +111,8 @@ class DeadLetter:
             "type": self.type,
             "receive_count": self.receive_count,
             "last_error": self.last_error,
-            "failed_at": self.failure.failed_at.isoformat() if self.failure else None,
+            "status": self.record.view() if self.record else None,
+            "failed_at": self.record.updated_at.isoformat() if self.record and self.record.updated_at else None,
             "sent_at": self.sent_at.isoformat(),
             "age_seconds": int((now - self.sent_at).total_seconds()),
         }
@@ -178,7 +180,7 @@ class DeadLetterQueue:
         *,
         dead_letter_queue_url: str,
         queue_url: str,
-        state_table: str,
+        ledger_table: str,
         bodies: BodyStore | None = None,
     ) -> None:
         self.sqs = sqs
@@ -186,8 +188,8 @@ class DeadLetterQueue:
         self.dynamodb = dynamodb
         self.dead_letter_queue_url = dead_letter_queue_url
         self.queue_url = queue_url
-        self.state_table = state_table
-        self.state = ProcessorState(state_table, ttl_seconds=1, client=dynamodb)
+        # Reads and replays only: retention is what a record the processor makes keeps.
+        self.ledger = DynamoDBLedger(ledger_table, retention_seconds=86_400, client=dynamodb)
 
     # --- reading --------------------------------------------------------------
 
@@ -209,7 +211,7 @@ class DeadLetterQueue:
                 letters[message["MessageId"]] = _letter(message, self.bodies)
         if with_failures:
             for letter in letters.values():
-                letter.failure = self.state.last_failure(letter.envelope_id)
+                letter.record = self.ledger.get(letter.envelope_id)
         return sorted(letters.values(), key=lambda letter: letter.sent_at)
 
     def release(self, letters: Iterable[DeadLetter]) -> None:
@@ -230,10 +232,8 @@ class DeadLetterQueue:
         return [letter for letter in letters if selection.matches(letter)]
 
     def already_processed(self, envelope_id: str) -> bool:
-        item = self.dynamodb.get_item(
-            TableName=self.state_table, Key={"id": {"S": processed_record_key(envelope_id)}}, ConsistentRead=True
-        ).get("Item")
-        return bool(item) and item.get("status", {}).get("S") == "COMPLETED"
+        record = self.ledger.get(envelope_id)
+        return record is not None and record.status in FINISHED
 
     # --- acting -----------------------------------------------------------------
 
@@ -248,7 +248,7 @@ class DeadLetterQueue:
     ) -> ReplayReport:
         """Send the selected dead letters back to the main queue, then delete them
         from the DLQ. Already-processed envelopes are skipped unless `force`, which
-        clears their processed record first so the handler runs again."""
+        reopens their ledger record first so the handler runs again, once."""
         report = ReplayReport()
         letters = self.scan()
         deleted: set[str] = set()
@@ -290,9 +290,7 @@ class DeadLetterQueue:
                 return "failed"
         try:
             if force and letter.envelope:
-                self.dynamodb.delete_item(
-                    TableName=self.state_table, Key={"id": {"S": processed_record_key(letter.envelope_id)}}
-                )
+                self.ledger.reopen(letter.envelope_id, now=time.time(), force=True)
             self.sqs.send_message(
                 QueueUrl=self.queue_url, MessageBody=letter.body, MessageAttributes=letter.message_attributes
             )

@@ -20,18 +20,27 @@ LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "loc
 
 @dataclass(frozen=True)
 class Resources:
-    """The stack's resources a tool needs, whatever the target."""
+    """The stack's stateful resources, whatever the target: the local stack's (created in
+    the emulator from the template) or a deployed stack's (from its outputs)."""
 
     queue_url: str
     queue_arn: str
     dead_letter_queue_url: str
     dead_letter_queue_arn: str
-    state_table: str
+    # The event ledger, with the secrets providers hand over at setup and the ordering marks.
+    ledger_table: str
     secret_id: str
     body_bucket: str
-    # Where the receiver keeps the secrets providers hand over at setup (Notion, Asana);
-    # empty in a local state file written before there were any.
-    dedupe_table: str = ""
+
+    def physical_ids(self) -> dict[str, str]:
+        """What `!Ref <logical id>` resolves to for each resource, as in CloudFormation."""
+        return {
+            "LedgerTable": self.ledger_table,
+            "EventsQueue": self.queue_url,
+            "EventsDeadLetterQueue": self.dead_letter_queue_url,
+            "SourceSecrets": self.secret_id,
+            "BodyBucket": self.body_bucket,
+        }
 
 
 @dataclass
@@ -71,11 +80,9 @@ def resolve(
             queue_arn=deployed.output("EventsQueueArn"),
             dead_letter_queue_url=deployed.output("DeadLetterQueueUrl"),
             dead_letter_queue_arn=deployed.output("DeadLetterQueueArn"),
-            state_table=deployed.output("ProcessorStateTableName"),
+            ledger_table=deployed.output("LedgerTableName"),
             secret_id=deployed.output("SourceSecretsArn"),
             body_bucket=deployed.output("BodyBucketName"),
-            # Only `secrets captured` needs it: every other command works on a stack without it.
-            dedupe_table=deployed.outputs.get("DedupeTableName", ""),
         )
         return Target(f"stack {stack}", resources, endpoint_url, False, deployed.session)
 

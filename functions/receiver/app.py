@@ -16,7 +16,6 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from webhook_core.dedupe import Outcome
 from webhook_core.errors import (
     ConfigurationError,
     DeliveryInProgressError,
@@ -24,6 +23,7 @@ from webhook_core.errors import (
     SignatureError,
     WebhookError,
 )
+from webhook_core.ledger import Outcome
 from webhook_core.observability import MetricUnit, logger, metrics
 from webhook_core.providers.spec import HandshakeReply, Reply
 from webhook_core.receiving import Delivery, Receiver, create_receiver
@@ -312,7 +312,7 @@ def _raw_body(receiver: Receiver) -> bytes:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True, log_event=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    get_receiver().dedupe.bind(context)
+    get_receiver().bind(context)
     return app.resolve(event, context)
 
 

@@ -18,11 +18,11 @@ from webhooks_cli import signing
 
 
 def _stores(stack: DevStack) -> tuple[int, int]:
-    """(dedupe records, queued messages) in the stack's emulator."""
+    """(ledger records, queued messages) in the stack's emulator."""
     state = json.loads(stack.state_file.read_text())
     dynamodb: Any = stack.aws("dynamodb")
     sqs: Any = stack.aws("sqs")
-    table = next(name for name in dynamodb.list_tables()["TableNames"] if name.endswith("DedupeTable"))
+    table = next(name for name in dynamodb.list_tables()["TableNames"] if name.endswith("LedgerTable"))
     records = dynamodb.scan(TableName=table, Select="COUNT")["Count"]
     attributes = sqs.get_queue_attributes(
         QueueUrl=state["queue_url"],

@@ -76,9 +76,10 @@ def test_large_pushes_are_kept_processed_once_and_a_claim_checked_dead_letter_re
             status, answer = post(url, signed)
             assert (name, status) == (name, 202), answer
             expected[str(answer["id"])] = (hashlib.sha256(body).hexdigest(), len(json.loads(body)["commits"]))
-            assert post(url, sign("github", body, secret=secret, event_id=signed.event_id))[0] == 200
         for envelope_id in expected:
             stack.wait_for(rf"processed\s+{re.escape(envelope_id)}\b", timeout=60)
+        for body in bodies.values():  # GitHub's redelivery, once processed: a duplicate
+            assert post(url, sign("github", body, secret=secret))[0] == 200
 
         status, answer = post(url, sign("github", largest + b" ", secret=secret))
         assert status == 413, answer

@@ -17,7 +17,9 @@ def test_a_short_soak_loses_nothing_and_processes_nothing_twice() -> None:
     assert result.large_deliveries >= 0.02 * result.deliveries, result.report()
     assert any(envelope.startswith("twilio/") for envelope in result.processed)  # Twilio's SMS form posts
     assert result.injected > 0  # the faults happened, and the providers' retries got through
-    assert result.duplicates >= 80  # 30% of 300, answered 200
+    # 30% of 300: answered 200, or (a copy arriving after the first's claim ran out while the
+    # queue was backed up) taken over and absorbed by the processor's lock.
+    assert result.duplicates + result.taken_over >= 80
     assert result.dead_lettered == poison  # exactly the poison, nothing else
     assert flaky <= set(result.processed)  # failed once, then succeeded
     assert result.handler_failures >= len(flaky) + len(poison)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,9 @@ from tests.support import template_resources
 from tests.support.apigw import rest_event
 from tests.support.lambda_context import lambda_context
 from tests.support.leaks import WATCH
+from tests.support.ledger import processed
 from tests.support.signers import SECRETS, Signed
+from webhook_core.ledger import DynamoDBLedger
 from webhooks_cli.cli import main
 from webhooks_cli.local.emulator import Emulator
 from webhooks_cli.local.resources import create_resources
@@ -39,7 +42,7 @@ class Response:
 
 @dataclass
 class Stack:
-    resources: template_resources.LocalResources
+    resources: template_resources.Resources
     dynamodb: Any
     sqs: Any
     secrets: Any
@@ -50,8 +53,10 @@ class Stack:
         value = document if isinstance(document, str) else json.dumps(document)
         self.secrets.put_secret_value(SecretId=self.resources.secret_id, SecretString=value)
 
-    def dedupe_records(self) -> list[dict[str, Any]]:
-        return self.dynamodb.scan(TableName=self.resources.dedupe_table)["Items"]  # type: ignore[no-any-return]
+    def ledger_records(self) -> list[dict[str, Any]]:
+        """The event ledger's records (not the setup secrets or ordering marks beside them)."""
+        items = self.dynamodb.scan(TableName=self.resources.ledger_table)["Items"]
+        return [item for item in items if item["id"]["S"].startswith("event#")]
 
     def body_objects(self) -> list[str]:
         """The keys of every claim-checked body in the bucket."""
@@ -75,6 +80,12 @@ class Stack:
             )
         return list(found.values())
 
+    def taken(self, envelope_id: str) -> None:
+        """The processor took the event (its lock, its handler ran): from now on a copy of
+        the delivery is a duplicate, where one arriving while the first may still be
+        sending is answered 409."""
+        processed(DynamoDBLedger(self.resources.ledger_table, retention_seconds=86_400), envelope_id, time.time())
+
     def deliver(self, source: str, signed: Signed, **event_options: Any) -> Response:
         return self.invoke(rest_event(source, signed.body, signed.headers, query=signed.query, **event_options))
 
@@ -84,7 +95,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     with mock_aws():
         resources = template_resources.create()
         monkeypatch.setenv("SOURCE_SECRETS_ID", resources.secret_id)
-        monkeypatch.setenv("DEDUPE_TABLE_NAME", resources.dedupe_table)
+        monkeypatch.setenv("LEDGER_TABLE_NAME", resources.ledger_table)
         monkeypatch.setenv("EVENTS_QUEUE_URL", resources.queue_url)
         monkeypatch.setenv("BODY_BUCKET_NAME", resources.body_bucket)
         monkeypatch.setenv("SECRETS_CACHE_SECONDS", "0")
@@ -159,18 +170,8 @@ def operated_stack(
         emulator.start()
         try:
             monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint)
-            created, resolve = create_resources(template_resources.project(), boto3.session.Session())
+            resources, _ = create_resources(template_resources.project(), boto3.session.Session())
             monkeypatch.delenv("AWS_ENDPOINT_URL")
-            resources = Resources(
-                queue_url=created.queue_url,
-                queue_arn=created.queue_arn,
-                dead_letter_queue_url=created.dead_letter_queue_url,
-                dead_letter_queue_arn=resolve.attributes["EventsDeadLetterQueue.Arn"],
-                state_table=created.state_table,
-                secret_id=created.secret_id,
-                body_bucket=created.body_bucket,
-                dedupe_table=created.dedupe_table,
-            )
             monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(fixture_project_dir))
             monkeypatch.setenv("WEBHOOKS_DEV_STATE_FILE", str(tmp_path / "dev-state.json"))
             monkeypatch.setenv("WEBHOOKS_DEV_SECRETS_FILE", str(tmp_path / "dev-secrets.json"))

@@ -34,7 +34,7 @@ def setup_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_operator_sees_resets_and_the_next_one_is_kept(operated_stack: OperatedStack, setup_sources: None) -> None:
-    store = CapturedSecrets(operated_stack.resources.dedupe_table, client=operated_stack.client("dynamodb"))
+    store = CapturedSecrets(operated_stack.resources.ledger_table, client=operated_stack.client("dynamodb"))
     assert operated_stack.webhooks("secrets", "captured", "notion").exit_code == 1  # nothing handed over yet
     assert store.keep("notion", "secret_first")
     assert not store.keep("notion", "secret_second")  # first write wins
@@ -63,10 +63,9 @@ def test_it_works_on_a_deployed_stack_found_through_its_outputs(
         "EventsQueueArn": operated_stack.resources.queue_arn,
         "DeadLetterQueueUrl": operated_stack.resources.dead_letter_queue_url,
         "DeadLetterQueueArn": operated_stack.resources.dead_letter_queue_arn,
-        "ProcessorStateTableName": operated_stack.resources.state_table,
+        "LedgerTableName": operated_stack.resources.ledger_table,
         "SourceSecretsArn": operated_stack.resources.secret_id,
         "BodyBucketName": operated_stack.resources.body_bucket,
-        "DedupeTableName": operated_stack.resources.dedupe_table,
     }
     operated_stack.client("cloudformation").create_stack(
         StackName="deployed",
@@ -77,7 +76,7 @@ def test_it_works_on_a_deployed_stack_found_through_its_outputs(
             }
         ),
     )
-    CapturedSecrets(operated_stack.resources.dedupe_table, client=operated_stack.client("dynamodb")).keep(
+    CapturedSecrets(operated_stack.resources.ledger_table, client=operated_stack.client("dynamodb")).keep(
         "asana", "asana-hook-secret"
     )
     target = ["--stack", "deployed", "--region", "us-east-1", "--endpoint-url", operated_stack.endpoint]

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from tests.integration.conftest import OperatedStack
 from tests.support.envelopes import envelope
-from webhook_core.state import ProcessorState
+from webhook_core.ledger import DynamoDBLedger, EventRecord
 
 pytestmark = pytest.mark.integration
 # Sets the terminal's title (OSC … BEL), then clears the screen (CSI 2J).
@@ -25,8 +26,9 @@ def put_dead_letter(stack: OperatedStack, body: dict[str, Any], failure: str | N
     sqs = stack.client("sqs")
     sqs.send_message(QueueUrl=stack.resources.dead_letter_queue_url, MessageBody=json.dumps(body))
     if failure is not None:
-        state = ProcessorState(stack.resources.state_table, ttl_seconds=3600, client=stack.client("dynamodb"))
-        state.record_failure(str(body["id"]), RuntimeError(failure), 5)
+        ledger = DynamoDBLedger(stack.resources.ledger_table, retention_seconds=3600, client=stack.client("dynamodb"))
+        record = EventRecord(id=str(body["id"]), source="", type="", status="received", received_at=datetime.now(UTC))
+        ledger.fail(record, RuntimeError(failure), attempt=5, dead=True, now=time.time())
 
 
 @pytest.fixture

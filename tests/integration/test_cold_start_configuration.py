@@ -25,7 +25,7 @@ def test_an_unknown_kind_stops_the_function_naming_the_source(
     receiver_app.get_receiver.cache_clear()
     with pytest.raises(ConfigurationError, match="source 'billing'"):
         stack.deliver("billing", sign("stripe"))
-    assert stack.dedupe_records() == []
+    assert stack.ledger_records() == []
     logged = [json.loads(line) for line in receiver_logs.getvalue().splitlines() if line.startswith("{")]
     critical = [entry for entry in logged if entry.get("level") == "CRITICAL"]
     assert critical

@@ -4,6 +4,7 @@ selection, survive an interrupted replay, dry runs, purge."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,8 +15,7 @@ from moto import mock_aws
 
 from tests.support import template_resources
 from tests.support.envelopes import envelope
-from webhook_core.processing import processed_record_key
-from webhook_core.state import ProcessorState
+from webhook_core.ledger import DynamoDBLedger, record_of
 from webhooks_cli.dlq import DeadLetterQueue, Selection
 
 pytestmark = pytest.mark.integration
@@ -27,7 +27,7 @@ class Dead:
     dlq: DeadLetterQueue
     sqs: Any
     dynamodb: Any
-    resources: template_resources.LocalResources
+    resources: template_resources.Resources
     ids: list[str]
 
     def queue_ids(self, url: str) -> list[str]:
@@ -52,7 +52,7 @@ def _dead(count: int) -> Iterator[Dead]:
     with mock_aws():
         resources = template_resources.create()
         sqs, dynamodb = boto3.client("sqs"), boto3.client("dynamodb")
-        state = ProcessorState(resources.state_table, ttl_seconds=3600, client=dynamodb)
+        ledger = DynamoDBLedger(resources.ledger_table, retention_seconds=3600, client=dynamodb)
         ids = []
         for n in range(count):
             kind = KINDS[n % 4]
@@ -65,14 +65,14 @@ def _dead(count: int) -> Iterator[Dead]:
                     "type": {"DataType": "String", "StringValue": item.type},
                 },
             )
-            state.record_failure(item.id, RuntimeError(f"boom {n}"), 5)
+            ledger.fail(record_of(item, size=0), RuntimeError(f"boom {n}"), attempt=5, dead=True, now=time.time())
             ids.append(item.id)
         dlq = DeadLetterQueue(
             sqs,
             dynamodb,
             dead_letter_queue_url=resources.dead_letter_queue_url,
             queue_url=resources.queue_url,
-            state_table=resources.state_table,
+            ledger_table=resources.ledger_table,
         )
         yield Dead(dlq, sqs, dynamodb, resources, sorted(ids))
 
@@ -180,13 +180,17 @@ def test_purge_removes_only_the_filtered_ones(dead: Dead) -> None:
 
 def test_an_already_processed_envelope_is_skipped_unless_forced(dead: Dead) -> None:
     done = dead.ids[0]
-    dead.dynamodb.put_item(
-        TableName=dead.resources.state_table,
-        Item={"id": {"S": processed_record_key(done)}, "status": {"S": "COMPLETED"}, "expiration": {"N": "9999999999"}},
+    dead.dynamodb.update_item(
+        TableName=dead.resources.ledger_table,
+        Key={"id": {"S": f"event#{done}"}},
+        UpdateExpression="SET #s = :done",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":done": {"S": "processed"}},
     )
     report = dead.dlq.replay(Selection(ids=(done,)), rate=0)
     assert (report.moved, report.skipped) == ([], [done])
     forced = dead.dlq.replay(Selection(ids=(done,)), rate=0, force=True)
     assert forced.moved == [done]
-    record = dead.dynamodb.get_item(TableName=dead.resources.state_table, Key={"id": {"S": processed_record_key(done)}})
-    assert "Item" not in record
+    record = dead.dlq.ledger.get(done)
+    assert record is not None
+    assert record.status == "queued"  # reopened: the processor runs it once more

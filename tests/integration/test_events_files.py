@@ -27,12 +27,10 @@ def test_every_sqs_record_in_events_is_a_valid_envelope() -> None:
 def test_the_processor_batch_event_is_processed_without_failures_by_the_fixture_handlers(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("STATE_TABLE_NAME", stack.resources.state_table)
+    monkeypatch.setenv("LEDGER_TABLE_NAME", stack.resources.ledger_table)
     processor_app.get_processor.cache_clear()
     event = json.loads((EVENTS / "processor-sqs-batch.json").read_text())
     assert processor_app.lambda_handler(event, lambda_context()) == {"batchItemFailures": []}
-    handled = {
-        item["id"]["S"].split("#")[0] for item in stack.dynamodb.scan(TableName=stack.resources.state_table)["Items"]
-    }
-    assert "processed" in handled
+    statuses = {record["status"]["S"] for record in stack.ledger_records()}
+    assert statuses == {"processed"}
     processor_app.get_processor.cache_clear()

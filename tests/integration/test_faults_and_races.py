@@ -14,6 +14,7 @@ from functions.receiver import app as receiver_app
 from tests.integration.conftest import Response, Stack
 from tests.support import template_resources
 from tests.support.signers import sign
+from webhooks_cli.local.emulator import atomic_item_writes
 
 pytestmark = pytest.mark.integration
 
@@ -26,18 +27,19 @@ def test_a_failed_enqueue_is_503_releases_the_record_and_the_retry_is_accepted_o
     failed = stack.deliver("stripe", signed)
     assert failed.status == 503
     assert failed.body["error"]["code"] == "unavailable"
-    assert stack.dedupe_records() == []
+    assert stack.ledger_records() == []
 
     kept = {k: v for k, v in queue_attributes["Attributes"].items() if k in {"VisibilityTimeout", "RedrivePolicy"}}
     stack.sqs.create_queue(QueueName=stack.resources.queue_url.rsplit("/", 1)[1], Attributes=kept)
     retried = stack.deliver("stripe", signed)
     assert retried.status == 202
+    stack.taken(retried.body["id"])
     assert stack.deliver("stripe", signed).status == 200
     assert len(stack.messages()) == 1
 
 
 def test_an_unavailable_dedupe_table_is_503_and_nothing_is_queued(stack: Stack) -> None:
-    stack.dynamodb.delete_table(TableName=stack.resources.dedupe_table)
+    stack.dynamodb.delete_table(TableName=stack.resources.ledger_table)
     response = stack.deliver("github", sign("github"))
     assert response.status == 503
     assert response.body["error"]["code"] == "unavailable"
@@ -48,7 +50,7 @@ def test_unreadable_secrets_are_503_and_nothing_is_written(stack: Stack) -> None
     stack.secrets.delete_secret(SecretId=stack.resources.secret_id, ForceDeleteWithoutRecovery=True)
     response = stack.deliver("github", sign("github"))
     assert response.status == 503
-    assert stack.dedupe_records() == []
+    assert stack.ledger_records() == []
     assert stack.messages() == []
 
 
@@ -77,11 +79,12 @@ def test_a_copy_arriving_while_the_first_is_in_flight_gets_409_with_retry_after(
         "error": {"code": "in_progress", "message": "This event is still being accepted; retry later."}
     }
     assert int(copy.headers["retry-after"]) > 0
+    stack.taken(first.result(10).body["id"])
     assert stack.deliver("github", signed).status == 200
     assert len(stack.messages()) == 1
 
 
-def test_an_in_progress_record_left_by_a_crashed_invocation_expires_with_its_time(stack: Stack) -> None:
+def test_a_claim_left_by_a_crashed_invocation_runs_out_with_its_time_and_a_retry_takes_it_over(stack: Stack) -> None:
     from tests.support.lambda_context import lambda_context
 
     signed = sign("github")
@@ -90,7 +93,7 @@ def test_an_in_progress_record_left_by_a_crashed_invocation_expires_with_its_tim
     original_send = queue.send
 
     def crash(envelope: Any) -> str:
-        raise SystemExit("the invocation died")  # not an Exception: Powertools cannot release the record
+        raise SystemExit("the invocation died")  # not an Exception: nothing releases the claim
 
     queue.send = crash  # type: ignore[method-assign]
     from tests.support.apigw import rest_event
@@ -98,28 +101,18 @@ def test_an_in_progress_record_left_by_a_crashed_invocation_expires_with_its_tim
     with pytest.raises(SystemExit):
         stack.invoke(rest_event("github", signed.body, signed.headers), lambda_context(remaining_millis=1))
     queue.send = original_send  # type: ignore[method-assign]
-    (record,) = stack.dedupe_records()
-    assert record["status"]["S"] == "INPROGRESS"
-    threading.Event().wait(0.05)
+    (record,) = stack.ledger_records()
+    assert record["status"]["S"] == "received"
+    threading.Event().wait(1.05)  # a claim holds for at least a second
     assert stack.deliver("github", signed).status == 202
     assert len(stack.messages()) == 1
 
 
 @pytest.fixture
-def atomic_conditional_writes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB applies a conditional write atomically; moto checks the condition and
-    writes in two Python steps that threads can interleave. One lock restores
-    DynamoDB's guarantee, so the race below tests our code, not moto's."""
-    from moto.dynamodb.models.table import Table
-
-    lock = threading.Lock()
-    put_item = Table.put_item
-
-    def locked_put(*args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return put_item(*args, **kwargs)
-
-    monkeypatch.setattr(Table, "put_item", locked_put)
+def atomic_conditional_writes() -> None:
+    """DynamoDB applies a conditional write atomically; moto does not (see the emulator,
+    which makes it so for the local stack): the race below tests our code, not moto's."""
+    atomic_item_writes()
 
 
 @pytest.mark.usefixtures("atomic_conditional_writes")
@@ -142,9 +135,15 @@ def test_twenty_identical_deliveries_at_once_queue_exactly_one_message(stack: St
 
 
 def test_the_resources_are_created_from_the_template(stack: Stack) -> None:
-    table = stack.dynamodb.describe_table(TableName=stack.resources.dedupe_table)["Table"]
-    assert table["KeySchema"] == template_resources.resource("DedupeTable")["Properties"]["KeySchema"]
-    ttl = stack.dynamodb.describe_time_to_live(TableName=stack.resources.dedupe_table)["TimeToLiveDescription"]
+    table = stack.dynamodb.describe_table(TableName=stack.resources.ledger_table)["Table"]
+    declared = template_resources.resource("LedgerTable")["Properties"]
+    assert table["KeySchema"] == declared["KeySchema"]
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert (index["IndexName"], index["KeySchema"]) == (
+        declared["GlobalSecondaryIndexes"][0]["IndexName"],
+        declared["GlobalSecondaryIndexes"][0]["KeySchema"],
+    )
+    ttl = stack.dynamodb.describe_time_to_live(TableName=stack.resources.ledger_table)["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiration"}
     attributes = stack.sqs.get_queue_attributes(QueueUrl=stack.resources.queue_url, AttributeNames=["All"])[
         "Attributes"
@@ -166,7 +165,7 @@ def test_an_unexpected_error_after_verification_is_503_and_releases_the_record(s
     response = stack.deliver("stripe", signed)
     assert response.status == 503
     assert "a bug" not in json.dumps(response.body)
-    assert stack.dedupe_records() == []
+    assert stack.ledger_records() == []
     queue.send = original_send  # type: ignore[method-assign]
     assert stack.deliver("stripe", signed).status == 202
 

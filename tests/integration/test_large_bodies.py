@@ -43,7 +43,7 @@ class Seen:
 
 @pytest.fixture
 def seen(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Seen:
-    monkeypatch.setenv("STATE_TABLE_NAME", stack.resources.state_table)
+    monkeypatch.setenv("LEDGER_TABLE_NAME", stack.resources.ledger_table)
     return Seen()
 
 
@@ -76,14 +76,15 @@ def test_a_large_verified_github_push_is_accepted_processed_once_and_seen_byte_f
 ) -> None:
     body = github_push(size)
     signed = sign("github", body)
-    envelope_id = f"github/{signed.event_id}"
 
-    assert stack.deliver("github", signed).status == 202
-    assert stack.deliver("github", signed).status == 200  # GitHub's redelivery: a duplicate, nothing stored
+    accepted = stack.deliver("github", signed)
+    assert accepted.status == 202
+    envelope_id = accepted.body["id"]
+    assert stack.deliver("github", signed).status == 409  # a copy while the first may still be sending
     (message_bytes,) = queued_sizes(stack)
     assert message_bytes <= MAX_MESSAGE_BYTES  # as SQS counts: bytes (moto counts characters)
     digest = hashlib.sha256(body).hexdigest()
-    assert stack.body_objects() == ([f"bodies/{digest}"] if claim_checked else [])
+    assert stack.body_objects() == ([f"bodies/{digest}"] if claim_checked else [])  # nothing archived yet
     (message,) = stack.messages()
     envelope = json.loads(message["Body"])
     if claim_checked:
@@ -96,6 +97,10 @@ def test_a_large_verified_github_push_is_accepted_processed_once_and_seen_byte_f
     assert seen.runs == Counter({envelope_id: 1})
     assert seen.bodies[envelope_id] == body
     assert seen.commits[envelope_id] == len(json.loads(body)["commits"])
+    assert stack.deliver("github", signed).status == 200  # GitHub's redelivery: a duplicate, nothing stored
+    assert [key for key in stack.body_objects() if key.startswith("bodies/")] == (
+        [f"bodies/{digest}"] if claim_checked else []
+    )
 
 
 def test_the_largest_body_accepted_is_max_body_bytes_and_one_byte_more_is_413_writing_nothing(
@@ -109,19 +114,21 @@ def test_the_largest_body_accepted_is_max_body_bytes_and_one_byte_more_is_413_wr
     refused = stack.deliver("github", too_large)
     assert refused.status == 413
     assert refused.body["error"]["code"] == "payload_too_large"
-    assert (stack.dedupe_records(), stack.messages(), stack.body_objects()) == ([], [], [])
+    assert (stack.ledger_records(), stack.messages(), stack.body_objects()) == ([], [], [])
 
     signed = sign("github", largest)
-    assert stack.deliver("github", signed).status == 202
+    accepted = stack.deliver("github", signed)
+    assert accepted.status == 202
     drain(stack, seen)
-    assert seen.bodies == {f"github/{signed.event_id}": largest}
+    assert seen.bodies == {accepted.body["id"]: largest}
 
 
 def test_a_claim_checked_dead_letter_is_shown_searched_and_replayed(stack: Stack, seen: Seen) -> None:
     body = github_push(2_500_000)
     signed = sign("github", body)
-    envelope_id = f"github/{signed.event_id}"
-    assert stack.deliver("github", signed).status == 202
+    accepted = stack.deliver("github", signed)
+    assert accepted.status == 202
+    envelope_id = accepted.body["id"]
     seen.failing = True
     drain(stack, seen)  # fails MaxReceiveCount times: SQS moves it to the dead-letter queue
     (dead,) = stack.messages(stack.resources.dead_letter_queue_url)
@@ -132,7 +139,7 @@ def test_a_claim_checked_dead_letter_is_shown_searched_and_replayed(stack: Stack
         stack.dynamodb,
         dead_letter_queue_url=stack.resources.dead_letter_queue_url,
         queue_url=stack.resources.queue_url,
-        state_table=stack.resources.state_table,
+        ledger_table=stack.resources.ledger_table,
         bodies=S3BodyStore(stack.resources.body_bucket),
     )
     (letter,) = dlq.select(Selection(grep="Commit 1234: corrige l'accès réseau"))

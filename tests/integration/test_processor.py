@@ -21,14 +21,15 @@ from moto import mock_aws
 from tests.support import template_resources
 from tests.support.envelopes import envelope, stripe_body
 from tests.support.lambda_context import lambda_context
+from tests.support.processors import processor_on
 from tests.support.sqs import QueuePoller, lambda_event
 from webhook_core.envelope import BodyRef, Envelope
 from webhook_core.observability import metrics
+from webhook_core.ordering import OrderingMarks
 from webhook_core.payloads.stripe import Invoice, StripeEvent
-from webhook_core.processing import Processor, processed_record_key
+from webhook_core.processing import Processor
 from webhook_core.registry import Event, HandlerRegistry
 from webhook_core.settings import ProcessorSettings
-from webhook_core.state import ProcessorState
 from webhook_core.testing import InMemoryBodyStore
 
 pytestmark = pytest.mark.integration
@@ -40,7 +41,7 @@ class HandlerFailedError(RuntimeError):
 
 @dataclass
 class Harness:
-    resources: template_resources.LocalResources
+    resources: template_resources.Resources
     sqs: Any
     dynamodb: Any
     registry: HandlerRegistry
@@ -69,11 +70,9 @@ def harness() -> Iterator[Harness]:
     with mock_aws():
         resources = template_resources.create()
         registry = HandlerRegistry()
-        processor = Processor(
+        processor = processor_on(
+            resources,
             registry=registry,
-            state=ProcessorState(resources.state_table, ttl_seconds=86_400),
-            table_name=resources.state_table,
-            ttl_seconds=86_400,
         )
         harness = Harness(resources, boto3.client("sqs"), boto3.client("dynamodb"), registry, processor)
 
@@ -110,13 +109,15 @@ def test_a_record_that_always_fails_reaches_the_dlq_after_max_receive_count_with
     assert harness.calls == [doomed.id] * max_receives  # a failed attempt releases its idempotency record
     (dead,) = harness.dead_letters()
     assert json.loads(dead["Body"])["id"] == doomed.id
-    failure = harness.processor.state.last_failure(doomed.id)
-    assert failure is not None
-    assert (failure.error_type, failure.message, failure.attempt) == (
+    record = harness.processor.ledger.get(doomed.id)
+    assert record is not None
+    assert (record.status, record.error_type, record.last_error, record.attempts) == (
+        "dead",
         "HandlerFailedError",
         "the billing system said no",
         max_receives,
     )
+    assert [step.status for step in record.history].count("failed") == max_receives - 1
 
 
 def test_the_same_envelope_delivered_twice_runs_its_handler_once(harness: Harness) -> None:
@@ -125,10 +126,9 @@ def test_the_same_envelope_delivered_twice_runs_its_handler_once(harness: Harnes
     rounds = harness.poller().drain(harness.handle, lambda_context())
     assert sum(len(succeeded) for succeeded, _ in rounds) == 2
     assert harness.calls == [once.id]
-    record = harness.dynamodb.get_item(
-        TableName=harness.resources.state_table, Key={"id": {"S": processed_record_key(once.id)}}
-    )["Item"]
-    assert record["status"]["S"] == "COMPLETED"
+    record = harness.processor.ledger.get(once.id)
+    assert record is not None
+    assert (record.status, record.attempts) == ("processed", 1)
 
 
 def test_a_second_batch_with_an_already_processed_envelope_is_acknowledged_without_running(harness: Harness) -> None:
@@ -176,7 +176,7 @@ def test_a_stale_event_is_skipped_and_a_newer_one_applied_in_either_order(harnes
 
 def test_the_ordering_guard_is_per_resource_and_ties_are_applied(harness: Harness) -> None:
     when = datetime(2026, 11, 1, tzinfo=UTC)
-    state = harness.processor.state
+    state = OrderingMarks(harness.resources.ledger_table, ttl_seconds=3_600)
     assert state.apply_if_newer("stripe", "in_1", when, "stripe/a")
     assert state.apply_if_newer("stripe", "in_2", when - timedelta(days=1), "stripe/b")  # another resource
     assert state.apply_if_newer("stripe", "in_1", when, "stripe/c")  # same time: order unknowable, applied
@@ -197,9 +197,9 @@ def test_a_poison_record_fails_alone_with_a_recorded_reason(harness: Harness) ->
     response = harness.handle(event, lambda_context())
     assert response["batchItemFailures"] == [{"itemIdentifier": "m-poison"}]
     assert len(harness.calls) == 2
-    failure = harness.processor.state.last_failure("message/m-poison")
+    failure = harness.processor.ledger.get("message/m-poison")
     assert failure is not None
-    assert failure.error_type == "PoisonRecordError"
+    assert (failure.status, failure.error_type) == ("failed", "PoisonRecordError")
 
 
 def test_an_unregistered_type_is_acknowledged_and_counted(harness: Harness) -> None:
@@ -221,9 +221,9 @@ def test_a_payload_that_does_not_match_its_model_fails_the_record(harness: Harne
     response = harness.handle(lambda_event([_message(broken)], "arn:aws:sqs:us-east-1:1:q"), lambda_context())
     assert len(response["batchItemFailures"]) == 1
     assert harness.calls == []
-    failure = harness.processor.state.last_failure(broken.id)
+    failure = harness.processor.ledger.get(broken.id)
     assert failure is not None
-    assert failure.error_type == "ValidationError"
+    assert (failure.status, failure.error_type) == ("failed", "ValidationError")
 
 
 def test_a_success_after_failures_clears_the_failure_record(harness: Harness) -> None:
@@ -239,7 +239,17 @@ def test_a_success_after_failures_clears_the_failure_record(harness: Harness) ->
     harness.send(item)
     rounds = harness.poller().drain(harness.handle, lambda_context())
     assert [bool(failed) for _, failed in rounds] == [True, True, False]
-    assert harness.processor.state.last_failure(item.id) is None
+    record = harness.processor.ledger.get(item.id)
+    assert record is not None
+    assert (record.status, record.attempts) == ("processed", 3)
+    assert [step.status for step in record.history] == [
+        "processing",
+        "failed",
+        "processing",
+        "failed",
+        "processing",
+        "processed",
+    ]
     assert harness.dead_letters() == []
 
 
@@ -285,7 +295,7 @@ def test_a_verified_body_that_does_not_parse_fails_even_without_a_handler(harnes
     garbled = envelope(event_type="unknown", body=b"<xml>not json</xml>")
     response = harness.handle(lambda_event([_message(garbled)], "arn:aws:sqs:us-east-1:1:q"), lambda_context())
     assert len(response["batchItemFailures"]) == 1
-    failure = harness.processor.state.last_failure(garbled.id)
+    failure = harness.processor.ledger.get(garbled.id)
     assert failure is not None
     assert failure.error_type == "UnparseableBodyError"
 
@@ -327,11 +337,9 @@ def test_the_same_envelope_in_two_invocations_at_once_runs_its_handler_once(harn
 
 
 def _bounded_processor(harness: Harness, registry: HandlerRegistry, handler_timeout: float) -> Processor:
-    return Processor(
+    return processor_on(
+        harness.resources,
         registry=registry,
-        state=ProcessorState(harness.resources.state_table, ttl_seconds=86_400),
-        table_name=harness.resources.state_table,
-        ttl_seconds=86_400,
         handler_timeout_seconds=handler_timeout,
     )
 
@@ -354,9 +362,9 @@ def test_a_hanging_handler_fails_only_its_own_record(harness: Harness) -> None:
         response = processor.process_batch(batch, lambda_context(30_000))
         assert response["batchItemFailures"] == [{"itemIdentifier": f"m-{hanging.event_id}"}]
         assert ran == [first.id, last.id]
-        failure = processor.state.last_failure(hanging.id)
+        failure = processor.ledger.get(hanging.id)
         assert failure is not None
-        assert failure.error_type == "HandlerTimeoutError"
+        assert failure.error_type in {"HandlerTimeoutError", "HandlerAbandonedError"}
     finally:
         release.set()
 
@@ -379,7 +387,8 @@ def test_records_the_invocation_cannot_see_through_are_handed_back_untouched(har
 
     assert ran == [records[0].id]
     assert response["batchItemFailures"] == [{"itemIdentifier": f"m-{item.event_id}"} for item in records[1:]]
-    assert all(processor.state.last_failure(item.id) is None for item in records)  # untouched, not failed
+    # untouched: not even locked
+    assert [processor.ledger.get(item.id) is None for item in records] == [False, True, True]
 
     retry = lambda_event([_message(item) for item in records[1:]], "arn:aws:sqs:us-east-1:1:q")
     assert processor.process_batch(retry, lambda_context(30_000))["batchItemFailures"] == []
@@ -417,11 +426,9 @@ def test_a_handler_stopped_at_its_bound_does_not_run_on_beside_its_redelivery(ha
             release.wait(30)  # a call that answers late (or a sandbox frozen mid-call)
         effects.append(event.envelope.id)
 
-    processor = Processor(
+    processor = processor_on(
+        harness.resources,
         registry=registry,
-        state=ProcessorState(harness.resources.state_table, ttl_seconds=86_400),
-        table_name=harness.resources.state_table,
-        ttl_seconds=86_400,
         handler_timeout_seconds=0.5,
     )
     item = envelope()
@@ -449,11 +456,9 @@ def test_the_batch_does_not_keep_reading_claim_checked_bodies_past_the_invocatio
     bodies = SlowBodies()
     registry = HandlerRegistry()
     registry.on("stripe", "*")(lambda event: None)
-    processor = Processor(
+    processor = processor_on(
+        harness.resources,
         registry=registry,
-        state=ProcessorState(harness.resources.state_table, ttl_seconds=86_400),
-        table_name=harness.resources.state_table,
-        ttl_seconds=86_400,
         handler_timeout_seconds=1.0,
         bodies=bodies,
     )
@@ -546,7 +551,7 @@ def test_at_cold_start_a_handler_no_configured_source_can_reach_is_named_in_a_wa
         ("lineer", "Issue", misspelt),  # none of them
     ]:
         registry.on(name, event_type)(function)
-    monkeypatch.setenv("STATE_TABLE_NAME", "state")
+    monkeypatch.setenv("LEDGER_TABLE_NAME", "state")
     monkeypatch.setenv("BODY_BUCKET_NAME", "bodies")
     monkeypatch.setenv("SOURCES_FILE", str(sources))
 

@@ -51,7 +51,7 @@ def test_a_delivery_from_a_published_range_is_accepted(limited: Stack, address: 
 def test_a_delivery_from_elsewhere_is_403_and_writes_nothing(limited: Stack, address: str) -> None:
     response = limited.invoke(from_address(address, forwarded_for="54.187.174.169"))
     assert (response.status, response.body["error"]["code"]) == (403, "forbidden")
-    assert limited.dedupe_records() == []
+    assert limited.ledger_records() == []
     assert limited.messages() == []
 
 

@@ -82,7 +82,7 @@ TAMPERING: dict[str, Callable[[str], Signed]] = {
 def test_tampering_is_401_and_writes_nothing(stack: Stack, kind: str, tampering: str) -> None:
     response = stack.deliver(kind, TAMPERING[tampering](kind))
     assert response.status == 401
-    assert stack.dedupe_records() == []
+    assert stack.ledger_records() == []
     assert stack.messages() == []
 
 
@@ -91,7 +91,7 @@ def test_tampering_is_401_and_writes_nothing(stack: Stack, kind: str, tampering:
 @pytest.mark.parametrize("skew", [-400, 400])
 def test_stale_and_future_deliveries_are_401_and_write_nothing(stack: Stack, kind: str, skew: int) -> None:
     assert stack.deliver(kind, sign(kind, timestamp=int(time.time()) + skew)).status == 401
-    assert stack.dedupe_records() == []
+    assert stack.ledger_records() == []
     assert stack.messages() == []
 
 
@@ -151,7 +151,7 @@ def test_arbitrary_requests_get_a_clear_error_and_write_nothing(
     response = stack.invoke(event)
     assert response.status in {401, 404}
     assert set(response.body) == {"error"}
-    assert stack.dedupe_records() == []
+    assert stack.ledger_records() == []
 
 
 def test_powertools_log_event_switch_cannot_log_a_token(
@@ -165,7 +165,7 @@ def test_powertools_log_event_switch_cannot_log_a_token(
     from functions.receiver import app as receiver_app
 
     monkeypatch.setenv("POWERTOOLS_LOGGER_LOG_EVENT", "true")
-    monkeypatch.setenv("STATE_TABLE_NAME", stack.resources.state_table)
+    monkeypatch.setenv("LEDGER_TABLE_NAME", stack.resources.ledger_table)
     try:
         importlib.reload(receiver_app)  # the switch is read when the handler is decorated
         importlib.reload(processor_app)

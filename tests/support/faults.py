@@ -28,12 +28,14 @@ _ERROR_CODES = {
 
 @dataclass(frozen=True)
 class Arm:
-    """One injected failure: the next `times` calls of service.operation fail this way."""
+    """One injected failure: after `skip` calls of service.operation go through, the next
+    `times` fail this way."""
 
     service: str
     operation: str
     injection: Injection
     times: int = 1
+    skip: int = 0
 
 
 @dataclass(frozen=True)
@@ -41,13 +43,13 @@ class Fault:
     name: str
     arms: tuple[Arm, ...]
     provider_sees: str
-    dedupe_record: str
+    ledger_record: str
     retry: str
     # Where in the flow the fault strikes (for the test): the receiver at cold start, on a
     # warm receiver, or in the processor.
     stage: Literal["cold", "warm", "processor"] = "warm"
     status: int | None = None  # None: the function died, API Gateway answers for it
-    record_left: Literal["none", "in_progress"] = "none"
+    record_left: Literal["none", "in_flight"] = "none"
     handler_runs: int = 1
     # A body this large (bytes) is delivered: too large for a queue message, it is claim-checked.
     body_bytes: int = 0
@@ -61,24 +63,24 @@ class Fault:
 
 RECEIVER_FAULTS = (
     Fault(
-        "DynamoDB throttles the dedupe write",
-        (Arm("dynamodb", "PutItem", "throttle"),),
+        "DynamoDB throttles the ledger claim",
+        (Arm("dynamodb", "UpdateItem", "throttle"),),
         "503",
         "never written",
         "202, queued once",
         status=503,
     ),
     Fault(
-        "DynamoDB InternalServerError on the dedupe write",
-        (Arm("dynamodb", "PutItem", "error"),),
+        "DynamoDB InternalServerError on the ledger claim",
+        (Arm("dynamodb", "UpdateItem", "error"),),
         "503",
         "never written",
         "202, queued once",
         status=503,
     ),
     Fault(
-        "DynamoDB times out on the dedupe write",
-        (Arm("dynamodb", "PutItem", "timeout"),),
+        "DynamoDB times out on the ledger claim",
+        (Arm("dynamodb", "UpdateItem", "timeout"),),
         "503",
         "never written",
         "202, queued once",
@@ -126,22 +128,13 @@ RECEIVER_FAULTS = (
         status=503,
     ),
     Fault(
-        "SQS fails, then releasing the dedupe record fails too",
+        "SQS fails, then releasing the claim fails too",
         (Arm("sqs", "SendMessage", "error"), Arm("dynamodb", "DeleteItem", "error")),
         "503",
-        "in progress until the invocation's time runs out",
-        "409 + Retry-After until then, then 202, queued once",
+        "claimed until the invocation's time runs out",
+        "409 + Retry-After until then, then 202 (the retry takes the claim over), queued once",
         status=503,
-        record_left="in_progress",
-    ),
-    Fault(
-        "DynamoDB fails to mark the record completed after the enqueue",
-        (Arm("dynamodb", "UpdateItem", "error"),),
-        "503",
-        "in progress until the invocation's time runs out",
-        "409 + Retry-After until then, then 202, queued a second time; the processor runs the handler once",
-        status=503,
-        record_left="in_progress",
+        record_left="in_flight",
     ),
     Fault(
         "S3 PutObject of a body too large for a queue message fails",
@@ -153,13 +146,13 @@ RECEIVER_FAULTS = (
         body_bytes=2_000_000,
     ),
     Fault(
-        "The function dies between the dedupe write and the enqueue",
+        "The function dies between the ledger claim and the enqueue",
         (Arm("sqs", "SendMessage", "kill"),),
         "502 from API Gateway",
-        "in progress until the invocation's time runs out",
-        "409 + Retry-After until then, then 202, queued once",
+        "claimed until the invocation's time runs out",
+        "409 + Retry-After until then, then 202 (the retry takes the claim over), queued once",
         status=None,
-        record_left="in_progress",
+        record_left="in_flight",
     ),
     Fault(
         "A bug raises after verification",
@@ -183,16 +176,16 @@ RECEIVER_FAULTS = (
         (Arm("secretsmanager", "GetSecretValue", "timeout"),),
         "202: verified with the secrets last read (for up to 15 min)",
         "written",
-        "200 duplicate; queued once",
+        "200 duplicate once the processor took it; queued once",
         status=202,
     ),
 )
 PROCESSOR_FAULTS = (
     Fault(
-        "DynamoDB throttles the processor's idempotency write",
-        (Arm("dynamodb", "PutItem", "throttle"),),
+        "DynamoDB throttles the processor's lock on the ledger record",
+        (Arm("dynamodb", "UpdateItem", "throttle"),),
         "(already 202)",
-        "(processor record) never written",
+        "still received (not locked)",
         "SQS redelivers the record; the handler runs once",
         stage="processor",
     ),
@@ -200,16 +193,16 @@ PROCESSOR_FAULTS = (
         "S3 GetObject of a claim-checked body fails in the processor",
         (Arm("s3", "GetObject", "error"),),
         "(already 202)",
-        "(processor record) never written",
+        "failed (the lock released)",
         "SQS redelivers the record; the body is read and the handler runs once",
         stage="processor",
         body_bytes=2_000_000,
     ),
     Fault(
-        "The processor's handler succeeds, then DynamoDB fails to mark its record completed",
-        (Arm("dynamodb", "UpdateItem", "timeout"),),
+        "The processor's handler succeeds, then DynamoDB fails to mark its record processed",
+        (Arm("dynamodb", "UpdateItem", "timeout", skip=1),),
         "(already 202)",
-        "(processor record) in progress until the invocation's time runs out",
+        "processing (locked) until the invocation's time runs out",
         "SQS redelivers after the visibility timeout, when the record has expired: the handler runs again",
         stage="processor",
         handler_runs=2,
@@ -221,13 +214,13 @@ FAULTS = RECEIVER_FAULTS + PROCESSOR_FAULTS
 def readme_table(lost: dict[str, int] | None = None) -> str:
     """The README's fault table (lost: 0 for every row is what the matrix test proves)."""
     lines = [
-        "| fault | the provider sees | dedupe record | then | lost | handler runs |",
+        "| fault | the provider sees | ledger record | then | lost | handler runs |",
         "|---|---|---|---|---|---|",
     ]
     for fault in FAULTS:
         count = (lost or {}).get(fault.name, 0)
         lines.append(
-            f"| {fault.name} | {fault.provider_sees} | {fault.dedupe_record} | {fault.retry} | {count} "
+            f"| {fault.name} | {fault.provider_sees} | {fault.ledger_record} | {fault.retry} | {count} "
             f"| {fault.handler_runs} |"
         )
     return "\n".join(lines)
@@ -249,7 +242,7 @@ class FaultInjector:
         self._original: Callable[..., Any] = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
 
     def arm(self, *arms: Arm) -> None:
-        self._armed = [[arm, arm.times] for arm in arms]
+        self._armed = [[arm, arm.times, arm.skip] for arm in arms]
 
     def disarm(self) -> None:
         self._armed = []
@@ -262,7 +255,10 @@ class FaultInjector:
             if injector.recording:
                 injector.actions.add(f"{client.meta.service_model.signing_name}:{operation}")
             for entry in injector._armed:
-                arm, left = entry
+                arm, left, skip = entry
+                if left and skip and (arm.service, arm.operation) == (service, operation):
+                    entry[2] -= 1
+                    break
                 if left and (arm.service, arm.operation) == (service, operation):
                     entry[1] -= 1
                     injector.fired.append(f"{service}.{operation}:{arm.injection}")

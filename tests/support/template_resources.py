@@ -9,12 +9,13 @@ from typing import Any
 
 import boto3
 
-from webhooks_cli.local.resources import LocalResources, create_resources
+from webhooks_cli.local.resources import create_resources
 from webhooks_cli.project import Project
+from webhooks_cli.targets import Resources
 
 ROOT = Path(__file__).resolve().parents[2]
 
-__all__ = ["LocalResources", "create", "parameter_default", "resource", "template"]
+__all__ = ["Resources", "create", "parameter_default", "resource", "template"]
 
 
 @cache
@@ -34,6 +35,6 @@ def parameter_default(name: str) -> Any:
     return project().parameter_default(name)
 
 
-def create(session: boto3.session.Session | None = None) -> LocalResources:
+def create(session: boto3.session.Session | None = None) -> Resources:
     resources, _ = create_resources(project(), session or boto3.session.Session())
     return resources

@@ -158,7 +158,7 @@ def test_the_s3_adapter_creates_its_client_only_for_the_first_large_body() -> No
 
 def test_the_default_body_limit_is_the_largest_body_a_synchronous_invocation_carries() -> None:
     settings = ReceiverSettings.from_environment(
-        {"SOURCE_SECRETS_ID": "s", "DEDUPE_TABLE_NAME": "d", "EVENTS_QUEUE_URL": "q", "BODY_BUCKET_NAME": "b"},
+        {"SOURCE_SECRETS_ID": "s", "LEDGER_TABLE_NAME": "d", "EVENTS_QUEUE_URL": "q", "BODY_BUCKET_NAME": "b"},
         default_sources_file=Path("s.json"),
     )
     assert settings.max_body_bytes == MAX_BODY_LIMIT == 4_669_440

@@ -24,12 +24,14 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
 from tests.conformance.generate import crc32_suffix
-from webhook_core.dedupe import Outcome
+from tests.support.clock import Clock
+from tests.support.ledger import processed
 from webhook_core.errors import SignatureError
+from webhook_core.ledger import Outcome
 from webhook_core.providers.paypal import CERTIFICATE_RULE
 from webhook_core.receiving import Delivery, Receiver
 from webhook_core.sources import Source, parse_sources
-from webhook_core.testing import FakeCertificates, InMemoryDedupe, InMemoryQueue, StaticSecrets
+from webhook_core.testing import FakeCertificates, InMemoryLedger, InMemoryQueue, StaticSecrets
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK_ID = "9XL90610J3647323C"
@@ -162,16 +164,19 @@ def test_a_body_forged_to_the_same_crc32_verifies_but_is_the_same_delivery(serve
     forged = BODY.replace(b"COMPLETED", b"REFUNDED\x20\x20")
     forged += crc32_suffix(forged, zlib.crc32(BODY))
     assert verify(headers(), forged) == 0
-    queue = InMemoryQueue()
+    queue, clock = InMemoryQueue(), Clock(NOW)
     receiver = Receiver(
         sources={"pp": src},
         secrets=StaticSecrets({"pp": [WEBHOOK_ID]}),
-        dedupe=InMemoryDedupe(),
+        ledger=InMemoryLedger(),
         queue=queue,
         max_body_bytes=100_000,
-        clock=lambda: NOW,
+        clock=clock,
     )
     first = receiver.accept(Delivery("pp", headers(), BODY))
+    assert isinstance(first, Outcome)
+    processed(receiver.ledger, first.envelope_id, clock.now)
+    clock.past_the_claim()
     replay = receiver.accept(Delivery("pp", headers(), forged))
     assert isinstance(first, Outcome)
     assert isinstance(replay, Outcome)

@@ -12,11 +12,13 @@ import json
 
 import pytest
 
-from webhook_core.dedupe import Outcome
+from tests.support.clock import Clock
+from tests.support.ledger import processed
 from webhook_core.errors import ConfigurationError, SignatureError
+from webhook_core.ledger import Outcome
 from webhook_core.receiving import Delivery, Receiver
 from webhook_core.sources import Source, parse_sources, presets
-from webhook_core.testing import InMemoryDedupe, InMemoryQueue, StaticSecrets
+from webhook_core.testing import InMemoryLedger, InMemoryQueue, StaticSecrets
 
 NOW = 1_795_600_000
 
@@ -25,15 +27,15 @@ def source_of(item: dict[str, object], name: str = "s") -> Source:
     return parse_sources({"sources": [{"name": name, **item}]})[name]
 
 
-def receiver(source: Source, secrets: list[str]) -> tuple[Receiver, InMemoryQueue]:
+def receiver(source: Source, secrets: list[str], clock: Clock | None = None) -> tuple[Receiver, InMemoryQueue]:
     queue = InMemoryQueue()
     built = Receiver(
         sources={source.name: source},
         secrets=StaticSecrets({source.name: secrets}),
-        dedupe=InMemoryDedupe(),
+        ledger=InMemoryLedger(),
         queue=queue,
         max_body_bytes=1_000_000,
-        clock=lambda: NOW,
+        clock=clock or Clock(NOW),
     )
     return built, queue
 
@@ -59,15 +61,19 @@ def test_gitlab_events_that_share_a_recursive_event_uuid_are_two_events_and_a_re
     """GitLab: X-Gitlab-Event-UUID is shared by recursive webhooks; Idempotency-Key stays the
     same across retries of one event and differs between events."""
     gitlab = source_of({"preset": "gitlab"}, "gitlab")
-    accepting, queue = receiver(gitlab, ["gl-token"])
+    clock = Clock(NOW)
+    accepting, queue = receiver(gitlab, ["gl-token"], clock)
     first = accepting.accept(gitlab_delivery(b'{"object_kind":"issue","n":1}', "idem-1", "shared-uuid"))
     second = accepting.accept(gitlab_delivery(b'{"object_kind":"issue","n":2}', "idem-2", "shared-uuid"))
-    retry = accepting.accept(gitlab_delivery(b'{"object_kind":"issue","n":1}', "idem-1", "shared-uuid"))
     assert isinstance(first, Outcome)
     assert isinstance(second, Outcome)
-    assert (first.envelope_id, second.envelope_id) == ("gitlab/idem-1", "gitlab/idem-2")
-    assert retry == Outcome(envelope_id="gitlab/idem-1", duplicate=True)
-    assert [envelope.id for envelope in queue.envelopes] == ["gitlab/idem-1", "gitlab/idem-2"]
+    processed(accepting.ledger, first.envelope_id, clock.now)
+    clock.past_the_claim()
+    retry = accepting.accept(gitlab_delivery(b'{"object_kind":"issue","n":1}', "idem-1", "shared-uuid"))
+    assert retry == Outcome(envelope_id=first.envelope_id, duplicate=True)
+    # Two events (GitLab's token signs nothing, so each is keyed on its content), each under its own key.
+    assert [envelope.event_id for envelope in queue.envelopes] == ["idem-1", "idem-2"]
+    assert first.envelope_id != second.envelope_id
     assert queue.envelopes[0].headers["x-gitlab-event-uuid"] == "shared-uuid"  # kept, for tracing
 
 
@@ -86,8 +92,10 @@ def test_shopify_verifies_under_either_signature_header_and_keys_on_the_event_id
     }
     accepting, queue = receiver(shopify, ["shpss_secret"])
     outcome = accepting.accept(Delivery(source="shopify", headers=headers, body=body))
-    assert outcome == Outcome(envelope_id="shopify/evt-98880550-7158-44d4-b7cd-2c97c8a091b5", duplicate=False)
+    # The event id header is not signed: the ledger keys the event on what the signature binds.
+    assert outcome == Outcome(envelope_id=f"shopify/sha256-{hashlib.sha256(body).hexdigest()}", duplicate=False)
     (envelope,) = queue.envelopes
+    assert envelope.event_id == "evt-98880550-7158-44d4-b7cd-2c97c8a091b5"
     assert envelope.headers["x-shopify-webhook-id"] == "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"
     assert envelope.type == "orders/create"
 

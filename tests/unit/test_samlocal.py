@@ -56,17 +56,17 @@ def test_the_env_file_holds_each_functions_declared_variables_with_every_url_as_
     environment = {
         "AWS_ENDPOINT_URL": host,
         "EVENTS_QUEUE_URL": f"{host}/123456789012/webhooks-local-EventsQueue",
-        "DEDUPE_TABLE_NAME": "webhooks-local-DedupeTable",
+        "LEDGER_TABLE_NAME": "webhooks-local-DedupeTable",
         "SECRETS_CACHE_SECONDS": "1",  # declared by neither: SAM would drop it
         "ELSEWHERE": "http://127.0.0.1:45660/x",  # another port: not the emulator
     }
-    declared = {"ReceiverFunction": ["AWS_ENDPOINT_URL", "EVENTS_QUEUE_URL", "DEDUPE_TABLE_NAME", "ELSEWHERE"]}
+    declared = {"ReceiverFunction": ["AWS_ENDPOINT_URL", "EVENTS_QUEUE_URL", "LEDGER_TABLE_NAME", "ELSEWHERE"]}
     file = samlocal.env_vars(environment, declared, host, "http://host.docker.internal:4566")
     assert file == {
         "ReceiverFunction": {
             "AWS_ENDPOINT_URL": "http://host.docker.internal:4566",
             "EVENTS_QUEUE_URL": "http://host.docker.internal:4566/123456789012/webhooks-local-EventsQueue",
-            "DEDUPE_TABLE_NAME": "webhooks-local-DedupeTable",
+            "LEDGER_TABLE_NAME": "webhooks-local-DedupeTable",
             "ELSEWHERE": "http://127.0.0.1:45660/x",
         }
     }

@@ -12,7 +12,6 @@ import json
 
 import pytest
 
-from webhook_core.dedupe import Outcome
 from webhook_core.errors import (
     BadRequestError,
     ForbiddenSourceError,
@@ -20,10 +19,11 @@ from webhook_core.errors import (
     SignatureError,
     SourceUnavailableError,
 )
+from webhook_core.ledger import Outcome
 from webhook_core.providers.spec import HandshakeReply, Reply
 from webhook_core.receiving import Delivery, Receiver
 from webhook_core.sources import parse_sources
-from webhook_core.testing import InMemoryCapturedSecrets, InMemoryDedupe, InMemoryQueue, StaticSecrets
+from webhook_core.testing import InMemoryCapturedSecrets, InMemoryLedger, InMemoryQueue, StaticSecrets
 
 NOW = 1_795_600_000.0
 OKTA_AUTH = "okta-shared-secret"
@@ -33,7 +33,7 @@ NOTION_TOKEN = "secret_tMrlL1qK5vuQAh1b6cZGhFChZTSYJlce98V0pYn7yBl"
 
 def receiver(
     secrets: dict[str, list[str]], captured: InMemoryCapturedSecrets | None = None
-) -> tuple[Receiver, InMemoryQueue, InMemoryDedupe]:
+) -> tuple[Receiver, InMemoryQueue, InMemoryLedger]:
     sources = parse_sources(
         {
             "sources": [
@@ -50,21 +50,21 @@ def receiver(
             ]
         }
     )
-    queue, dedupe = InMemoryQueue(), InMemoryDedupe()
+    queue, ledger = InMemoryQueue(), InMemoryLedger()
     made = Receiver(
         sources=sources,
         secrets=StaticSecrets(secrets),
-        dedupe=dedupe,
+        ledger=ledger,
         queue=queue,
         max_body_bytes=1_000_000,
         clock=lambda: NOW,
         captured=captured if captured is not None else InMemoryCapturedSecrets(),
     )
-    return made, queue, dedupe
+    return made, queue, ledger
 
 
 def test_okta_verification_is_answered_only_with_the_hooks_authorization_header() -> None:
-    made, queue, dedupe = receiver({"okta": [OKTA_AUTH]})
+    made, queue, ledger = receiver({"okta": [OKTA_AUTH]})
     challenge = {"x-okta-verification-challenge": "Me_rShK8JHsTnbyYrWXCEoMGbM_zsZ6k0hLPZ_Pg"}
     reply = made.check("okta", "GET", {}, {**challenge, "authorization": OKTA_AUTH})
     assert reply == HandshakeReply({"verification": "Me_rShK8JHsTnbyYrWXCEoMGbM_zsZ6k0hLPZ_Pg"})
@@ -75,7 +75,7 @@ def test_okta_verification_is_answered_only_with_the_hooks_authorization_header(
     with pytest.raises(BadRequestError):
         made.check("okta", "GET", {}, {"authorization": OKTA_AUTH, "x-okta-verification-challenge": "<b>"})
     assert queue.envelopes == []
-    assert dedupe.completed == {}
+    assert ledger.records == {}
 
 
 def test_okta_xero_and_discord_presets_set_their_providers_reply() -> None:
@@ -101,11 +101,11 @@ def test_trello_answers_head_and_other_sources_refuse_it_with_405() -> None:
 
 
 def test_woocommerce_creation_ping_gets_200_and_nothing_is_written() -> None:
-    made, queue, dedupe = receiver({"woo": ["woo-secret"]})
+    made, queue, ledger = receiver({"woo": ["woo-secret"]})
     ping = Delivery(source="woo", headers={"content-type": "application/x-www-form-urlencoded"}, body=b"webhook_id=7")
     assert made.accept(ping) == HandshakeReply(None, status=200)
     assert queue.envelopes == []
-    assert dedupe.completed == {}
+    assert ledger.records == {}
     for body in (b"webhook_id=7&x=1", b"webhook_id=", b"webhook_id=7\n"):
         with pytest.raises(SignatureError):
             made.accept(Delivery(source="woo", headers={}, body=body))
@@ -146,7 +146,8 @@ def test_event_grid_validation_is_answered_only_with_the_sources_token() -> None
     assert queue.envelopes == []
     event = json.dumps([{"id": "e1", "eventType": "Microsoft.Storage.BlobCreated", "data": {}}]).encode()
     outcome = made.accept(Delivery(source="grid", headers={"x-webhook-token": "grid-token"}, body=event))
-    assert outcome == Outcome(envelope_id="grid/e1", duplicate=False)
+    assert outcome == Outcome(envelope_id=f"grid/sha256-{hashlib.sha256(event).hexdigest()}", duplicate=False)
+    assert [envelope.event_id for envelope in queue.envelopes] == ["e1"]
 
 
 def test_cloudevents_options_grants_only_the_sources_origins() -> None:
@@ -177,7 +178,7 @@ def test_an_options_check_needs_the_origins_it_grants() -> None:
 
 def test_notions_verification_token_is_kept_first_write_wins_while_the_source_has_no_secret() -> None:
     captured = InMemoryCapturedSecrets()
-    made, queue, dedupe = receiver({}, captured)
+    made, queue, ledger = receiver({}, captured)
     handed = Delivery(source="notion", headers={}, body=json.dumps({"verification_token": NOTION_TOKEN}).encode())
     reply = made.accept(handed)
     assert reply == HandshakeReply(None, status=200)
@@ -188,7 +189,7 @@ def test_notions_verification_token_is_kept_first_write_wins_while_the_source_ha
         made.accept(forged)
     assert captured.secrets == {"notion": NOTION_TOKEN}
     assert queue.envelopes == []
-    assert dedupe.completed == {}
+    assert ledger.records == {}
 
 
 def test_a_verification_token_after_notion_is_set_up_is_refused_and_not_kept() -> None:
@@ -210,14 +211,14 @@ def test_notions_token_is_never_a_key_until_the_operator_sets_it() -> None:
 
 def test_asanas_hook_secret_is_echoed_kept_once_and_verifies_later_deliveries() -> None:
     captured = InMemoryCapturedSecrets()
-    made, queue, dedupe = receiver({}, captured)
+    made, queue, ledger = receiver({}, captured)
     reply = made.accept(Delivery(source="asana", headers={"x-hook-secret": ASANA_SECRET}, body=b""))
     assert reply == HandshakeReply(None, status=200, headers={"X-Hook-Secret": ASANA_SECRET})
     with pytest.raises(SignatureError):  # a second handshake, genuine or not, never replaces it
         made.accept(Delivery(source="asana", headers={"x-hook-secret": "attacker-secret"}, body=b""))
     assert captured.secrets == {"asana": ASANA_SECRET}
     assert queue.envelopes == []
-    assert dedupe.completed == {}
+    assert ledger.records == {}
 
     body = b'{"events": [{"action": "changed", "resource": {"gid": "1"}}]}'
     signature = hmac.new(ASANA_SECRET.encode(), body, hashlib.sha256).hexdigest()

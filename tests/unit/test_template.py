@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.template_resources import parameter_default, resource, template
+from webhook_core.archive import PREFIX as ARCHIVE_PREFIX
+from webhook_core.ledger import TIME_INDEX
 
 
 def properties(logical_id: str) -> dict[str, Any]:
@@ -35,9 +37,17 @@ def test_the_main_queue_redrives_to_the_dlq_after_the_parameterised_receive_coun
     assert parameter_default("MaxReceiveCount") >= 1
 
 
-def test_the_dedupe_table_matches_powertools_idempotency_and_is_protected() -> None:
-    table = properties("DedupeTable")
+def test_the_ledger_table_has_its_time_index_written_once_per_event_and_is_protected() -> None:
+    table = properties("LedgerTable")
     assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == TIME_INDEX
+    assert index["KeySchema"] == [
+        {"AttributeName": "day", "KeyType": "HASH"},
+        {"AttributeName": "received_at", "KeyType": "RANGE"},
+    ]
+    # Keys only: the processor's updates change no projected attribute, so never write the index.
+    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
@@ -60,23 +70,23 @@ def test_the_receiver_may_touch_only_its_own_resources() -> None:
     assert '"Resource": "*"' not in text
     statement, captured, bodies, with_key = policies[0]["Statement"]
     assert with_key["Fn::If"][0] == "HasKmsKey"
-    assert sorted(statement["Action"]) == sorted(
-        ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-    )
-    assert statement["Resource"] == {"Fn::GetAtt": ["DedupeTable", "Arn"]}
-    assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["delivery#*"]}}
+    # The ledger: the claim and its release, on event records only; no reads, scans or queries.
+    assert sorted(statement["Action"]) == ["dynamodb:DeleteItem", "dynamodb:UpdateItem"]
+    assert statement["Resource"] == {"Fn::GetAtt": ["LedgerTable", "Arn"]}
+    assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["event#*"]}}
     # Secrets handed over at setup: read and created, never changed or deleted.
     assert sorted(captured["Action"]) == ["dynamodb:GetItem", "dynamodb:PutItem"]
-    assert captured["Resource"] == {"Fn::GetAtt": ["DedupeTable", "Arn"]}
+    assert captured["Resource"] == {"Fn::GetAtt": ["LedgerTable", "Arn"]}
     assert captured["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["setup#*"]}}
     # Claim-checked bodies: written to the bucket's objects, never read, listed or deleted.
-    assert (bodies["Action"], bodies["Resource"]) == (["s3:PutObject"], {"Fn::Sub": "${BodyBucket.Arn}/*"})
+    assert (bodies["Action"], bodies["Resource"]) == (["s3:PutObject"], {"Fn::Sub": "${BodyBucket.Arn}/bodies/*"})
     assert {next(iter(p)) for p in policies[1:]} == {"SQSSendMessagePolicy", "AWSSecretsManagerGetSecretValuePolicy"}
 
 
 def test_the_receiver_settings_come_from_the_template_resources() -> None:
     variables = properties("ReceiverFunction")["Environment"]["Variables"]
-    assert variables["DEDUPE_TABLE_NAME"] == {"Ref": "DedupeTable"}
+    assert variables["LEDGER_TABLE_NAME"] == {"Ref": "LedgerTable"}
+    assert variables["RETENTION_DAYS"] == {"Ref": "RetentionDays"}
     assert variables["EVENTS_QUEUE_URL"] == {"Ref": "EventsQueue"}
     assert variables["SOURCE_SECRETS_ID"] == {"Ref": "SourceSecrets"}
 
@@ -110,7 +120,7 @@ def test_the_outputs_name_every_resource_a_tool_needs() -> None:
     outputs = template()["Outputs"]
     for name in (
         "WebhookBaseUrl",
-        "DedupeTableName",
+        "LedgerTableName",
         "EventsQueueUrl",
         "EventsQueueArn",
         "DeadLetterQueueUrl",
@@ -137,13 +147,16 @@ def test_the_processor_reports_partial_failures_with_parameterised_batching_and_
     assert settings["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "ProcessorMaximumConcurrency"}}
 
 
-def test_the_processor_may_touch_only_its_state_table_the_bodies_and_a_customer_key() -> None:
+def test_the_processor_may_touch_only_its_ledger_records_the_bodies_the_archive_and_a_customer_key() -> None:
     (policy,) = properties("ProcessorFunction")["Policies"]
-    statement, bodies, with_key = policy["Statement"]
+    events, marks, bodies, archive, with_key = policy["Statement"]
     assert with_key["Fn::If"][0] == "HasKmsKey"
-    assert statement["Resource"] == {"Fn::GetAtt": ["ProcessorStateTable", "Arn"]}
-    assert (bodies["Action"], bodies["Resource"]) == (["s3:GetObject"], {"Fn::Sub": "${BodyBucket.Arn}/*"})
-    assert all(action.startswith("dynamodb:") and "Scan" not in action for action in statement["Action"])
+    for statement, action, keys in ((events, "dynamodb:UpdateItem", "event#*"), (marks, "dynamodb:PutItem", "order#*")):
+        assert statement["Resource"] == {"Fn::GetAtt": ["LedgerTable", "Arn"]}
+        assert statement["Action"] == [action]
+        assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [keys]}}
+    assert (bodies["Action"], bodies["Resource"]) == (["s3:GetObject"], {"Fn::Sub": "${BodyBucket.Arn}/bodies/*"})
+    assert (archive["Action"], archive["Resource"]) == (["s3:PutObject"], {"Fn::Sub": "${BodyBucket.Arn}/archive/*"})
 
 
 def test_every_alarm_notifies_the_topic_and_the_email_subscription_is_optional() -> None:
@@ -201,12 +214,17 @@ def test_the_body_bucket_is_private_encrypted_tls_only_and_outlives_the_dead_let
     }
     assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
     assert len(bucket["PublicAccessBlockConfiguration"]) == 4
-    (expiry,) = bucket["LifecycleConfiguration"]["Rules"]
-    assert (expiry["Status"], expiry["ExpirationInDays"]) == ("Enabled", {"Ref": "BodyRetentionDays"})
-    retention = template()["Parameters"]["BodyRetentionDays"]
+    bodies, archive = bucket["LifecycleConfiguration"]["Rules"]
+    for rule, prefix in ((bodies, "bodies/"), (archive, ARCHIVE_PREFIX)):
+        assert (rule["Status"], rule["Prefix"], rule["ExpirationInDays"]) == (
+            "Enabled",
+            prefix,
+            {"Ref": "RetentionDays"},
+        )
+    retention = template()["Parameters"]["RetentionDays"]
     dead_letter_days = properties("EventsDeadLetterQueue")["MessageRetentionPeriod"] // 86_400
     assert retention["MinValue"] > dead_letter_days
-    assert parameter_default("BodyRetentionDays") == 21
+    assert parameter_default("RetentionDays") == 21
     (deny,) = properties("BodyBucketTlsOnlyPolicy")["PolicyDocument"]["Statement"]
     assert properties("BodyBucketTlsOnlyPolicy")["Bucket"] == {"Ref": "BodyBucket"}
     assert (deny["Effect"], deny["Action"], deny["Condition"]) == (

@@ -1,4 +1,4 @@
-"""`webhooks dev --chaos RATE`: fail that fraction of the receiver's dedupe writes,
+"""`webhooks dev --chaos RATE`: fail that fraction of the event ledger's writes,
 enqueues and claim-checked body writes, as a throttled or erroring DynamoDB or SQS would, to watch a provider's
 retries, the 503s, the released records and the dedupe do their work. Local only."""
 
@@ -13,8 +13,8 @@ import botocore.client
 from botocore.exceptions import ClientError
 
 _FAULTS = (
-    ("dynamodb", "PutItem", "ProvisionedThroughputExceededException", 400),
-    ("dynamodb", "PutItem", "InternalServerError", 500),
+    ("dynamodb", "UpdateItem", "ProvisionedThroughputExceededException", 400),
+    ("dynamodb", "UpdateItem", "InternalServerError", 500),
     ("sqs", "SendMessage", "InternalError", 500),
     ("sqs", "SendMessage", "RequestThrottled", 400),
     ("s3", "PutObject", "InternalError", 500),
@@ -23,12 +23,12 @@ _FAULTS = (
 
 class Chaos:
     def __init__(
-        self, rate: float, *, dedupe_table: str, queue_url: str, body_bucket: str = "", seed: int | None = None
+        self, rate: float, *, ledger_table: str, queue_url: str, body_bucket: str = "", seed: int | None = None
     ) -> None:
         self.rate = rate
         # Only the receiver's own calls: the poller's moves to the dead-letter queue go elsewhere.
         self._targets = {
-            ("dynamodb", "PutItem"): ("TableName", dedupe_table),
+            ("dynamodb", "UpdateItem"): ("TableName", ledger_table),
             ("sqs", "SendMessage"): ("QueueUrl", queue_url),
             ("s3", "PutObject"): ("Bucket", body_bucket),
         }

@@ -12,8 +12,7 @@ import socket
 import threading
 from typing import Any
 
-from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -45,28 +44,29 @@ class _Dispatcher(DomainDispatcherApplication):
 _ITEM_WRITES = threading.RLock()  # re-entrant: one write may call another
 
 
-def _atomic_item_writes() -> None:
+def atomic_item_writes() -> None:
     """DynamoDB applies a conditional write atomically; moto checks the condition and
-    writes in two Python steps that its server threads can interleave, which would let
-    two racing deliveries both pass the dedupe. One lock restores DynamoDB's guarantee."""
-    if getattr(Table.put_item, "atomic", False):
+    writes in separate Python steps that its server threads can interleave (and reads an
+    update's ALL_OLD before it), which would let two racing deliveries both claim an
+    event. One lock around each item write's whole request restores DynamoDB's guarantee."""
+    if getattr(DynamoHandler.update_item, "atomic", False):
         return
-    for owner, name in ((Table, "put_item"), (Table, "delete_item"), (DynamoDBBackend, "update_item")):
-        original = getattr(owner, name)
+    for name in ("put_item", "update_item", "delete_item"):
+        original = getattr(DynamoHandler, name)
 
         def locked(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
             with _ITEM_WRITES:
                 return _original(*args, **kwargs)
 
         locked.atomic = True  # type: ignore[attr-defined]
-        setattr(owner, name, locked)
+        setattr(DynamoHandler, name, locked)
 
 
 class Emulator:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         # Its access log would print a line per AWS call.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        _atomic_item_writes()
+        atomic_item_writes()
         app = _Dispatcher()
         self._server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=_KeepAliveHandler)
         self._server.daemon_threads = True  # type: ignore[attr-defined]

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from webhooks_cli.errors import CliError
 from webhooks_cli.project import Project
+from webhooks_cli.targets import Resources
 
 LOCAL_STACK_NAME = "webhooks-local"
 QUEUE_ATTRIBUTES = (
@@ -21,29 +21,6 @@ QUEUE_ATTRIBUTES = (
     "RedrivePolicy",
     "SqsManagedSseEnabled",
 )
-
-
-@dataclass(frozen=True)
-class LocalResources:
-    stack_name: str
-    dedupe_table: str
-    state_table: str
-    queue_url: str
-    queue_arn: str
-    dead_letter_queue_url: str
-    secret_id: str
-    body_bucket: str
-
-    def physical_ids(self) -> dict[str, str]:
-        """What `!Ref <logical id>` resolves to for each resource, as in CloudFormation."""
-        return {
-            "DedupeTable": self.dedupe_table,
-            "ProcessorStateTable": self.state_table,
-            "EventsQueue": self.queue_url,
-            "EventsDeadLetterQueue": self.dead_letter_queue_url,
-            "SourceSecrets": self.secret_id,
-            "BodyBucket": self.body_bucket,
-        }
 
 
 # `!Ref AWS::NoValue`: the property is left out.
@@ -127,9 +104,7 @@ class Resolver:
         return self._ref(name)
 
 
-def create_resources(
-    project: Project, session: Any, stack_name: str = LOCAL_STACK_NAME
-) -> tuple[LocalResources, Resolver]:
+def create_resources(project: Project, session: Any, stack_name: str = LOCAL_STACK_NAME) -> tuple[Resources, Resolver]:
     """Create the tables, queues and secret in the emulator `session` points at."""
     resolve = Resolver(project, stack_name)
     dynamodb, sqs, secrets = session.client("dynamodb"), session.client("sqs"), session.client("secretsmanager")
@@ -143,6 +118,7 @@ def create_resources(
             AttributeDefinitions=properties["AttributeDefinitions"],
             KeySchema=properties["KeySchema"],
             BillingMode=properties["BillingMode"],
+            **{key: properties[key] for key in ("GlobalSecondaryIndexes",) if key in properties},
         )
         if "TimeToLiveSpecification" in properties:
             dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=properties["TimeToLiveSpecification"])
@@ -189,8 +165,7 @@ def create_resources(
         # HTTP on 127.0.0.1, and moto applies the deny without its aws:SecureTransport condition.
         return name
 
-    dedupe_table = create_table("DedupeTable")
-    state_table = create_table("ProcessorStateTable")
+    ledger_table = create_table("LedgerTable")
     dead_letter_queue_url = create_queue("EventsDeadLetterQueue")
     queue_url = create_queue("EventsQueue")
     body_bucket = create_bucket("BodyBucket")
@@ -199,13 +174,12 @@ def create_resources(
         Name=f"{stack_name}/source-secrets", SecretString=secret.get("SecretString", "{}")
     )["ARN"]
     resolve.refs["SourceSecrets"] = secret_id
-    resources = LocalResources(
-        stack_name=stack_name,
-        dedupe_table=dedupe_table,
-        state_table=state_table,
+    resources = Resources(
         queue_url=queue_url,
         queue_arn=resolve.attributes["EventsQueue.Arn"],
         dead_letter_queue_url=dead_letter_queue_url,
+        dead_letter_queue_arn=resolve.attributes["EventsDeadLetterQueue.Arn"],
+        ledger_table=ledger_table,
         secret_id=secret_id,
         body_bucket=body_bucket,
     )

@@ -21,7 +21,6 @@ from webhooks_cli.local.emulator import Emulator
 from webhooks_cli.local.gateway import Gateway, Route
 from webhooks_cli.local.poller import Poller, RecordOutcome
 from webhooks_cli.local.resources import (
-    LocalResources,
     create_resources,
     declared_variables,
     event_source,
@@ -70,7 +69,7 @@ class LocalStack:
         self.emulator: Emulator | None = None
         self.gateway: Gateway | None = None
         self.poller: Poller | None = None
-        self.resources: LocalResources | None = None
+        self.resources: Resources | None = None
         self.secrets: dict[str, Any] = {}
         self.environment: dict[str, str] = {}
         self.function_environments: dict[str, dict[str, str]] = {}
@@ -94,7 +93,7 @@ class LocalStack:
 
             self.chaos = Chaos(
                 self.options.chaos,
-                dedupe_table=self.resources.dedupe_table,
+                ledger_table=self.resources.ledger_table,
                 queue_url=self.resources.queue_url,
                 body_bucket=self.resources.body_bucket,
             )
@@ -111,20 +110,7 @@ class LocalStack:
         }
         self.environment["POWERTOOLS_SERVICE_NAME"] = "webhooks-local"
         os.environ.update(self.environment)
-        self.state_file = write_local_state(
-            self.project,
-            self.aws_endpoint,
-            Resources(
-                queue_url=self.resources.queue_url,
-                queue_arn=self.resources.queue_arn,
-                dead_letter_queue_url=self.resources.dead_letter_queue_url,
-                dead_letter_queue_arn=resolve.attributes["EventsDeadLetterQueue.Arn"],
-                state_table=self.resources.state_table,
-                secret_id=self.resources.secret_id,
-                body_bucket=self.resources.body_bucket,
-                dedupe_table=self.resources.dedupe_table,
-            ),
-        )
+        self.state_file = write_local_state(self.project, self.aws_endpoint, self.resources)
         if self.options.aws_only:
             return
 

@@ -1,5 +1,5 @@
 """Secrets a provider hands over when a subscription is made (Notion's
-verification_token, Asana's X-Hook-Secret), kept in the dedupe table.
+verification_token, Asana's X-Hook-Secret), kept in the ledger table.
 
 One item per source, `setup#<source>`, written only if none is there (first write
 wins, a DynamoDB conditional put): the request that hands the secret over is

@@ -1,6 +1,6 @@
-"""Accepting one delivery: verify on the raw bytes, dedupe, enqueue.
+"""Accepting one delivery: verify on the raw bytes, claim it in the event ledger, enqueue.
 
-No AWS code here: secrets, dedupe and queue are injected adapters.
+No AWS code here: secrets, ledger and queue are injected adapters.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import single_metric
 
 from webhook_core.bodies import parse_body_or_none
 from webhook_core.body_store import S3BodyStore
 from webhook_core.captured import CapturedSecrets, CapturedSecretStore
-from webhook_core.dedupe import DedupeStore, Deduplicator, Outcome
 from webhook_core.envelope import Envelope, Verification
 from webhook_core.errors import (
     ForbiddenSourceError,
@@ -28,6 +28,7 @@ from webhook_core.errors import (
     SourceUnavailableError,
     UnknownSourceError,
 )
+from webhook_core.ledger import DynamoDBLedger, Ledger, Outcome, record_of
 from webhook_core.observability import MetricUnit, logger, metrics
 from webhook_core.providers.scheme import Scheme
 from webhook_core.providers.spec import HandshakeReply, SetupCapture
@@ -35,6 +36,9 @@ from webhook_core.queue import EnvelopeQueue, Queue
 from webhook_core.secrets import SecretStore, SourceSecrets
 from webhook_core.settings import ReceiverSettings
 from webhook_core.sources import Source, load_sources
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,8 @@ class Delivery:
     source_ip: str | None = None
 
 
+# How long a claim holds when the receiver runs outside Lambda (no invocation deadline).
+DEFAULT_IN_FLIGHT_SECONDS = 10.0
 # How long a captured secret read from the table is used before it is read again: an
 # operator's reset reaches warm functions within this.
 CAPTURED_CACHE_SECONDS = 60
@@ -64,7 +70,7 @@ class Receiver:
         *,
         sources: Mapping[str, Source],
         secrets: SecretStore,
-        dedupe: DedupeStore,
+        ledger: Ledger,
         queue: Queue,
         max_body_bytes: int,
         retry_after_seconds: int = 10,
@@ -73,7 +79,8 @@ class Receiver:
     ) -> None:
         self._sources = sources
         self._secrets = secrets
-        self._dedupe = dedupe
+        self._ledger = ledger
+        self._context: LambdaContext | None = None
         self._queue = queue
         self._max_body_bytes = max_body_bytes
         self.retry_after_seconds = retry_after_seconds
@@ -82,8 +89,13 @@ class Receiver:
         self._captured_cache: dict[str, tuple[float, str]] = {}
 
     @property
-    def dedupe(self) -> DedupeStore:
-        return self._dedupe
+    def ledger(self) -> Ledger:
+        return self._ledger
+
+    def bind(self, context: LambdaContext | None) -> None:
+        """A claim holds while this invocation may still be sending (its remaining time):
+        a copy arriving meanwhile is answered 409; after it, a retry takes the claim over."""
+        self._context = context
 
     @property
     def queue(self) -> Queue:
@@ -142,9 +154,15 @@ class Receiver:
         content_digest = verified.content_digest or hashlib.sha256(delivery.body).hexdigest()
         policy = source.spec.dedupe
         event_id = uuid.uuid4().hex if policy == "none" else facts.event_id
+        # The envelope id keys the event's ledger record, which is its dedupe key. With the
+        # digest policy the id sits where the signature does not reach, so a captured request
+        # replayed under a fresh id must still be found: the record is keyed on what the
+        # signature binds (the provider's own retry carries the same content), and the
+        # provider's id stays in event_id.
+        ledger_key = f"sha256-{content_digest}" if policy == "digest" else event_id
         body, encoding = Envelope.encode_body(delivery.body)
         envelope = Envelope(
-            id=f"{source.name}/{event_id}",
+            id=f"{source.name}/{ledger_key}",
             event_id=event_id,
             source=source.name,
             kind=source.kind,
@@ -161,14 +179,28 @@ class Receiver:
         )
         _count_secret_use(source.name, verified.secret_index)
         logger.append_keys(envelope_id=envelope.id, event_type=envelope.type, secret_index=verified.secret_index)
-        if policy == "none":
+        outcome, claim = self._ledger.claim(
+            record_of(envelope, size=len(delivery.body)), in_flight_until=self._in_flight_until(now), now=now
+        )
+        if claim is None:
+            return outcome
+        try:
             self._queue.send(envelope)
-            return Outcome(envelope_id=envelope.id, duplicate=False)
-        # digest: the id sits where the signature does not reach, so a captured request
-        # replayed under a fresh id must still be found; the provider's own retry carries
-        # the same content (and the same id, which the processor's once-lock keys on).
-        dedupe_key = facts.event_id if policy == "id" else f"digest:{content_digest}"
-        return self._dedupe.once(source.name, dedupe_key, envelope.id, enqueue=lambda: self._queue.send(envelope))
+        except Exception:
+            self._release(envelope.id, claim)
+            raise
+        return outcome
+
+    def _in_flight_until(self, now: float) -> float:
+        if self._context is None:
+            return now + DEFAULT_IN_FLIGHT_SECONDS
+        return now + max(self._context.get_remaining_time_in_millis(), 1_000) / 1000
+
+    def _release(self, envelope_id: str, claim: float) -> None:
+        try:
+            self._ledger.release(envelope_id, claim)
+        except Exception:  # noqa: BLE001 - the send's own error is the answer; the claim then runs out
+            logger.exception("could not release the claim; a retry takes it over when it runs out")
 
     def check(
         self,
@@ -252,9 +284,9 @@ def create_receiver(settings: ReceiverSettings) -> Receiver:
     return Receiver(
         sources=load_sources(settings.sources_file),
         secrets=SourceSecrets(settings.secret_id, max_age_seconds=settings.secrets_cache_seconds),
-        dedupe=Deduplicator(settings.dedupe_table, ttl_seconds=settings.dedupe_ttl_seconds),
+        ledger=DynamoDBLedger(settings.ledger_table, retention_seconds=settings.retention_seconds),
         queue=EnvelopeQueue(settings.queue_url, bodies=S3BodyStore(settings.body_bucket)),
         max_body_bytes=settings.max_body_bytes,
         retry_after_seconds=settings.retry_after_seconds,
-        captured=CapturedSecrets(settings.dedupe_table),
+        captured=CapturedSecrets(settings.ledger_table),
     )

@@ -40,7 +40,7 @@ WILDCARD = "*"
 
 
 class Ordering(Protocol):
-    """What the out-of-order guard needs (webhook_core.state.ProcessorState)."""
+    """What the out-of-order guard needs (webhook_core.ordering.OrderingMarks)."""
 
     def apply_if_newer(self, source: str, resource_id: str, event_time: datetime, envelope_id: str) -> bool: ...
 

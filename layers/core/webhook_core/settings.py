@@ -20,6 +20,11 @@ from webhook_core.errors import ConfigurationError
 # requestContext and the rest of the event. That leaves 6,225,920 base64 characters,
 # which carry 6,225,920 / 4 * 3 = 4,669,440 bytes. A body too large for a queue message
 # travels by reference (the claim-check, webhook_core.queue), so this is the only bound.
+# An event's ledger record, archived body and claim-checked body are kept this long
+# (RetentionDays): longer than every provider's retry horizon (Stripe retries for 3 days)
+# and than a message can live on the queue (4 days) plus the dead-letter queue (14).
+RETENTION_MIN_DAYS = 15
+RETENTION_DEFAULT_DAYS = 21
 LAMBDA_SYNC_PAYLOAD_BYTES = 6_291_456
 EVENT_MARGIN_BYTES = 65_536
 MAX_BODY_LIMIT = (LAMBDA_SYNC_PAYLOAD_BYTES - EVENT_MARGIN_BYTES) // 4 * 3  # 4,669,440
@@ -50,29 +55,35 @@ class _EnvironmentSettings(BaseModel):
             raise ConfigurationError(f"invalid {cls.LABEL}: " + "; ".join(problems)) from None
 
 
-class ReceiverSettings(_EnvironmentSettings):
+class _RetainedSettings(_EnvironmentSettings):
+    # How long the ledger remembers an event (its dedupe included): RetentionDays.
+    retention_days: Annotated[int, Field(ge=RETENTION_MIN_DAYS, le=3_650)] = RETENTION_DEFAULT_DAYS
+
+    @property
+    def retention_seconds(self) -> int:
+        return self.retention_days * 86_400
+
+
+class ReceiverSettings(_RetainedSettings):
     LABEL: ClassVar[str] = "receiver settings"
 
     sources_file: Path
     secret_id: Annotated[str, Field(min_length=1)]
-    dedupe_table: Annotated[str, Field(min_length=1)]
+    ledger_table: Annotated[str, Field(min_length=1)]
     queue_url: Annotated[str, Field(min_length=1)]
     body_bucket: Annotated[str, Field(min_length=1)]
     max_body_bytes: Annotated[int, Field(ge=1, le=MAX_BODY_LIMIT)] = MAX_BODY_LIMIT
-    # Providers retry for up to 3 days (Stripe, Standard Webhooks ~1.5 days); a
-    # week covers every documented retry horizon.
-    dedupe_ttl_seconds: Annotated[int, Field(ge=3_600, le=90 * 86_400)] = 7 * 86_400
     secrets_cache_seconds: Annotated[int, Field(ge=0, le=3_600)] = 60
     retry_after_seconds: Annotated[int, Field(ge=1, le=3_600)] = 10
 
     ENVIRONMENT: ClassVar[dict[str, str]] = {
         "sources_file": "SOURCES_FILE",
         "secret_id": "SOURCE_SECRETS_ID",
-        "dedupe_table": "DEDUPE_TABLE_NAME",
+        "ledger_table": "LEDGER_TABLE_NAME",
         "queue_url": "EVENTS_QUEUE_URL",
         "body_bucket": "BODY_BUCKET_NAME",
         "max_body_bytes": "MAX_BODY_BYTES",
-        "dedupe_ttl_seconds": "DEDUPE_TTL_SECONDS",
+        "retention_days": "RETENTION_DAYS",
         "secrets_cache_seconds": "SECRETS_CACHE_SECONDS",
         "retry_after_seconds": "IN_PROGRESS_RETRY_AFTER_SECONDS",
     }
@@ -82,27 +93,28 @@ class ReceiverSettings(_EnvironmentSettings):
         return cls._from(environ, {"sources_file": default_sources_file})
 
 
-class ProcessorSettings(_EnvironmentSettings):
+class ProcessorSettings(_RetainedSettings):
     LABEL: ClassVar[str] = "processor settings"
 
-    state_table: Annotated[str, Field(min_length=1)]
+    ledger_table: Annotated[str, Field(min_length=1)]
     body_bucket: Annotated[str, Field(min_length=1)]
     # The receiver's sources, read at cold start only to warn of handlers no source can reach.
     sources_file: Path
     # The package whose import registers the business handlers (the tests name their own).
     handlers_module: Annotated[str, Field(min_length=1)] = "handlers"
-    # Processed ids, failure records and ordering marks must outlive any message:
-    # 4 days on the queue plus 14 in the dead-letter queue, and a replay after that.
-    state_ttl_seconds: Annotated[int, Field(ge=3_600, le=365 * 86_400)] = 21 * 86_400
+    # Receives before SQS moves a failing message to the dead-letter queue (MaxReceiveCount):
+    # the last failed attempt is recorded `dead`.
+    max_receive_count: Annotated[int, Field(ge=1, le=1_000)] = 5
     # The longest one handler may run on one record before it fails alone.
     handler_timeout_seconds: Annotated[float, Field(gt=0, le=900)] = 10
 
     ENVIRONMENT: ClassVar[dict[str, str]] = {
-        "state_table": "STATE_TABLE_NAME",
+        "ledger_table": "LEDGER_TABLE_NAME",
         "body_bucket": "BODY_BUCKET_NAME",
         "sources_file": "SOURCES_FILE",
         "handlers_module": "HANDLERS_MODULE",
-        "state_ttl_seconds": "STATE_TTL_SECONDS",
+        "retention_days": "RETENTION_DAYS",
+        "max_receive_count": "MAX_RECEIVE_COUNT",
         "handler_timeout_seconds": "HANDLER_TIMEOUT_SECONDS",
     }
 

@@ -5,45 +5,113 @@ without moto or a network."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from webhook_core.certificates import CertificateFetcher, CertificateUnavailableError, install
-from webhook_core.dedupe import Outcome
 from webhook_core.envelope import Envelope
-from webhook_core.errors import BodyStoreError, DeliveryInProgressError, QueueError, SourceUnavailableError
+from webhook_core.errors import BodyStoreError, QueueError, SourceUnavailableError
+from webhook_core.ledger import ABSENT, EventRecord, Ledger, LedgerError, Status, Transition
 from webhook_core.queue import MAX_MESSAGE_BYTES
 from webhook_core.text import sqs_safe
 
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.typing import LambdaContext
 
+class InMemoryLedger(Ledger):
+    """The event ledger in a dict, with the DynamoDB adapter's conditions; `writes` counts
+    the writes the adapter would make, `records` holds what it would keep, and
+    `fail_next` makes the next that many calls raise as DynamoDB failing would."""
 
-@dataclass
-class InMemoryDedupe:
-    """Keys of accepted deliveries: completed ones answer duplicate, in-flight ones 409,
-    and a failed enqueue releases its key, as the DynamoDB adapter does."""
+    def __init__(self, *, retention_seconds: int = 7 * 86_400) -> None:
+        super().__init__(retention_seconds=retention_seconds)
+        self.records: dict[str, EventRecord] = {}
+        self.writes = 0
+        self.fail_next = 0
 
-    completed: dict[tuple[str, str], str] = field(default_factory=dict)
-    in_flight: set[tuple[str, str]] = field(default_factory=set)
+    def _call(self, operation: str) -> None:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise LedgerError(f"ledger {operation} failed: InternalServerError")
 
-    def bind(self, context: LambdaContext | None) -> None:
+    def _claim(self, record: EventRecord, *, expires_at: int) -> EventRecord | None:
+        self._call("claim")
+        self.writes += 1
+        previous = self.records.get(record.id)
+        if previous is None:
+            self.records[record.id] = replace(
+                record, deliveries=1, history=(Transition(record.received_at, "received"),)
+            )
+            return None
+        self.records[record.id] = replace(previous, deliveries=previous.deliveries + 1)
+        return previous
+
+    def _take_over(self, envelope_id: str, previous_until: float, in_flight_until: float) -> bool:
+        self._call("take-over")
+        current = self.records.get(envelope_id)
+        if current is None or current.status != "received" or current.in_flight_until != previous_until:
+            return False
+        self.writes += 1
+        self.records[envelope_id] = replace(current, in_flight_until=in_flight_until)
+        return True
+
+    def _release(self, envelope_id: str, token: float) -> None:
+        self._call("release")
+        current = self.records.get(envelope_id)
+        if current is not None and current.status == "received" and current.in_flight_until == token:
+            self.writes += 1
+            del self.records[envelope_id]
+
+    def _transition(
+        self,
+        envelope_id: str,
+        status: Status,
+        step: Transition,
+        *,
+        allowed: tuple[Status, ...] | None,
+        now: float,
+        token: float | None = None,
+        create: EventRecord | None = None,
+        lock_until: float | None = None,
+        count_attempt: bool = False,
+        error: tuple[str, str] | None = None,
+        keep_lock: bool = False,
+        must_exist: bool = False,
+        expires_at: int | None = None,
+        attempts_if_new: int = 0,
+    ) -> EventRecord | None:
+        self._call(status)
+        current = self.records.get(envelope_id)
+        if current is None:
+            if create is None or token is not None:
+                return ABSENT
+            current = replace(
+                create, deliveries=create.deliveries or 1, attempts=0 if count_attempt else attempts_if_new
+            )
+        elif token is not None:
+            if current.lock_until != token:
+                return current
+        elif (allowed is not None and current.status not in allowed) or (current.lock_until or 0) >= now:
+            return current
+        self.writes += 1
+        self.records[envelope_id] = replace(
+            current,
+            status=status,
+            updated_at=step.at,
+            history=(*current.history, step),
+            attempts=current.attempts + (1 if count_attempt else 0),
+            lock_until=lock_until if lock_until is not None else (current.lock_until if keep_lock else None),
+            error_type=error[0] if error else current.error_type,
+            last_error=error[1] if error else current.last_error,
+            archive=current.archive or (create.archive if create else None),
+        )
         return None
 
-    def once(self, source: str, key: str, envelope_id: str, enqueue: Callable[[], object]) -> Outcome:
-        record = (source, key)
-        if record in self.completed:
-            return Outcome(envelope_id=self.completed[record], duplicate=True)
-        if record in self.in_flight:
-            raise DeliveryInProgressError(f"{envelope_id} is still in progress")
-        self.in_flight.add(record)
-        try:
-            enqueue()
-        finally:
-            self.in_flight.discard(record)
-        self.completed[record] = envelope_id
-        return Outcome(envelope_id=envelope_id, duplicate=False)
+    def get(self, envelope_id: str) -> EventRecord | None:
+        return self.records.get(envelope_id)
+
+    def between(self, start: datetime, end: datetime) -> Iterator[EventRecord]:
+        chosen = [record for record in self.records.values() if start <= record.received_at < end]
+        yield from sorted(chosen, key=lambda record: (record.received_at, record.id))
 
 
 @dataclass
