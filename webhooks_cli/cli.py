@@ -76,6 +76,12 @@ def main() -> None:
     type=click.FloatRange(0, 1),
     help="Fail this fraction of the receiver's DynamoDB writes and SQS sends (503s a provider retries).",
 )
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="Delete the state kept from the last run (.webhooks-dev/: records, queued messages, dead letters, "
+    "bodies, secrets) and start clean.",
+)
 def dev(
     port: int,
     aws_port: int,
@@ -86,8 +92,11 @@ def dev(
     bind: str | None,
     verbose: bool,
     chaos: float,
+    fresh: bool,
 ) -> None:
-    """Run the whole pipeline locally: AWS emulator, API and processor, on 127.0.0.1."""
+    """Run the whole pipeline locally: AWS emulator, API and processor, on 127.0.0.1.
+
+    What the emulator holds is kept in .webhooks-dev/ across restarts (--fresh starts clean)."""
     from webhooks_cli.local import samlocal
     from webhooks_cli.local.stack import DevOptions, LocalStack
 
@@ -98,7 +107,7 @@ def dev(
     max_receives = _max_receive_count(project)
     stack = LocalStack(
         project,
-        DevOptions(port, aws_port, visibility_timeout, aws_only, verbose, chaos, sam_network),
+        DevOptions(port, aws_port, visibility_timeout, aws_only, verbose, chaos, sam_network, fresh=fresh),
         on_request=_print_request,
         on_record=lambda outcome: _print_record(outcome, max_receives),
         on_error=_print_error,
@@ -125,6 +134,17 @@ def dev(
     finally:
         stack.stop()
     console.print("stopped")
+    if stack.keeps_state:
+        console.print(f"state kept in {_shown_folder(stack.saved_state.path)} (`webhooks dev --fresh` starts clean)")
+
+
+def _shown_folder(path: Path) -> str:
+    """A folder as short as it can be said from here, with a trailing slash."""
+    try:
+        shown = path.relative_to(Path.cwd())
+    except ValueError:
+        shown = path
+    return escape(f"{shown}/")
 
 
 def _banner(stack: Any, project: Project, env_file: Path | None) -> None:
@@ -140,6 +160,7 @@ def _banner(stack: Any, project: Project, env_file: Path | None) -> None:
         console.print(f"              make sam-local-api{sam_env}; webhooks send stripe")
     else:
         console.print(f"[bold]Webhooks[/bold]      POST {stack.url}/webhooks/<source>")
+    _print_state(stack)
     console.print("[bold]Dev secrets[/bold]   (from .dev-secrets.json, git-ignored)")
     for source, value in stack.secrets.items():
         active = devsecrets.active_secrets(value)
@@ -148,6 +169,17 @@ def _banner(stack: Any, project: Project, env_file: Path | None) -> None:
         port_flag = "" if stack.gateway and stack.gateway.port == 3000 else f" --port {stack.gateway.port}"
         console.print(f"[bold]Try[/bold]           webhooks send stripe{port_flag}")
     console.print("Ctrl-C stops it.")
+
+
+def _print_state(stack: Any) -> None:
+    folder = _shown_folder(stack.saved_state.path)
+    if stack.restored is None:
+        console.print(f"[bold]State[/bold]         new; kept in {folder} across restarts")
+        return
+    dead_letter_queue = stack.resources.dead_letter_queue_url.rsplit("/", 1)[1]
+    console.print(f"[bold]State[/bold]         restored {stack.restored.describe({dead_letter_queue})} from {folder}")
+    for skipped in stack.restored.skipped:
+        errors.print(f"[yellow]warning: not restored: {escape(skipped)}[/yellow]")
 
 
 def _print_request(method: str, path: str, status: int, payload: str, seconds: float) -> None:

@@ -56,14 +56,19 @@ def load(path: Path) -> dict[str, Any]:
 SIGNING_KEY = "signing_key"
 
 
-def ensure(path: Path, sources: dict[str, Source]) -> dict[str, Any]:
+def ensure(path: Path, sources: dict[str, Source], saved: dict[str, Any] | None = None) -> dict[str, Any]:
     """The dev secrets of every source, creating those that are missing.
 
     Besides each source's own list (what the receiver verifies with), a
     public-key source keeps `<source>/signing_key`, the private seed the CLI signs
     with, and a source with a GET check keeps `<source>/<token>` (Meta's verify token).
+
+    `saved` is the document a restarted `webhooks dev` restored (what the stack held
+    when it stopped): its entries win over the file's, which then follows them, so
+    `webhooks send` signs with what the receiver verifies with.
     """
-    document = load(path)
+    on_file = load(path)
+    document = {**on_file, **(saved or {})}
     missing = {name: source for name, source in sources.items() if not active_secrets(document.get(name))}
     for name, source in missing.items():
         if source.kind == "ed25519":
@@ -89,7 +94,7 @@ def ensure(path: Path, sources: dict[str, Source]) -> dict[str, Any]:
     new_tokens = tokens - set(document)
     for entry in new_tokens:
         document[entry] = [secrets.token_urlsafe(18)]
-    if missing or new_tokens:
+    if document != on_file:
         save(path, document)
     return document
 

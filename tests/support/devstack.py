@@ -31,6 +31,8 @@ class DevStack:
     lines: list[str] = field(default_factory=list)
     secrets_file: Path = Path()
     project_dir: Path = ROOT
+    # Reads the process's output into `lines` until it ends.
+    reader: threading.Thread | None = None
 
     @property
     def state_file(self) -> Path:
@@ -121,7 +123,8 @@ def start_stack(
         for line in stdout:
             stack.lines.append(line.rstrip("\n"))
 
-    threading.Thread(target=pump, daemon=True).start()
+    stack.reader = threading.Thread(target=pump, daemon=True)
+    stack.reader.start()
     try:
         (webhooks,) = stack.wait_for(ready, timeout=STARTUP_SECONDS)
         (emulator,) = stack.wait_for(r"^AWS emulator\s+http://", timeout=5)
@@ -132,6 +135,15 @@ def start_stack(
     stack.url = found.group(1) if found else ""
     stack.aws_endpoint = re.search(r"(http://127\.0\.0\.1:\d+)", emulator).group(1)  # type: ignore[union-attr]
     return stack
+
+
+def interrupt(stack: DevStack, timeout: float = 30) -> int:
+    """Ctrl-C, as a user stops it: its exit status, once every line it wrote is in `lines`."""
+    stack.process.send_signal(signal.SIGINT)
+    status = stack.process.wait(timeout)
+    if stack.reader is not None:
+        stack.reader.join(timeout)
+    return status
 
 
 def stop(stack: DevStack) -> None:

@@ -41,7 +41,9 @@ class _Dispatcher(DomainDispatcherApplication):
         return self._backends[host]
 
 
-_ITEM_WRITES = threading.RLock()  # re-entrant: one write may call another
+# Re-entrant: one write may call another. A snapshot (persistence) holds it too while it
+# reads the tables, so it never sees a write half done.
+ITEM_WRITES = threading.RLock()
 
 
 def atomic_item_writes() -> None:
@@ -55,7 +57,7 @@ def atomic_item_writes() -> None:
         original = getattr(DynamoHandler, name)
 
         def locked(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            with _ITEM_WRITES:
+            with ITEM_WRITES:
                 return _original(*args, **kwargs)
 
         locked.atomic = True  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_core.registry import default_registry
 from webhook_core.sources import load_sources
@@ -19,6 +20,15 @@ from webhooks_cli import devsecrets
 from webhooks_cli.errors import CliError
 from webhooks_cli.local.emulator import Emulator
 from webhooks_cli.local.gateway import Gateway, Route
+from webhooks_cli.local.persistence import (
+    AUTOSAVE_SECONDS,
+    STATE_FOLDER,
+    Autosave,
+    Restored,
+    Snapshot,
+    Snapshotter,
+    StateFolder,
+)
 from webhooks_cli.local.poller import Poller, RecordOutcome
 from webhooks_cli.local.resources import (
     create_resources,
@@ -46,6 +56,8 @@ class DevOptions:
     chaos: float = 0.0
     # With aws_only: where the emulator listens and how SAM's containers reach it.
     sam_network: SamNetwork | None = None
+    # Forget the state a previous run kept (persistence) and start clean.
+    fresh: bool = False
 
 
 class LocalStack:
@@ -75,18 +87,31 @@ class LocalStack:
         self.function_environments: dict[str, dict[str, str]] = {}
         self.aws_endpoint = ""
         self.state_file: Path | None = None
+        self.saved_state = StateFolder(project.root / STATE_FOLDER)
+        # What the start put back from saved_state (None: it started clean).
+        self.restored: Restored | None = None
+        # Set once the saved state is restored or cleared: until then, a stop must not
+        # write over a snapshot it could not read.
+        self.keeps_state = False
+        self._snapshotter: Snapshotter | None = None
+        self._autosave: Autosave | None = None
         self._stopped = threading.Event()
 
     def start(self) -> None:
         self._start_emulator()
         session = boto3.session.Session(region_name=REGION)
         self.resources, resolve = create_resources(self.project, session)
+        snapshot = self._restore_state(session)
 
         sources = load_sources(self.project.sources_file)
-        self.secrets = devsecrets.ensure(self.project.dev_secrets_file, sources)
+        self.secrets = devsecrets.ensure(
+            self.project.dev_secrets_file, sources, saved=self._saved_source_secrets(session, snapshot)
+        )
         session.client("secretsmanager").put_secret_value(
             SecretId=self.resources.secret_id, SecretString=json.dumps(self.secrets)
         )
+        self._autosave = Autosave(self.save_state, every=AUTOSAVE_SECONDS, on_error=self._report_error)
+        self._autosave.start()
 
         if self.options.chaos:
             from webhooks_cli.local.chaos import Chaos  # noqa: PLC0415 - only with --chaos
@@ -161,8 +186,56 @@ class LocalStack:
             self.poller.stop()
         if self.gateway:
             self.gateway.stop()
+        # Nothing else writes now: what the emulator holds is what the next start gets back.
+        self._save_final_state()
         if self.emulator:
             self.emulator.stop()
+
+    def save_state(self) -> bool:
+        """Snapshot the emulator into saved_state; True when the file changed."""
+        if self._snapshotter is None:
+            return False
+        return self.saved_state.save(self._snapshotter.capture())
+
+    def _restore_state(self, session: Any) -> Snapshot | None:
+        """Put back what the last run kept (unless --fresh); the snapshot restored, if any."""
+        self._snapshotter = Snapshotter(session, region=REGION)
+        if self.options.fresh:
+            self.saved_state.clear()
+        snapshot = self.saved_state.load()
+        if snapshot is not None:
+            self.restored = self._snapshotter.restore(snapshot)
+        self.keeps_state = True
+        return snapshot
+
+    def _saved_source_secrets(self, session: Any, snapshot: Snapshot | None) -> dict[str, Any] | None:
+        """The source secrets document as the last run held it: it wins over the dev
+        secrets file, which only seeds a fresh start (`webhooks secrets set` may have
+        changed it since)."""
+        if snapshot is None or self.resources is None:
+            return None
+        name = session.client("secretsmanager").describe_secret(SecretId=self.resources.secret_id)["Name"]
+        value = snapshot.secrets.get(name)
+        try:
+            document = json.loads(value) if isinstance(value, str) else None
+        except ValueError:  # not a JSON object: the receiver could not use it either
+            return None
+        return document if isinstance(document, dict) else None
+
+    def _save_final_state(self) -> None:
+        if self._autosave is not None:
+            self._autosave.stop()
+        if not self.keeps_state:
+            return
+        try:
+            self.save_state()
+        except (OSError, BotoCoreError, ClientError) as exc:
+            self.keeps_state = False
+            self._report_error(f"saving the state to {self.saved_state.path} failed: {exc}; the last snapshot stays")
+
+    def _report_error(self, message: str) -> None:
+        if self.on_error:
+            self.on_error(message)
 
     @property
     def url(self) -> str:
