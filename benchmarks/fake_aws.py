@@ -31,8 +31,9 @@ def _answer(target: str, request_body: dict[str, Any], secret_string: str) -> di
     return {}  # PutItem, UpdateItem, DeleteItem: an empty success
 
 
-def install(secret_string: str, session: boto3.session.Session | None = None) -> None:
-    """Answer every call of clients created from `session` (default: boto3's) from now on."""
+def install(secret_string: str, session: boto3.session.Session | None = None) -> list[str]:
+    """Answer every call of clients created from `session` (default: boto3's) from now on;
+    the list returned records each call made (`dynamodb:UpdateItem`), for counting round trips."""
     if session is None:
         boto3.setup_default_session()
         session = boto3.DEFAULT_SESSION
@@ -41,9 +42,18 @@ def install(secret_string: str, session: boto3.session.Session | None = None) ->
     def before_send(request: Any, **_: Any) -> AWSResponse:
         target = request.headers.get("X-Amz-Target", b"")
         target = target.decode() if isinstance(target, bytes) else target
+        if not target:  # S3 (the archive's and claim-check's PUTs): a plain 200, no body
+            return AWSResponse(request.url, 200, HeadersDict({"ETag": '"0"'}), _Raw(b""))  # type: ignore[arg-type]
         body = json.loads(request.body or b"{}")
         content = json.dumps(_answer(target, body, secret_string)).encode()
         return AWSResponse(request.url, 200, HeadersDict({"Content-Type": "application/x-amz-json-1.0"}), _Raw(content))  # type: ignore[arg-type]
 
+    calls: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(f"{model.service_model.service_name}:{model.name}")
+
     # botocore sends nothing when a before-send handler returns a response.
     session.events.register("before-send", before_send)  # type: ignore[arg-type]
+    session.events.register("before-call", record)
+    return calls

@@ -6,6 +6,9 @@
 (b) Warm CPU per 1 KB Stripe webhook, AWS calls answered by stubs, against a
     minimal hand-written receiver (hmac, conditional put, send) in the same
     process. Goal: <= 1.5x and under 1 ms.
+(c) AWS calls counted at the SDK: round trips per accepted delivery in the receiver
+    (goal <= 2) and event ledger writes per event end to end, receiver and processor
+    (goal <= 3), with the archive's S3 PUTs per event at the template's batch size.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ SECRETS_DOCUMENT = json.dumps({"stripe": [SECRET]})
 ENVIRONMENT = {
     "SOURCES_FILE": str(FIXTURE_SOURCES),  # the tests' sources, never the shipped examples
     "SOURCE_SECRETS_ID": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench",
-    "DEDUPE_TABLE_NAME": "bench-dedupe",
+    "LEDGER_TABLE_NAME": "bench-ledger",
     "EVENTS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/bench-events",
     "BODY_BUCKET_NAME": "bench-bodies",
     "AWS_DEFAULT_REGION": "us-east-1",
@@ -55,6 +58,13 @@ class Context:
 
     def get_remaining_time_in_millis(self) -> int:
         return 8_000
+
+
+class ProcessorContext(Context):
+    function_name = "processor"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
 
 
 def stripe_event(size: int = 1024) -> dict[str, Any]:
@@ -153,7 +163,7 @@ def minimal_receiver(dynamodb: Any, sqs: Any) -> Any:
             return {"statusCode": 401, "body": "{}"}
         event_id = json.loads(body)["id"]
         dynamodb.put_item(
-            TableName=ENVIRONMENT["DEDUPE_TABLE_NAME"],
+            TableName=ENVIRONMENT["LEDGER_TABLE_NAME"],
             Item={"id": {"S": f"stripe#{event_id}"}, "expiration": {"N": str(int(time.time()) + 604800)}},
             ConditionExpression="attribute_not_exists(id)",
         )
@@ -189,13 +199,9 @@ def _cpu_per_request(handle: Any, events: list[dict[str, Any]]) -> float:
         return (time.process_time() - start) / (len(events) - 50)
 
 
-def warm_cpu() -> tuple[float, float]:
-    os.environ.update(ENVIRONMENT)
+def warm_cpu(calls: list[str]) -> tuple[float, float]:
     import boto3
 
-    from benchmarks import fake_aws
-
-    fake_aws.install(SECRETS_DOCUMENT)
     from functions.receiver.app import lambda_handler
 
     baseline = minimal_receiver(boto3.client("dynamodb"), boto3.client("sqs"))
@@ -212,6 +218,72 @@ def warm_cpu() -> tuple[float, float]:
     return statistics.median(theirs), statistics.median(ours)
 
 
+def calls_per_event(calls: list[str], deliveries: int = 100, batch_size: int = 10) -> tuple[float, float, float]:
+    """(receiver round trips per accepted delivery, ledger writes per event end to end,
+    archive PUTs per event): deliveries through the warm receiver, then the queued
+    envelopes through the processor in batches, every AWS call counted."""
+    from functions.receiver.app import lambda_handler
+    from webhook_core.processing import Processor
+    from webhook_core.registry import HandlerRegistry
+    from webhook_core.settings import ProcessorSettings
+
+    context = Context()
+    sent: list[str] = []
+    with _stdout_to_devnull():
+        lambda_handler(stripe_event(), context)  # the cold start's secret read is not a per-event cost
+        del calls[:]
+        for _ in range(deliveries):
+            event = stripe_event()
+            assert lambda_handler(event, context)["statusCode"] == 202
+            sent.append(base64.b64decode(event["body"]).decode())
+    receiver_calls = len(calls)
+    registry = HandlerRegistry()
+    registry.on("stripe", "invoice.paid")(lambda event: None)
+    processor = Processor.from_settings(ProcessorSettings.from_environment(os.environ, FIXTURE_SOURCES), registry)
+    writes_before = sum(call.startswith("dynamodb:") for call in calls)
+    del calls[:]
+    envelopes = _queued_envelopes(sent)
+    with _stdout_to_devnull():
+        for start in range(0, len(envelopes), batch_size):
+            records = [
+                {
+                    "messageId": str(uuid.uuid4()),
+                    "receiptHandle": "r",
+                    "body": body,
+                    "attributes": {"ApproximateReceiveCount": "1"},
+                    "messageAttributes": {},
+                    "eventSource": "aws:sqs",
+                }
+                for body in envelopes[start : start + batch_size]
+            ]
+            response = processor.process_batch({"Records": records}, ProcessorContext())  # type: ignore[arg-type]
+            assert response["batchItemFailures"] == [], response
+    processor_writes = sum(call == "dynamodb:UpdateItem" for call in calls)
+    archive_puts = sum(call == "s3:PutObject" for call in calls)
+    return receiver_calls / deliveries, (writes_before + processor_writes) / deliveries, archive_puts / deliveries
+
+
+def _queued_envelopes(bodies: list[str]) -> list[str]:
+    """The envelopes the receiver would have queued for these bodies (the fake SQS keeps none)."""
+    from webhook_core.envelope import Envelope, Verification
+
+    envelopes = []
+    for body in bodies:
+        event_id = json.loads(body)["id"]
+        envelope = Envelope(
+            id=f"stripe/{event_id}",
+            event_id=event_id,
+            source="stripe",
+            kind="stripe",
+            type="invoice.paid",
+            received_at=time.time(),  # type: ignore[arg-type]
+            body=body,
+            verification=Verification(secret_index=0),
+        )
+        envelopes.append(envelope.to_message(250_000))
+    return envelopes
+
+
 def main() -> int:
     out = sys.stdout.write
     floor, imports, receiver = cold_init()
@@ -224,10 +296,18 @@ def main() -> int:
         + ", ".join(f"{name} {ms:.0f} ms" for name, ms in import_breakdown())
         + "\n"
     )
-    baseline, ours = warm_cpu()
+    os.environ.update(ENVIRONMENT)
+    from benchmarks import fake_aws
+
+    calls = fake_aws.install(SECRETS_DOCUMENT)
+    baseline, ours = warm_cpu(calls)
     out(f"warm CPU   minimal receiver: {baseline * 1e6:7.0f} us per 1 KB Stripe webhook\n")
     out(f"warm CPU   receiver:         {ours * 1e6:7.0f} us per 1 KB Stripe webhook\n")
     out(f"warm CPU   ratio: {ours / baseline:.2f}x (goal <= 1.5x and < 1000 us)\n")
+    round_trips, writes, archive_puts = calls_per_event(calls)
+    out(f"AWS calls  receiver round trips per accepted delivery: {round_trips:.2f} (goal <= 2)\n")
+    out(f"AWS calls  ledger writes per event, receiver + processor: {writes:.2f} (goal <= 3)\n")
+    out(f"AWS calls  archive S3 PUTs per event at batches of 10: {archive_puts:.2f}\n")
     return 0
 
 

@@ -93,7 +93,9 @@ def test_a_restart_keeps_dedupe_records_dead_letters_and_secrets_and_fresh_forge
     second = start_stack(tmp_path, "--visibility-timeout", "0", project_dir=project)
     try:
         state = state_line(second)
-        assert re.fullmatch(r"restored \d+ records, 1 dead letter, 1 secret from project/\.webhooks-dev/", state), state
+        assert re.fullmatch(
+            r"restored \d+ records, 1 dead letter, (\d+ S3 objects, )?1 secret from project/\.webhooks-dev/", state
+        ), state
         assert json.loads(secrets_file.read_text()) == on_file
         assert post(f"{second.url}/webhooks/github", github.body, github.headers) == (
             200,
