@@ -91,7 +91,7 @@ class SourceUnavailableError(ServiceUnavailableError):
 
 
 class DedupeStoreError(ServiceUnavailableError):
-    """The dedupe table could not be read or written."""
+    """The event ledger (the receiver's dedupe) could not be read or written."""
 
 
 class QueueError(ServiceUnavailableError):
