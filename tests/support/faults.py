@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import botocore.client
-from botocore.exceptions import ClientError, ReadTimeoutError
+from botocore.exceptions import ReadTimeoutError
+
+from webhooks_cli.local.chaos import aws_error, intercept_aws_calls
 
 Injection = Literal["throttle", "error", "timeout", "timeout_after_success", "kill", "bug"]
 
@@ -239,7 +241,6 @@ class FaultInjector:
         # While `recording`, every call as the IAM action it needs ("dynamodb:PutItem").
         self.recording = False
         self.actions: set[str] = set()
-        self._original: Callable[..., Any] = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
 
     def arm(self, *arms: Arm) -> None:
         self._armed = [[arm, arm.times, arm.skip] for arm in arms]
@@ -248,33 +249,32 @@ class FaultInjector:
         self._armed = []
 
     def install(self, monkeypatch: Any) -> None:
-        injector = self
+        # Registered with monkeypatch first, so the interception is undone after the test.
+        current = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
+        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", current)
+        intercept_aws_calls(self._intercept)
 
-        def call(client: Any, operation: str, params: dict[str, Any]) -> Any:
-            service = client.meta.service_model.service_name
-            if injector.recording:
-                injector.actions.add(f"{client.meta.service_model.signing_name}:{operation}")
-            for entry in injector._armed:
-                arm, left, skip = entry
-                if left and skip and (arm.service, arm.operation) == (service, operation):
-                    entry[2] -= 1
-                    break
-                if left and (arm.service, arm.operation) == (service, operation):
-                    entry[1] -= 1
-                    injector.fired.append(f"{service}.{operation}:{arm.injection}")
-                    return injector._fire(arm, lambda: injector._original(client, operation, params))
-            return injector._original(client, operation, params)
-
-        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+    def _intercept(self, client: Any, operation: str, params: dict[str, Any], proceed: Callable[[], Any]) -> Any:
+        service = client.meta.service_model.service_name
+        if self.recording:
+            self.actions.add(f"{client.meta.service_model.signing_name}:{operation}")
+        for entry in self._armed:
+            arm, left, skip = entry
+            if left and skip and (arm.service, arm.operation) == (service, operation):
+                entry[2] -= 1
+                break
+            if left and (arm.service, arm.operation) == (service, operation):
+                entry[1] -= 1
+                self.fired.append(f"{service}.{operation}:{arm.injection}")
+                return self._fire(arm, proceed)
+        return proceed()
 
     @staticmethod
     def _fire(arm: Arm, proceed: Callable[[], Any]) -> Any:
         endpoint = f"https://{arm.service}.us-east-1.amazonaws.com"
         if arm.injection in {"throttle", "error"}:
             code = _ERROR_CODES[(arm.service, arm.injection)]
-            status = 400 if arm.injection == "throttle" else 500
-            error = {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}}
-            raise ClientError(error, arm.operation)  # type: ignore[arg-type]
+            raise aws_error(arm.operation, code, 400 if arm.injection == "throttle" else 500)
         if arm.injection == "timeout":
             raise ReadTimeoutError(endpoint_url=endpoint)
         if arm.injection == "timeout_after_success":

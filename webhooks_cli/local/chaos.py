@@ -21,6 +21,33 @@ _FAULTS = (
 )
 
 
+# What intercepts a call: (client, operation, params, proceed), where proceed() makes it.
+Interceptor = Callable[[Any, str, dict[str, Any], Callable[[], Any]], Any]
+
+
+def intercept_aws_calls(interceptor: Interceptor) -> Callable[[], None]:
+    """Route every boto3 call of this process (above botocore's retries, below every
+    client, Powertools' too) through `interceptor`; returns the undo. The one place AWS
+    faults are injected: `--chaos` here, and the tests' fault matrix."""
+    original = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
+
+    def call(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        return interceptor(client, operation, params, lambda: original(client, operation, params))
+
+    botocore.client.BaseClient._make_api_call = call  # type: ignore[attr-defined]
+
+    def undo() -> None:
+        botocore.client.BaseClient._make_api_call = original  # type: ignore[attr-defined]
+
+    return undo
+
+
+def aws_error(operation: str, code: str, status: int, *, message: str = "injected") -> ClientError:
+    """The error botocore raises when AWS answers `status` with `code`."""
+    response: Any = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return ClientError(response, operation)
+
+
 class Chaos:
     def __init__(
         self, rate: float, *, ledger_table: str, queue_url: str, body_bucket: str = "", seed: int | None = None
@@ -38,26 +65,14 @@ class Chaos:
 
     def install(self) -> Callable[[], None]:
         """Patch every boto3 client in this process; returns the undo."""
-        original = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
-        chaos = self
 
-        def call(client: Any, operation: str, params: dict[str, Any]) -> Any:
-            fault = chaos._pick(client.meta.service_model.service_name, operation, params)
+        def call(client: Any, operation: str, params: dict[str, Any], proceed: Callable[[], Any]) -> Any:
+            fault = self._pick(client.meta.service_model.service_name, operation, params)
             if fault is not None:
-                code, status = fault
-                response: Any = {
-                    "Error": {"Code": code, "Message": "injected by --chaos"},
-                    "ResponseMetadata": {"HTTPStatusCode": status},
-                }
-                raise ClientError(response, operation)
-            return original(client, operation, params)
+                raise aws_error(operation, *fault, message="injected by --chaos")
+            return proceed()
 
-        botocore.client.BaseClient._make_api_call = call  # type: ignore[attr-defined]
-
-        def undo() -> None:
-            botocore.client.BaseClient._make_api_call = original  # type: ignore[attr-defined]
-
-        return undo
+        return intercept_aws_calls(call)
 
     def _pick(self, service: str, operation: str, params: dict[str, Any]) -> tuple[str, int] | None:
         target = self._targets.get((service, operation))
