@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.support.project import FIXTURE_SOURCES
 from webhook_core.sources import load_sources
 from webhooks_cli import devsecrets
 from webhooks_cli.cli import main
@@ -64,7 +65,7 @@ def serving(in_flight: int, retry_after: str = "10") -> Iterator[Receiver]:
 @pytest.fixture
 def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fixture_project_dir: Path) -> CliRunner:
     secrets_file = tmp_path / "dev-secrets.json"
-    devsecrets.ensure(secrets_file, load_sources(fixture_project_dir / "functions" / "receiver" / "sources.json"))
+    devsecrets.ensure(secrets_file, load_sources(FIXTURE_SOURCES))
     monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(fixture_project_dir))
     monkeypatch.setenv("WEBHOOKS_DEV_SECRETS_FILE", str(secrets_file))
     monkeypatch.setenv("COLUMNS", "300")

@@ -8,13 +8,17 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from webhook_core.certificates import CertificateFetcher, CertificateUnavailableError, install
 from webhook_core.envelope import Envelope
 from webhook_core.errors import BodyStoreError, QueueError, SourceUnavailableError
 from webhook_core.ledger import ABSENT, EventRecord, Ledger, LedgerError, Status, Transition
-from webhook_core.queue import MAX_MESSAGE_BYTES
+from webhook_core.queue import MAX_MESSAGE_BYTES, message_size
 from webhook_core.text import sqs_safe
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
 
 
 class InMemoryLedger(Ledger):
@@ -123,12 +127,15 @@ class InMemoryQueue:
     max_bytes: int = MAX_MESSAGE_BYTES
 
     def send(self, envelope: Envelope) -> str:
-        message = envelope.to_message(self.max_bytes - 4_096)
-        attributes = (envelope.source, envelope.type)
-        if len(message.encode("utf-8", "surrogatepass")) > self.max_bytes:
-            raise QueueError("message too large")
-        if not all(sqs_safe(text) for text in (message, *attributes)):
+        attributes: dict[str, MessageAttributeValueTypeDef] = {
+            "source": {"DataType": "String", "StringValue": envelope.source},
+            "type": {"DataType": "String", "StringValue": envelope.type},
+        }
+        message = envelope.to_message(self.max_bytes - message_size("", attributes))
+        if not all(sqs_safe(text) for text in (message, envelope.source, envelope.type)):
             raise QueueError("InvalidMessageContents")
+        if message_size(message, attributes) > self.max_bytes:
+            raise QueueError("message too large")
         self.envelopes.append(Envelope.model_validate(json.loads(message)))
         return f"message-{len(self.envelopes)}"
 
