@@ -179,8 +179,13 @@ class Receiver:
         )
         _count_secret_use(source.name, verified.secret_index)
         logger.append_keys(envelope_id=envelope.id, event_type=envelope.type, secret_index=verified.secret_index)
+        # The claim's window is the invocation's deadline, read now: the time spent reading
+        # secrets and verifying since `now` must not come off it.
+        claimed_at = self._clock() if self._clock else time.time()
         outcome, claim = self._ledger.claim(
-            record_of(envelope, size=len(delivery.body)), in_flight_until=self._in_flight_until(now), now=now
+            record_of(envelope, size=len(delivery.body)),
+            in_flight_until=self._in_flight_until(claimed_at),
+            now=claimed_at,
         )
         if claim is None:
             return outcome

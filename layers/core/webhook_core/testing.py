@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from webhook_core.certificates import CertificateFetcher, CertificateUnavailableError, install
@@ -43,10 +43,15 @@ class InMemoryLedger(Ledger):
         previous = self.records.get(record.id)
         if previous is None:
             self.records[record.id] = replace(
-                record, deliveries=1, history=(Transition(record.received_at, "received"),)
+                record,
+                deliveries=1,
+                history=(Transition(record.received_at, "received"),),
+                last_delivery_at=datetime.now(UTC),
             )
             return None
-        self.records[record.id] = replace(previous, deliveries=previous.deliveries + 1)
+        self.records[record.id] = replace(
+            previous, deliveries=previous.deliveries + 1, last_delivery_at=datetime.now(UTC)
+        )
         return previous
 
     def _take_over(self, envelope_id: str, previous_until: float, in_flight_until: float) -> bool:
@@ -96,6 +101,16 @@ class InMemoryLedger(Ledger):
                 return current
         elif (allowed is not None and current.status not in allowed) or (current.lock_until or 0) >= now:
             return current
+        if create is not None and envelope_id in self.records:
+            # DynamoDB sets what the record was made without (if_not_exists): a claimed record
+            # has no body reference yet and no attempts attribute.
+            current = replace(
+                current,
+                body_ref=current.body_ref or create.body_ref,
+                preset=current.preset or create.preset,
+                secret_index=current.secret_index if current.secret_index is not None else create.secret_index,
+                attempts=current.attempts or (0 if count_attempt else attempts_if_new),
+            )
         self.writes += 1
         self.records[envelope_id] = replace(
             current,
