@@ -184,6 +184,7 @@ class DeadLetterQueue:
         bodies: BodyStore | None = None,
     ) -> None:
         self.sqs = sqs
+        self._reopened: set[str] = set()  # the events a replay reopened (each once)
         self.bodies = bodies
         self.dynamodb = dynamodb
         self.dead_letter_queue_url = dead_letter_queue_url
@@ -250,6 +251,7 @@ class DeadLetterQueue:
         from the DLQ. Already-processed envelopes are skipped unless `force`, which
         reopens their ledger record first so the handler runs again, once."""
         report = ReplayReport()
+        self._reopened = set()
         letters = self.scan()
         deleted: set[str] = set()
         interval = 1 / rate if rate > 0 else 0.0
@@ -289,8 +291,12 @@ class DeadLetterQueue:
                 report.failed.append((letter.envelope_id, exc.detail))
                 return "failed"
         try:
-            if force and letter.envelope:
+            # Once per event: a second letter of the same event is a copy the processor's
+            # lock absorbs, not a second run (reopening again would run the handler again
+            # if the first copy was processed meanwhile).
+            if force and letter.envelope and letter.envelope_id not in self._reopened:
                 self.ledger.reopen(letter.envelope_id, now=time.time(), force=True)
+                self._reopened.add(letter.envelope_id)
             self.sqs.send_message(
                 QueueUrl=self.queue_url, MessageBody=letter.body, MessageAttributes=letter.message_attributes
             )
