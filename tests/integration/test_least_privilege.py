@@ -204,6 +204,7 @@ def test_the_receiver_may_only_read_and_create_captured_secrets_and_only_claim_e
     assert _ledger_statements() == {
         "event#*": {"dynamodb:UpdateItem", "dynamodb:DeleteItem"},
         "setup#*": {"dynamodb:GetItem", "dynamodb:PutItem"},
+        "rejected#*": {"dynamodb:UpdateItem"},
     }
     sources_file = tmp_path / "sources.json"
     sources_file.write_text(
