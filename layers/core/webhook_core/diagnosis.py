@@ -96,8 +96,9 @@ def _base64_variants(body: bytes) -> list[tuple[str, bytes]]:
 
 
 ALTERATIONS: tuple[Callable[[bytes], list[tuple[str, bytes]]], ...] = (
-    _json_variants,
+    # Newlines first: a JSON body with one added re-serialises to the signed body too.
     _newline_variants,
+    _json_variants,
     _charset_variants,
     _base64_variants,
 )
