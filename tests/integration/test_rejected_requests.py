@@ -172,3 +172,40 @@ def test_rejected_list_show_and_replay_once_the_secret_is_fixed(operated_stack: 
 def test_an_unknown_id_is_a_one_line_error(operated_stack: OperatedStack) -> None:
     output = cli(operated_stack, "rejected", "show", "stripe/20260101T000000Z-00000000", exit_code=1)
     assert "no rejected request" in output
+
+
+def test_it_works_on_a_deployed_stack_found_through_its_outputs(operated_stack: OperatedStack) -> None:
+    stack = operated_stack
+    resources = stack.resources
+    outputs = {
+        "EventsQueueUrl": resources.queue_url,
+        "EventsQueueArn": resources.queue_arn,
+        "DeadLetterQueueUrl": resources.dead_letter_queue_url,
+        "DeadLetterQueueArn": resources.dead_letter_queue_arn,
+        "LedgerTableName": resources.ledger_table,
+        "SourceSecretsArn": resources.secret_id,
+        "BodyBucketName": resources.body_bucket,
+    }
+    stack.client("cloudformation").create_stack(
+        StackName="deployed",
+        TemplateBody=json.dumps(
+            {
+                "Resources": {"Nothing": {"Type": "AWS::SQS::Queue"}},
+                "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+            }
+        ),
+    )
+    target = ["--stack", "deployed", "--region", "us-east-1", "--endpoint-url", stack.endpoint]
+    WATCH.watch(ROTATED)
+    cli(stack, "secrets", "set", "stripe", ROTATED, *target)
+    signed = sign("stripe", secret=ROTATED)
+    received = signed.body + b"\n"  # a proxy on the way added a newline
+    with pytest.raises(SignatureError):
+        receiver_of(stack).accept(
+            Delivery("stripe", {name.lower(): value for name, value in signed.headers.items()}, received)
+        )
+    (entry,) = json.loads(cli(stack, "rejected", "list", "--json", *target))
+    shown = cli(stack, "rejected", "show", entry["id"], *target)
+    assert "the body was altered in transit: a trailing newline was added in transit" in shown
+    refused = cli(stack, "rejected", "replay", entry["id"], *target, exit_code=1)
+    assert "a trailing newline was added in transit" in refused
