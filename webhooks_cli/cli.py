@@ -19,6 +19,7 @@ from rich.markup import escape
 
 from webhooks_cli import devsecrets, signing
 from webhooks_cli.commands_ops import dlq, secrets
+from webhooks_cli.commands_rejected import rejected
 from webhooks_cli.errors import CliError
 from webhooks_cli.local.gateway import describe
 from webhooks_cli.local.poller import RecordOutcome
@@ -422,6 +423,7 @@ def events() -> None:
 
 main.add_command(dlq)
 main.add_command(secrets)
+main.add_command(rejected)
 
 
 # --- providers --------------------------------------------------------------------------

@@ -165,8 +165,17 @@ def test_the_receiver_is_granted_exactly_the_calls_it_makes(stack: Stack, record
     recorder.arm(Arm("sqs", "SendMessage", "error"))
     assert stack.deliver("github", sign("github")).status == 503  # the record released
     recorder.disarm()
-    stack.invoke(rest_event("stripe", b"{}", {"Stripe-Signature": "t=1,v1=00"}), lambda_context())  # refused
+    # Refused, and kept for `webhooks rejected`: the counter counted, the request written.
+    stack.invoke(rest_event("stripe", b"{}", {"Stripe-Signature": "t=1,v1=00"}), lambda_context())
     recorder.recording = False
+    objects = stack.body_objects()
+    assert any(key.startswith("rejected/stripe/") for key in objects)
+    # Every object the receiver wrote falls under a prefix it is granted.
+    assert all(key.startswith(("bodies/", "rejected/")) for key in objects), objects
+    keys = {
+        item["id"]["S"].split("#")[0] for item in stack.dynamodb.scan(TableName=stack.resources.ledger_table)["Items"]
+    }
+    assert keys == {"event", "rejected"}
 
     granted = _granted_actions("ReceiverFunction")
     assert recorder.actions <= granted, recorder.actions - granted
@@ -204,6 +213,7 @@ def test_the_receiver_may_only_read_and_create_captured_secrets_and_only_claim_e
     assert _ledger_statements() == {
         "event#*": {"dynamodb:UpdateItem", "dynamodb:DeleteItem"},
         "setup#*": {"dynamodb:GetItem", "dynamodb:PutItem"},
+        "rejected#*": {"dynamodb:UpdateItem"},
     }
     sources_file = tmp_path / "sources.json"
     sources_file.write_text(

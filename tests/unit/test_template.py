@@ -9,6 +9,7 @@ from typing import Any
 from tests.support.template_resources import parameter_default, resource, template
 from webhook_core.archive import PREFIX as ARCHIVE_PREFIX
 from webhook_core.ledger import TIME_INDEX
+from webhook_core.rejected import DEFAULT_PER_MINUTE, OBJECT_PREFIX
 
 
 def properties(logical_id: str) -> dict[str, Any]:
@@ -68,7 +69,7 @@ def test_the_receiver_may_touch_only_its_own_resources() -> None:
     policies = properties("ReceiverFunction")["Policies"]
     text = json.dumps(policies)
     assert '"Resource": "*"' not in text
-    statement, captured, bodies, with_key = policies[0]["Statement"]
+    statement, captured, counters, bodies, rejected, with_key = policies[0]["Statement"]
     assert with_key["Fn::If"][0] == "HasKmsKey"
     # The ledger: the claim and its release, on event records only; no reads, scans or queries.
     assert sorted(statement["Action"]) == ["dynamodb:DeleteItem", "dynamodb:UpdateItem"]
@@ -80,6 +81,13 @@ def test_the_receiver_may_touch_only_its_own_resources() -> None:
     assert captured["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["setup#*"]}}
     # Claim-checked bodies: written to the bucket's objects, never read, listed or deleted.
     assert (bodies["Action"], bodies["Resource"]) == (["s3:PutObject"], {"Fn::Sub": "${BodyBucket.Arn}/bodies/*"})
+    # The cap on kept rejected requests: counted, never read; the requests written, never read or listed.
+    assert counters["Action"] == ["dynamodb:UpdateItem"]
+    assert counters["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["rejected#*"]}}
+    assert (rejected["Action"], rejected["Resource"]) == (
+        ["s3:PutObject"],
+        {"Fn::Sub": "${BodyBucket.Arn}/rejected/*"},
+    )
     assert {next(iter(p)) for p in policies[1:]} == {"SQSSendMessagePolicy", "AWSSecretsManagerGetSecretValuePolicy"}
 
 
@@ -214,13 +222,25 @@ def test_the_body_bucket_is_private_encrypted_tls_only_and_outlives_the_dead_let
     }
     assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
     assert len(bucket["PublicAccessBlockConfiguration"]) == 4
-    bodies, archive = bucket["LifecycleConfiguration"]["Rules"]
+    bodies, archive, rejected = bucket["LifecycleConfiguration"]["Rules"]
     for rule, prefix in ((bodies, "bodies/"), (archive, ARCHIVE_PREFIX)):
         assert (rule["Status"], rule["Prefix"], rule["ExpirationInDays"]) == (
             "Enabled",
             prefix,
             {"Ref": "RetentionDays"},
         )
+    # Kept rejected requests are short-lived: 1 to 3 days, whatever RetentionDays is.
+    assert (rejected["Status"], rejected["Prefix"], rejected["ExpirationInDays"]) == (
+        "Enabled",
+        OBJECT_PREFIX,
+        {"Ref": "RejectedRetentionDays"},
+    )
+    kept_days = template()["Parameters"]["RejectedRetentionDays"]
+    assert (kept_days["MinValue"], kept_days["MaxValue"], kept_days["Default"]) == (1, 3, 2)
+    assert parameter_default("RejectedRequestsPerMinute") == DEFAULT_PER_MINUTE
+    assert properties("ReceiverFunction")["Environment"]["Variables"]["REJECTED_PER_MINUTE"] == {
+        "Ref": "RejectedRequestsPerMinute"
+    }
     retention = template()["Parameters"]["RetentionDays"]
     dead_letter_days = properties("EventsDeadLetterQueue")["MessageRetentionPeriod"] // 86_400
     assert retention["MinValue"] > dead_letter_days

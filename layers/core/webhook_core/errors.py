@@ -61,9 +61,12 @@ class SignatureError(WebhookError):
     code = "invalid_signature"
     public_message = "The webhook signature could not be verified."
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, skew_seconds: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        # For timestamp_out_of_tolerance: how far the signed time was from the receive
+        # time (positive: the request is older), kept for the operator only.
+        self.skew_seconds = skew_seconds
 
 
 class DeliveryInProgressError(WebhookError):

@@ -33,6 +33,13 @@ from webhook_core.observability import MetricUnit, logger, metrics
 from webhook_core.providers.scheme import Scheme
 from webhook_core.providers.spec import HandshakeReply, SetupCapture
 from webhook_core.queue import EnvelopeQueue, Queue
+from webhook_core.rejected import (
+    DEFAULT_MAX_BODY_BYTES,
+    AwsRejectedRequests,
+    RejectedRequest,
+    RejectedRequestStore,
+    new_id,
+)
 from webhook_core.secrets import SecretStore, SourceSecrets
 from webhook_core.settings import ReceiverSettings
 from webhook_core.sources import Source, load_sources
@@ -76,6 +83,8 @@ class Receiver:
         retry_after_seconds: int = 10,
         clock: Callable[[], float] | None = None,
         captured: CapturedSecretStore | None = None,
+        rejected: RejectedRequestStore | None = None,
+        rejected_max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         self._sources = sources
         self._secrets = secrets
@@ -87,6 +96,8 @@ class Receiver:
         self._clock = clock
         self._captured = captured
         self._captured_cache: dict[str, tuple[float, str]] = {}
+        self._rejected = rejected
+        self._rejected_max_body_bytes = rejected_max_body_bytes
 
     @property
     def ledger(self) -> Ledger:
@@ -132,7 +143,11 @@ class Receiver:
         keys = _keys(spec.scheme, self._source_secrets(source, now))
         if not any(keys):
             raise SourceUnavailableError(f"no secret of source {source.name!r} is usable for its kind")
-        verified = source.spec.scheme.verify(delivery.headers, delivery.body, keys, now, delivery.query)
+        try:
+            verified = source.spec.scheme.verify(delivery.headers, delivery.body, keys, now, delivery.query)
+        except SignatureError as error:
+            self._keep_rejected(delivery, error, now)
+            raise
         # Parsed as the kind sends it (or as its signature proved), never as the request's
         # unsigned Content-Type says: a replay cannot make a JSON body a form.
         body_format = verified.body_format or source.spec.fields.body_format
@@ -195,6 +210,32 @@ class Receiver:
             self._release(envelope.id, claim)
             raise
         return outcome
+
+    def _keep_rejected(self, delivery: Delivery, error: SignatureError, now: float) -> None:
+        """Keep the refused request for the operator (`webhooks rejected`), within its
+        source's cap. Whatever goes wrong here, the answer stays the 401."""
+        if self._rejected is None:
+            return
+        request = RejectedRequest(
+            id=new_id(delivery.source, now),
+            source=delivery.source,
+            received_at=now,
+            reason=error.reason,
+            skew_seconds=error.skew_seconds,
+            headers=dict(delivery.headers),
+            query=dict(delivery.query),
+            body=delivery.body[: self._rejected_max_body_bytes],
+            body_size=len(delivery.body),
+            source_ip=delivery.source_ip,
+        )
+        try:
+            kept = self._rejected.keep(request)
+        except Exception as exc:  # noqa: BLE001 - keeping serves the operator; the sender's answer is the 401
+            metrics.add_metric(name="RejectedNotKept", unit=MetricUnit.Count, value=1)
+            logger.warning("rejected request not kept", extra={"error": type(exc).__name__, "detail": str(exc)[:200]})
+            return
+        if kept:
+            logger.append_keys(rejected_id=request.id)
 
     def _in_flight_until(self, now: float) -> float:
         if self._context is None:
@@ -294,4 +335,8 @@ def create_receiver(settings: ReceiverSettings) -> Receiver:
         max_body_bytes=settings.max_body_bytes,
         retry_after_seconds=settings.retry_after_seconds,
         captured=CapturedSecrets(settings.ledger_table),
+        rejected=AwsRejectedRequests(
+            settings.ledger_table, settings.body_bucket, per_minute=settings.rejected_per_minute
+        ),
+        rejected_max_body_bytes=settings.rejected_max_body_bytes,
     )

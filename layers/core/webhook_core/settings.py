@@ -9,6 +9,8 @@ from typing import Annotated, ClassVar, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from webhook_core.errors import ConfigurationError
+from webhook_core.rejected import DEFAULT_MAX_BODY_BYTES as DEFAULT_REJECTED_MAX_BODY_BYTES
+from webhook_core.rejected import DEFAULT_PER_MINUTE as DEFAULT_REJECTED_PER_MINUTE
 
 # The largest body that reaches the receiver at all. API Gateway takes 10 MB, but it
 # invokes the function synchronously, and Lambda's synchronous payload is 6 MB
@@ -75,6 +77,10 @@ class ReceiverSettings(_RetainedSettings):
     max_body_bytes: Annotated[int, Field(ge=1, le=MAX_BODY_LIMIT)] = MAX_BODY_LIMIT
     secrets_cache_seconds: Annotated[int, Field(ge=0, le=3_600)] = 60
     retry_after_seconds: Annotated[int, Field(ge=1, le=3_600)] = 10
+    # Rejected requests kept per source and minute for `webhooks rejected` (0: none kept),
+    # and the most of each body kept (RejectedRequestsPerMinute; README, "The signature debugger").
+    rejected_per_minute: Annotated[int, Field(ge=0, le=1_000)] = DEFAULT_REJECTED_PER_MINUTE
+    rejected_max_body_bytes: Annotated[int, Field(ge=0, le=MAX_BODY_LIMIT)] = DEFAULT_REJECTED_MAX_BODY_BYTES
 
     ENVIRONMENT: ClassVar[dict[str, str]] = {
         "sources_file": "SOURCES_FILE",
@@ -86,6 +92,8 @@ class ReceiverSettings(_RetainedSettings):
         "retention_days": "RETENTION_DAYS",
         "secrets_cache_seconds": "SECRETS_CACHE_SECONDS",
         "retry_after_seconds": "IN_PROGRESS_RETRY_AFTER_SECONDS",
+        "rejected_per_minute": "REJECTED_PER_MINUTE",
+        "rejected_max_body_bytes": "REJECTED_MAX_BODY_BYTES",
     }
 
     @classmethod

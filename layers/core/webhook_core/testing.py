@@ -15,6 +15,7 @@ from webhook_core.envelope import Envelope
 from webhook_core.errors import BodyStoreError, QueueError, SourceUnavailableError
 from webhook_core.ledger import ABSENT, EventRecord, Ledger, LedgerError, Status, Transition
 from webhook_core.queue import MAX_MESSAGE_BYTES, message_size
+from webhook_core.rejected import DEFAULT_PER_MINUTE, CappedKeeping, RejectedRequest, RejectedStoreError, chosen_ids
 from webhook_core.text import sqs_safe
 
 if TYPE_CHECKING:
@@ -208,6 +209,39 @@ class InMemoryCapturedSecrets:
     def get(self, source: str) -> str | None:
         self.reads += 1
         return self.secrets.get(source)
+
+
+class InMemoryRejectedRequests:
+    """Rejected requests kept per source and minute up to the cap, as the AWS adapter
+    keeps them; `counters` holds what its counter items would, `fail_next` makes the
+    next that many keeps fail as DynamoDB or S3 would."""
+
+    def __init__(self, *, per_minute: int = DEFAULT_PER_MINUTE) -> None:
+        self._cap = CappedKeeping(per_minute)
+        self.requests: dict[str, RejectedRequest] = {}
+        self.counters: dict[tuple[str, int], int] = {}
+        self.fail_next = 0
+
+    def keep(self, request: RejectedRequest) -> bool:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise RejectedStoreError("rejected request not kept: InternalError")
+        minute = int(request.received_at // 60)
+        if self._cap.known_full(request.source, minute):
+            return False
+        count = self.counters.get((request.source, minute), 0)
+        if count >= self._cap.per_minute:
+            self._cap.mark_full(request.source, minute)
+            return False
+        self.counters[(request.source, minute)] = count + 1
+        self.requests[request.id] = request
+        return True
+
+    def ids(self, source: str | None = None, since: datetime | None = None) -> list[str]:
+        return chosen_ids([key for key in self.requests if source is None or key.startswith(f"{source}/")], since)
+
+    def get(self, request_id: str) -> RejectedRequest | None:
+        return self.requests.get(request_id)
 
 
 @dataclass

@@ -90,7 +90,7 @@ class Ed25519Scheme:
         if self.timestamp_header is not None:
             raw_timestamp, sent_at = parse_timestamp(headers.get(self.timestamp_header), self.timestamp_format)
             if abs(now - sent_at) > self.tolerance_seconds:
-                raise SignatureError("timestamp_out_of_tolerance")
+                raise SignatureError("timestamp_out_of_tolerance", skew_seconds=now - sent_at)
         content = self._content(body, raw_timestamp)
         for index, key in enumerate(keys):
             if key is None:

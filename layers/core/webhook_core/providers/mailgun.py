@@ -79,7 +79,7 @@ class MailgunScheme(TextSecretsUntimed):
             raise SignatureError("malformed_signature")
         raw_timestamp, sent_at = parse_timestamp(timestamp)
         if abs(now - sent_at) > self.tolerance_seconds:
-            raise SignatureError("timestamp_out_of_tolerance")
+            raise SignatureError("timestamp_out_of_tolerance", skew_seconds=now - sent_at)
         content = (raw_timestamp + token).encode("utf-8", "surrogatepass")
         for index, key in enumerate(keys):
             if key is None:

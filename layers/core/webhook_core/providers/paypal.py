@@ -89,7 +89,7 @@ class PayPalScheme(SignsBodyWithTimestamp):
             raise SignatureError("missing_signed_header")
         raw_time, sent_at = parse_timestamp(headers.get(TIMESTAMP_HEADER), "iso8601")
         if abs(now - sent_at) > self.tolerance_seconds:
-            raise SignatureError("timestamp_out_of_tolerance")
+            raise SignatureError("timestamp_out_of_tolerance", skew_seconds=now - sent_at)
         url = headers.get(CERT_URL_HEADER, "").strip()
         if not url:
             raise SignatureError("missing_signature")

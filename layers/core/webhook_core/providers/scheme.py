@@ -249,7 +249,7 @@ class SignatureScheme:
             )
             raw_timestamp, sent_at = parse_timestamp(sent_timestamp, self.timestamp_format)
             if abs(now - sent_at) > self.tolerance_seconds:
-                raise SignatureError("timestamp_out_of_tolerance")
+                raise SignatureError("timestamp_out_of_tolerance", skew_seconds=now - sent_at)
             timestamp = int(sent_at)
 
         event_id = headers.get(self.id_header, "") if self.id_header else ""

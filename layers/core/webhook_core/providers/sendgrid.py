@@ -74,7 +74,7 @@ class EcdsaScheme(SignsBodyWithTimestamp):
             raise SignatureError("malformed_signature")
         raw_timestamp, sent_at = parse_timestamp(headers.get(self.timestamp_header or ""))
         if abs(now - sent_at) > self.tolerance_seconds:
-            raise SignatureError("timestamp_out_of_tolerance")
+            raise SignatureError("timestamp_out_of_tolerance", skew_seconds=now - sent_at)
         content = raw_timestamp.encode() + body
         for index, key in enumerate(keys):
             if key is None:

@@ -116,7 +116,7 @@ class SnsScheme(SignsBodyWithTimestamp):
             raise SignatureError("topic_not_accepted")
         _, sent_at = parse_timestamp(str(message["Timestamp"]), "iso8601")
         if abs(now - sent_at) > self.tolerance_seconds:
-            raise SignatureError("timestamp_out_of_tolerance")
+            raise SignatureError("timestamp_out_of_tolerance", skew_seconds=now - sent_at)
         _verify_rsa(certificates.fetcher().certificate(url, CERTIFICATE_RULE), signature, content, digest)
         return Verified(
             secret_index=index,
