@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -34,6 +34,8 @@ class StackTarget:
     outputs: dict[str, str]
     session: boto3.session.Session
     endpoint_url: str | None
+    # The values the stack was deployed with (RetentionDays: how far back events are kept).
+    parameters: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def resolve(
@@ -45,7 +47,8 @@ class StackTarget:
         except (BotoCoreError, ClientError) as exc:
             raise CliError(f"cannot read stack {name!r}: {describe(exc)}") from None
         outputs = {item["OutputKey"]: item["OutputValue"] for item in stacks[0].get("Outputs", [])}
-        return cls(name, outputs, aws, endpoint_url)
+        parameters = {item["ParameterKey"]: item.get("ParameterValue", "") for item in stacks[0].get("Parameters", [])}
+        return cls(name, outputs, aws, endpoint_url, parameters)
 
     def output(self, key: str) -> str:
         if key not in self.outputs:

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from webhooks_cli import devsecrets, signing
+from webhooks_cli.commands_events import events
 from webhooks_cli.commands_ops import dlq, secrets
 from webhooks_cli.commands_rejected import rejected
 from webhooks_cli.errors import CliError
@@ -34,7 +35,7 @@ errors = Console(stderr=True, highlight=False, soft_wrap=True)
 @click.version_option(package_name="serverless-webhook-receiver")
 def main() -> None:
     """Operate the serverless webhook receiver: run it locally, send signed test
-    deliveries, inspect and replay dead letters."""
+    deliveries, list, follow and replay events, inspect and replay dead letters."""
 
 
 # --- dev ------------------------------------------------------------------------------
@@ -415,12 +416,7 @@ def sam_events(out: Path | None) -> None:
         console.print(f"wrote {path}  ({delivery.event_type}, {delivery.event_id})")
 
 
-@main.command(hidden=True, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-def events() -> None:
-    """Renamed: `webhooks sam-events` (this name is kept for the event ledger)."""
-    raise CliError("`webhooks events` is now `webhooks sam-events` (it writes the events for `sam local invoke -e`)")
-
-
+main.add_command(events)
 main.add_command(dlq)
 main.add_command(secrets)
 main.add_command(rejected)

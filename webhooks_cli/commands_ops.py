@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -13,19 +14,20 @@ from typing import Any, TypeVar
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from webhook_core.body_store import S3BodyStore
 from webhook_core.errors import BodyStoreError
+from webhook_core.ledger import LedgerError
 from webhooks_cli import devsecrets
 from webhooks_cli.aws import describe
 from webhooks_cli.dlq import DeadLetter, DeadLetterQueue, Selection, parse_since
 from webhooks_cli.errors import CliError
 from webhooks_cli.project import Project
+from webhooks_cli.replaying import Outcome, ProgressCallback
 from webhooks_cli.targets import Target, resolve
-from webhooks_cli.terminal import printable
+from webhooks_cli.terminal import shown
 
 console = Console(highlight=False, soft_wrap=True)
 # What `dlq show` prints of a body unless --full: a 4 MB body is no terminal's business.
@@ -88,6 +90,9 @@ def aws_errors(function: F) -> F:
             return function(*args, **kwargs)
         except (BotoCoreError, ClientError) as exc:
             raise CliError(describe(exc)) from None
+        except LedgerError as exc:  # the ledger's own error names only the code; the cause says more
+            cause = exc.__cause__
+            raise CliError(f"{exc.detail}: {describe(cause)}" if cause else exc.detail) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -164,11 +169,11 @@ def list_(
     for letter in letters:
         table.add_row(
             letter.message_id[:8],
-            _shown(letter.envelope_id),
-            _shown(letter.source),
-            _shown(letter.type),
+            shown(letter.envelope_id),
+            shown(letter.source),
+            shown(letter.type),
             str(letter.receive_count),
-            _shown(letter.last_error[:80]),
+            shown(letter.last_error[:80]),
             _age((now - letter.sent_at).total_seconds()),
         )
     console.print(table)
@@ -197,18 +202,18 @@ def show(identifier: str, full: bool, target_choice: TargetChoice) -> None:
 
 def _print_letter(letter: DeadLetter, *, full: bool = False) -> None:
     envelope = letter.envelope or {}
-    console.print(f"[bold]message id[/bold]   {_shown(letter.message_id)}")
-    console.print(f"[bold]envelope id[/bold]  {_shown(letter.envelope_id)}")
+    console.print(f"[bold]message id[/bold]   {shown(letter.message_id)}")
+    console.print(f"[bold]envelope id[/bold]  {shown(letter.envelope_id)}")
     for key in ("source", "kind", "type", "received_at", "occurred_at", "resource_id"):
         if envelope.get(key):
-            console.print(f"[bold]{key:<12}[/bold] {_shown(_text(envelope[key]))}")
+            console.print(f"[bold]{key:<12}[/bold] {shown(_text(envelope[key]))}")
     console.print(f"[bold]receives[/bold]     {letter.receive_count}")
     record = letter.record
     if record is not None:
         console.print(f"[bold]ledger[/bold]       {record.view()} after {record.attempts} attempt(s)")
     if record is not None and record.last_error:
         when = record.updated_at.isoformat() if record.updated_at else "?"
-        console.print(f"[bold]last failure[/bold] {_shown(letter.last_error)}  ({when})")
+        console.print(f"[bold]last failure[/bold] {shown(letter.last_error)}  ({when})")
         console.print("             (`webhooks events show` gives its whole timeline)")
     else:
         console.print("[bold]last failure[/bold] none recorded")
@@ -216,9 +221,9 @@ def _print_letter(letter: DeadLetter, *, full: bool = False) -> None:
     if isinstance(headers, dict) and headers:
         console.print("[bold]headers[/bold]")
         for name, value in headers.items():
-            console.print(f"  {_shown(name)}: {_shown(_text(value))}")
+            console.print(f"  {shown(name)}: {shown(_text(value))}")
     elif headers:  # not the object the receiver writes: shown as it is
-        console.print(f"[bold]headers[/bold]      {_shown(_text(headers))}")
+        console.print(f"[bold]headers[/bold]      {shown(_text(headers))}")
     reference = letter.body_ref
     where = f", claim-checked in the body bucket as {reference.key}" if reference else ""
     console.print(
@@ -229,8 +234,14 @@ def _print_letter(letter: DeadLetter, *, full: bool = False) -> None:
     try:
         raw = letter.raw_body()
     except BodyStoreError as exc:  # claim-checked, and the object is gone (expired or deleted)
-        console.print(f"  (the claim-checked body cannot be read: {_shown(exc.detail)})")
+        console.print(f"  (the claim-checked body cannot be read: {shown(exc.detail)})")
         return
+    print_body(raw, full=full)
+
+
+def print_body(raw: bytes, *, full: bool) -> None:
+    """A body as `dlq show` and `events show` print it: JSON pretty-printed, anything else
+    as text, escaped, and cut at SHOWN_BODY_CHARS unless `full`."""
     try:
         text = json.dumps(json.loads(raw), indent=2)
     except (ValueError, RecursionError):  # not JSON, or nested too deep to pretty-print
@@ -239,7 +250,7 @@ def _print_letter(letter: DeadLetter, *, full: bool = False) -> None:
     if hidden:
         text = text[:SHOWN_BODY_CHARS]
     # Line by line, so a text body keeps its lines while a control character in one is escaped.
-    console.print("\n".join(_shown(line) for line in text.split("\n")))
+    console.print("\n".join(shown(line) for line in text.split("\n")))
     if hidden:
         console.print(f"… {hidden:,} more characters (--full prints them all)")
 
@@ -247,12 +258,6 @@ def _print_letter(letter: DeadLetter, *, full: bool = False) -> None:
 def _text(value: Any) -> str:
     """A field as stored: a string as it is, anything else as JSON."""
     return value if isinstance(value, str) else json.dumps(value)
-
-
-def _shown(text: str) -> str:
-    """Text that came from a request, for console.print: control characters escaped
-    for the terminal, square brackets for rich's markup."""
-    return escape(printable(text))
 
 
 @dlq.command()
@@ -286,6 +291,17 @@ def replay(
     if selection.everything and not force and not dry_run and not target.local and _move_task(target, rate):
         return
     queue = _queue(target)
+    with replay_progress(sent="moved", would="would move", failed_note=" (left in the DLQ)") as progress:
+        report = queue.replay(selection, rate=rate, force=force, dry_run=dry_run, on_progress=progress)
+    if ids and report.empty:
+        raise CliError(f"no dead letter matches {', '.join(ids)}; `webhooks dlq list` shows them")
+    console.print(report.summary("would move" if dry_run else "moved"))
+
+
+@contextmanager
+def replay_progress(*, sent: str, would: str, failed_note: str = "") -> Iterator[ProgressCallback]:
+    """A progress bar while a replay runs (on a terminal) and a line per event: what
+    became of it and, when skipped or failed, why. `sent` and `would` name a send."""
     with Progress(
         TextColumn("replaying"),
         BarColumn(),
@@ -296,21 +312,17 @@ def replay(
     ) as progress:
         task = progress.add_task("replay", total=None)
 
-        def advance(letter: DeadLetter, outcome: str) -> None:
+        def advance(envelope_id: str, outcome: Outcome, reason: str) -> None:
             progress.advance(task)
-            if outcome == "skipped":
-                progress.console.print(f"skipped {_shown(letter.envelope_id)}: already processed (--force to re-run)")
+            if outcome == "sent":
+                progress.console.print(f"{sent} {shown(envelope_id)}")
+            elif outcome == "would send":
+                progress.console.print(f"{would} {shown(envelope_id)}")
+            else:
+                note = failed_note if outcome == "failed" else ""
+                progress.console.print(f"{outcome} {shown(envelope_id)}: {shown(reason)}{note}")
 
-        report = queue.replay(selection, rate=rate, force=force, dry_run=dry_run, on_progress=advance)
-    verb = "would move" if dry_run else "moved"
-    if dry_run:
-        for envelope_id in report.moved:
-            console.print(f"would move {_shown(envelope_id)}")
-    if ids and not (report.moved or report.skipped or report.failed):
-        raise CliError(f"no dead letter matches {', '.join(ids)}; `webhooks dlq list` shows them")
-    for envelope_id, reason in report.failed:
-        console.print(f"failed {_shown(envelope_id)}: {_shown(reason)} (left in the DLQ)")
-    console.print(f"{verb} {len(report.moved)}, skipped {len(report.skipped)}, failed {len(report.failed)}")
+        yield advance
 
 
 def _move_task(target: Target, rate: float) -> bool:
@@ -368,7 +380,7 @@ def purge(
         return
     if dry_run:
         for letter in chosen:
-            console.print(f"would delete {_shown(letter.envelope_id)}")
+            console.print(f"would delete {shown(letter.envelope_id)}")
         console.print(f"would delete {len(chosen)}")
         return
     if not yes:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -26,6 +26,14 @@ from webhook_core.envelope import BodyRef, Envelope
 from webhook_core.errors import BodyStoreError
 from webhook_core.ledger import FINISHED, DynamoDBLedger, EventRecord
 from webhooks_cli.errors import CliError
+from webhooks_cli.replaying import (
+    ALREADY_PROCESSED,
+    Outcome,
+    Pace,
+    ProgressCallback,
+    ReplayReport,
+    refresh_claim_checked_body,
+)
 
 BATCH = 10
 HOLD_SECONDS = 300  # how long a scan keeps messages to itself; released at the end
@@ -73,7 +81,8 @@ class DeadLetter:
         return f"{self.record.error_type}: {self.record.last_error}"
 
     @cached_property
-    def _parsed(self) -> Envelope | None:
+    def parsed(self) -> Envelope | None:
+        """The letter as an envelope; None when it is not a valid one."""
         if not self.envelope:
             return None
         try:
@@ -84,13 +93,13 @@ class DeadLetter:
     @property
     def body_ref(self) -> BodyRef | None:
         """Where a claim-checked body waits in the body store; None for an inline body."""
-        return self._parsed.body_ref if self._parsed is not None else None
+        return self.parsed.body_ref if self.parsed is not None else None
 
     def raw_body(self) -> bytes:
         """The delivery's exact bytes, decoded as the processor decodes them (a
         claim-checked body read from the body store); a message that is not a valid
         envelope, as it is."""
-        envelope = self._parsed
+        envelope = self.parsed
         if envelope is None:
             # Not a valid envelope; where its body is there, the same decoder reads it.
             body = self.envelope.get("body") if self.envelope else None
@@ -151,8 +160,8 @@ def _searchable_body(letter: DeadLetter) -> str:
         return ""
 
 
-def parse_since(text: str, now: datetime | None = None) -> datetime:
-    """`30m`, `2h`, `7d` ago, or an ISO 8601 time."""
+def parse_since(text: str, now: datetime | None = None, *, option: str = "--since") -> datetime:
+    """`30m`, `2h`, `7d` ago, or an ISO 8601 time (a time without a zone is UTC)."""
     now = now or datetime.now(tz=UTC)
     found = re.fullmatch(r"(\d+)([smhd])", text.strip())
     if found:
@@ -161,15 +170,8 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise CliError(f"--since takes 30m, 2h, 7d or an ISO time, not {text!r}") from None
+        raise CliError(f"{option} takes 30m, 2h, 7d or an ISO time, not {text!r}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-@dataclass
-class ReplayReport:
-    moved: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
 
 
 class DeadLetterQueue:
@@ -245,51 +247,39 @@ class DeadLetterQueue:
         rate: float,
         force: bool = False,
         dry_run: bool = False,
-        on_progress: Callable[[DeadLetter, str], None] | None = None,
+        on_progress: ProgressCallback | None = None,
     ) -> ReplayReport:
         """Send the selected dead letters back to the main queue, then delete them
         from the DLQ. Already-processed envelopes are skipped unless `force`, which
         reopens their ledger record first so the handler runs again, once."""
-        report = ReplayReport()
+        report = ReplayReport(on_progress=on_progress)
         self._reopened = set()
         letters = self.scan()
         deleted: set[str] = set()
-        interval = 1 / rate if rate > 0 else 0.0
+        pace = Pace(rate)
         try:
             for letter in (letter for letter in letters if selection.matches(letter)):
-                started = time.monotonic()
-                outcome = self._replay_one(letter, force=force, dry_run=dry_run, report=report)
-                if outcome == "moved":
+                if self._replay_one(letter, force=force, dry_run=dry_run, pace=pace, report=report) == "sent":
                     deleted.add(letter.message_id)
-                if on_progress:
-                    on_progress(letter, outcome)
-                if outcome == "moved" and interval:
-                    time.sleep(max(0.0, interval - (time.monotonic() - started)))
         finally:
             # Whatever happened, hand back everything not moved: nothing stays hidden.
             self.release(letter for letter in letters if letter.message_id not in deleted)
         return report
 
-    def _replay_one(self, letter: DeadLetter, *, force: bool, dry_run: bool, report: ReplayReport) -> str:
+    def _replay_one(
+        self, letter: DeadLetter, *, force: bool, dry_run: bool, pace: Pace, report: ReplayReport
+    ) -> Outcome:
         if letter.envelope and not force and self.already_processed(letter.envelope_id):
-            report.skipped.append(letter.envelope_id)
-            return "skipped"
+            return report.add(letter.envelope_id, "skipped", ALREADY_PROCESSED)
         if dry_run:
-            report.moved.append(letter.envelope_id)
-            return "would move"
-        reference = letter.body_ref
-        if reference is not None:
-            # The body must outlive the replayed message, whose clock starts again: read it
-            # (a body that is gone fails this letter alone) and put it back, which restarts
-            # the bucket's expiry.
+            return report.add(letter.envelope_id, "would send")
+        envelope = letter.parsed
+        if envelope is not None:
             try:
-                raw = letter.raw_body()
-                if self.bodies is None:
-                    raise BodyStoreError("no body store to refresh the claim-checked body in")
-                self.bodies.put(reference.key, raw)
+                refresh_claim_checked_body(envelope, self.bodies)
             except BodyStoreError as exc:
-                report.failed.append((letter.envelope_id, exc.detail))
-                return "failed"
+                return report.add(letter.envelope_id, "failed", exc.detail)
+        pace.wait()
         try:
             # Once per event: a second letter of the same event is a copy the processor's
             # lock absorbs, not a second run (reopening again would run the handler again
@@ -301,11 +291,10 @@ class DeadLetterQueue:
                 QueueUrl=self.queue_url, MessageBody=letter.body, MessageAttributes=letter.message_attributes
             )
         except Exception as exc:
-            report.failed.append((letter.envelope_id, f"{type(exc).__name__}: {exc}"))
+            report.add(letter.envelope_id, "failed", f"{type(exc).__name__}: {exc}")
             raise
         self.sqs.delete_message(QueueUrl=self.dead_letter_queue_url, ReceiptHandle=letter.receipt_handle)
-        report.moved.append(letter.envelope_id)
-        return "moved"
+        return report.add(letter.envelope_id, "sent")
 
     def purge(self, selection: Selection, *, dry_run: bool = False) -> list[DeadLetter]:
         letters = self.scan(with_failures=False)

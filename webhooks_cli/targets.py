@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from webhook_core.settings import RETENTION_DEFAULT_DAYS
 from webhooks_cli.aws import StackTarget, describe, session
 from webhooks_cli.errors import CliError
 from webhooks_cli.project import Project
@@ -50,6 +51,8 @@ class Target:
     endpoint_url: str | None
     local: bool
     _session: Any
+    # RetentionDays: how long the stack keeps an event's record and archived body.
+    retention_days: int = RETENTION_DEFAULT_DAYS
 
     def client(self, service: str) -> Any:
         if self.local:
@@ -84,7 +87,8 @@ def resolve(
             secret_id=deployed.output("SourceSecretsArn"),
             body_bucket=deployed.output("BodyBucketName"),
         )
-        return Target(f"stack {stack}", resources, endpoint_url, False, deployed.session)
+        retention = _days(deployed.parameters.get("RetentionDays"), project)
+        return Target(f"stack {stack}", resources, endpoint_url, False, deployed.session, retention)
 
     state_file = project.local_state_file
     if not state_file.exists():
@@ -96,7 +100,14 @@ def resolve(
         resources = Resources(**state)
     except (ValueError, TypeError, KeyError) as exc:
         raise CliError(f"{state_file} is damaged ({exc}); restart `webhooks dev`") from None
-    target = Target(f"local stack at {endpoint}", resources, endpoint, True, session(region or "us-east-1", None))
+    target = Target(
+        f"local stack at {endpoint}",
+        resources,
+        endpoint,
+        True,
+        session(region or "us-east-1", None),
+        _days(None, project),  # the local stack runs with the template's defaults
+    )
     try:
         target.client("sqs").get_queue_attributes(QueueUrl=resources.dead_letter_queue_url, AttributeNames=["QueueArn"])
     except (BotoCoreError, ClientError) as exc:
@@ -104,3 +115,11 @@ def resolve(
             f"the local stack at {endpoint} does not answer ({describe(exc)}); is `webhooks dev` running?"
         ) from None
     return target
+
+
+def _days(deployed: str | None, project: Project) -> int:
+    """RetentionDays as deployed, else the template's default."""
+    for value in (deployed, project.parameter_default("RetentionDays")):
+        if value is not None and str(value).isdigit():
+            return int(value)
+    return RETENTION_DEFAULT_DAYS

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
+
 
 def printable(text: str) -> str:
     """`text` with each character str.isprintable() refuses shown as its Python escape
@@ -13,3 +15,9 @@ def printable(text: str) -> str:
     sequence in one could retitle the terminal or clear it, a bidi override show one
     name as another. rich's `escape` handles only its markup."""
     return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
+
+
+def shown(text: str) -> str:
+    """Text that came from a request, for console.print: control characters escaped
+    for the terminal, square brackets for rich's markup."""
+    return escape(printable(text))

@@ -25,6 +25,7 @@ from tests.support.leaks import WATCH
 from tests.support.ledger import processed
 from tests.support.signers import SECRETS, Signed
 from webhook_core.ledger import DynamoDBLedger
+from webhooks_cli import cli, commands_ops
 from webhooks_cli.cli import main
 from webhooks_cli.local.emulator import Emulator
 from webhooks_cli.local.resources import create_resources
@@ -176,6 +177,10 @@ def operated_stack(
             monkeypatch.setenv("WEBHOOKS_DEV_STATE_FILE", str(tmp_path / "dev-state.json"))
             monkeypatch.setenv("WEBHOOKS_DEV_SECRETS_FILE", str(tmp_path / "dev-secrets.json"))
             monkeypatch.setenv("COLUMNS", "200")  # rich's tables at a width nothing wraps in
+            # A console made while COLUMNS was set keeps that width (xdist starts its workers
+            # with COLUMNS=80, before the CLI is imported): the CLI's consoles read it again.
+            for console in (cli.console, commands_ops.console):
+                monkeypatch.setattr(console, "_width", None)
             write_local_state(template_resources.project(), emulator.endpoint, resources)
             yield OperatedStack(emulator.endpoint, resources, tmp_path / "dev-secrets.json")
         finally:

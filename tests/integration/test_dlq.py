@@ -17,6 +17,7 @@ from tests.support import template_resources
 from tests.support.envelopes import envelope
 from webhook_core.ledger import DynamoDBLedger, record_of
 from webhooks_cli.dlq import DeadLetterQueue, Selection
+from webhooks_cli.replaying import ALREADY_PROCESSED
 
 pytestmark = pytest.mark.integration
 KINDS = ("stripe", "github", "standard", "hmac")
@@ -119,7 +120,7 @@ def test_the_json_listing_has_the_documented_fields(dead: Dead) -> None:
 
 def test_replaying_a_filtered_selection_moves_exactly_those(dead: Dead) -> None:
     report = dead.dlq.replay(Selection(source="standard"), rate=0)
-    moved = sorted(report.moved)
+    moved = sorted(report.sent)
     assert len(moved) == 15
     assert dead.queue_ids(dead.resources.queue_url) == moved
     assert dead.visible(dead.resources.dead_letter_queue_url)[0] == 45
@@ -129,7 +130,7 @@ def test_replaying_a_filtered_selection_moves_exactly_those(dead: Dead) -> None:
 def test_replay_by_id_moves_only_the_given_ones(dead: Dead) -> None:
     chosen = (dead.ids[3], dead.ids[47])
     report = dead.dlq.replay(Selection(ids=chosen), rate=0)
-    assert sorted(report.moved) == sorted(chosen)
+    assert sorted(report.sent) == sorted(chosen)
     assert dead.queue_ids(dead.resources.queue_url) == sorted(chosen)
 
 
@@ -157,13 +158,13 @@ def test_an_interrupted_replay_loses_nothing_and_run_again_finishes(
     assert dead.visible(dead.resources.dead_letter_queue_url) == (54, 0)  # nothing left hidden
 
     report = dead.dlq.replay(Selection(source="stripe"), rate=0)
-    assert len(report.moved) == 9
+    assert len(report.sent) == 9
     assert dead.dlq.select(Selection(source="stripe")) == []
 
 
 def test_a_dry_run_changes_nothing(dead: Dead) -> None:
     report = dead.dlq.replay(Selection(source="hmac"), rate=0, dry_run=True)
-    assert len(report.moved) == 15
+    assert len(report.sent) == 15
     assert dead.visible(dead.resources.dead_letter_queue_url) == (60, 0)
     assert dead.visible(dead.resources.queue_url) == (0, 0)
     assert len(dead.dlq.purge(Selection(source="hmac"), dry_run=True)) == 15
@@ -188,9 +189,9 @@ def test_an_already_processed_envelope_is_skipped_unless_forced(dead: Dead) -> N
         ExpressionAttributeValues={":done": {"S": "processed"}},
     )
     report = dead.dlq.replay(Selection(ids=(done,)), rate=0)
-    assert (report.moved, report.skipped) == ([], [done])
+    assert (report.sent, report.skipped) == ([], [(done, ALREADY_PROCESSED)])
     forced = dead.dlq.replay(Selection(ids=(done,)), rate=0, force=True)
-    assert forced.moved == [done]
+    assert forced.sent == [done]
     record = dead.dlq.ledger.get(done)
     assert record is not None
     assert record.status == "queued"  # reopened: the processor runs it once more

@@ -149,7 +149,7 @@ def test_a_claim_checked_dead_letter_is_shown_searched_and_replayed(stack: Stack
 
     seen.failing = False  # the fix
     report = dlq.replay(Selection(ids=(envelope_id,)), rate=0)
-    assert report.moved == [envelope_id]
+    assert report.sent == [envelope_id]
     (replayed,) = stack.messages()
     assert replayed["Body"] == dead["Body"]  # the reference travels again, not the body
     drain(stack, seen)

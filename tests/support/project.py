@@ -23,7 +23,7 @@ def fixture_project(
     (by default the fixture handlers)."""
     destination.mkdir(parents=True)
     shutil.copy2(ROOT / "template.yaml", destination / "template.yaml")
-    shutil.copytree(ROOT / "events", destination / "events")  # `webhooks events` writes here
+    shutil.copytree(ROOT / "events", destination / "events")  # `webhooks sam-events` writes here
     (destination / "layers").mkdir()
     (destination / "layers" / "core").symlink_to(ROOT / "layers" / "core")  # read only, as Lambda's /opt
     ignored = shutil.ignore_patterns("__pycache__", "handlers", "sources.json")

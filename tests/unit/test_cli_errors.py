@@ -23,7 +23,16 @@ def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fixture_project_dir:
 
 @pytest.mark.parametrize(
     "arguments",
-    [["dlq", "list"], ["dlq", "replay", "--dry-run"], ["dlq", "purge", "--yes"], ["secrets", "list"]],
+    [
+        ["dlq", "list"],
+        ["dlq", "replay", "--dry-run"],
+        ["dlq", "purge", "--yes"],
+        ["secrets", "list"],
+        ["events", "list"],
+        ["events", "show", "stripe/evt_1"],
+        ["events", "tail", "--once"],
+        ["events", "replay", "--since", "1h", "--dry-run"],
+    ],
 )
 def test_without_a_running_local_stack_or_a_stack_name_it_says_so(runner: CliRunner, arguments: list[str]) -> None:
     result = runner.invoke(main, arguments)

@@ -288,6 +288,21 @@ class Ledger(ABC):
             return None
         return "missing" if previous is ABSENT else previous.status
 
+    def cancel_reopen(self, envelope_id: str, status: Status, *, now: float, note: str) -> bool:
+        """Put a reopened event back to the status it had when its replay was never sent
+        (the send failed, or the operator stopped it first), so a later replay can reopen
+        it again: a `queued` record with no message would otherwise stay queued for good.
+        False when it is no longer queued (a copy got through and the processor took it)."""
+        previous = self._transition(
+            envelope_id,
+            status,
+            Transition(datetime.fromtimestamp(now, tz=UTC), status, note=note),
+            allowed=("queued",),
+            now=now,
+            must_exist=True,
+        )
+        return previous is None
+
     @abstractmethod
     def get(self, envelope_id: str) -> EventRecord | None: ...
 
@@ -622,6 +637,21 @@ class DynamoDBLedger(Ledger):
             keys = self._index_keys(day, _time(start), _time(end))
             for chunk in _chunks(keys, 100):
                 yield from sorted(self._batch_get(chunk), key=lambda record: (record.received_at, record.id))
+
+    def ids_between(self, start: datetime, end: datetime) -> list[str]:
+        """The ids of the events received in [start, end), oldest first: the time index
+        alone, no record read (`webhooks events tail` reads only the ones it has not seen)."""
+        return [
+            key.removeprefix(KEY_PREFIX)
+            for day in _days(start, end)
+            for key in self._index_keys(day, _time(start), _time(end))
+        ]
+
+    def records(self, envelope_ids: Iterable[str]) -> list[EventRecord]:
+        """The records of these events (those the ledger has), in BatchGetItem's reads of
+        up to 100: what `webhooks events tail` re-reads to see their status change."""
+        keys = [KEY_PREFIX + envelope_id for envelope_id in dict.fromkeys(envelope_ids)]
+        return [record for chunk in _chunks(keys, 100) for record in self._batch_get(chunk)]
 
     def _index_keys(self, day: str, start: str, end: str) -> list[str]:
         """The day's keys in [start, end), from the KEYS_ONLY time index."""

@@ -32,6 +32,15 @@ def message_size(body: str, attributes: dict[str, MessageAttributeValueTypeDef])
     return size
 
 
+def message_attributes(envelope: Envelope) -> dict[str, MessageAttributeValueTypeDef]:
+    """The attributes an envelope's message carries, as the receiver sends it and as
+    `webhooks events replay` sends it again: its `source` and `type`."""
+    return {
+        "source": {"DataType": "String", "StringValue": envelope.source},
+        "type": {"DataType": "String", "StringValue": envelope.type},
+    }
+
+
 class Queue(Protocol):
     """What the receiver asks of the events queue (EnvelopeQueue; an in-memory one in
     webhook_core.testing)."""
@@ -57,10 +66,7 @@ class EnvelopeQueue:
         """Send one envelope with `source` and `type` attributes; return the message id.
         A body too large for the message is put in the body store first and the
         message carries its reference (the claim-check)."""
-        attributes: dict[str, MessageAttributeValueTypeDef] = {
-            "source": {"DataType": "String", "StringValue": envelope.source},
-            "type": {"DataType": "String", "StringValue": envelope.type},
-        }
+        attributes = message_attributes(envelope)
         room = self._max_message_bytes - message_size("", attributes)
         raw = envelope.raw_body()
         # JSON text is never shorter than the body, so a body that alone fills the
