@@ -29,7 +29,6 @@ from webhook_core.sources import Source, load_sources
 from webhooks_cli.commands_ops import (
     SHOWN_BODY_CHARS,
     TargetChoice,
-    _shown,
     aws_errors,
     console,
     target_options,
@@ -37,6 +36,7 @@ from webhooks_cli.commands_ops import (
 from webhooks_cli.dlq import parse_since
 from webhooks_cli.errors import CliError
 from webhooks_cli.project import Project
+from webhooks_cli.terminal import shown
 
 if TYPE_CHECKING:
     from webhooks_cli.targets import Target
@@ -90,10 +90,10 @@ def list_rejected(
         table.add_column(column, overflow="fold")
     for request in requests:
         table.add_row(
-            _shown(request.id),
+            shown(request.id),
             request.received_time.strftime("%Y-%m-%d %H:%M:%S"),
-            _shown(request.source),
-            _shown(request.reason),
+            shown(request.source),
+            shown(request.reason),
             _skew(request),
             f"{request.body_size:,}",
         )
@@ -146,24 +146,24 @@ def show_rejected(request_id: str, full: bool, target_choice: TargetChoice) -> N
     project = Project.locate()
     target = target_choice.resolve(project)
     request = _kept(target, request_id)
-    console.print(f"[bold]id[/bold]          {_shown(request.id)}")
+    console.print(f"[bold]id[/bold]          {shown(request.id)}")
     console.print(f"[bold]received[/bold]    {request.received_time.isoformat()}")
-    console.print(f"[bold]source[/bold]      {_shown(request.source)}")
+    console.print(f"[bold]source[/bold]      {shown(request.source)}")
     if request.source_ip:
-        console.print(f"[bold]from[/bold]        {_shown(request.source_ip)}")
+        console.print(f"[bold]from[/bold]        {shown(request.source_ip)}")
     skew = f" (skew {_skew(request)})" if request.skew_seconds is not None else ""
-    console.print(f"[bold]reason[/bold]      {_shown(request.reason)}{skew}")
+    console.print(f"[bold]reason[/bold]      {shown(request.reason)}{skew}")
     source = _source(project, request)
     diagnosis = _diagnosis(target, source, request)
     text = diagnosis if isinstance(diagnosis, str) else diagnosis.explanation()
-    console.print(f"[bold]diagnosis[/bold]   {_shown(text)}")
+    console.print(f"[bold]diagnosis[/bold]   {shown(text)}")
     if not isinstance(diagnosis, str) and diagnosis.verifies:
         console.print("            `webhooks rejected replay` accepts it now")
     console.print("[bold]headers[/bold]")
     for name, value in sorted(request.headers.items()):
-        console.print(f"  {_shown(name)}: {_shown(_header_value(name, value))}")
+        console.print(f"  {shown(name)}: {shown(_header_value(name, value))}")
     for name, value in sorted(request.query.items()):
-        console.print(f"  ?{_shown(name)}={_shown(_header_value(name, value))}")
+        console.print(f"  ?{shown(name)}={shown(_header_value(name, value))}")
     cut = f", kept cut at {len(request.body):,} (cannot be re-verified)" if request.body_cut else ""
     console.print(f"[bold]body[/bold]        {request.body_size:,} bytes{cut}")
     try:
@@ -173,7 +173,7 @@ def show_rejected(request_id: str, full: bool, target_choice: TargetChoice) -> N
     hidden = 0 if full else max(0, len(body) - SHOWN_REJECTED_BODY_CHARS)
     if hidden:
         body = body[:SHOWN_REJECTED_BODY_CHARS]
-    console.print("\n".join(_shown(line) for line in body.split("\n")))
+    console.print("\n".join(shown(line) for line in body.split("\n")))
     if hidden:
         console.print(f"… {hidden:,} more characters (--full prints them all)")
 
@@ -232,11 +232,11 @@ def replay_rejected(request_id: str, target_choice: TargetChoice) -> None:
     except WebhookError as exc:
         raise CliError(f"{request.id} was not accepted: {exc.detail}") from None
     if isinstance(outcome, HandshakeReply):
-        console.print(f"{_shown(request.id)}: a provider handshake, answered; nothing queued")
+        console.print(f"{shown(request.id)}: a provider handshake, answered; nothing queued")
         return
     if outcome.duplicate:
         console.print(
-            f"{_shown(request.id)}: duplicate of {_shown(outcome.envelope_id)}, already accepted; nothing queued"
+            f"{shown(request.id)}: duplicate of {shown(outcome.envelope_id)}, already accepted; nothing queued"
         )
         return
-    console.print(f"{_shown(request.id)}: accepted as {_shown(outcome.envelope_id)} and queued")
+    console.print(f"{shown(request.id)}: accepted as {shown(outcome.envelope_id)} and queued")

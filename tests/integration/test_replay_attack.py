@@ -53,5 +53,5 @@ def test_a_forced_replay_of_two_letters_of_one_event_runs_its_handler_once() -> 
         )
         report = dlq.replay(Selection(ids=(item.id,)), rate=0, force=True, on_progress=drain)
         drain()
-        assert report.moved == [item.id, item.id]
+        assert report.sent == [item.id, item.id]
         assert runs == [item.id], "the forced replay ran the handler once per letter, not once"
