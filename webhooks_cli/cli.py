@@ -20,7 +20,7 @@ from rich.markup import escape
 from webhooks_cli import devsecrets, signing
 from webhooks_cli.commands_ops import dlq, secrets
 from webhooks_cli.errors import CliError
-from webhooks_cli.local.gateway import describe
+from webhooks_cli.local.gateway import Answered, describe
 from webhooks_cli.local.poller import RecordOutcome
 from webhooks_cli.project import Project
 from webhooks_cli.terminal import printable
@@ -110,6 +110,7 @@ def dev(
         DevOptions(port, aws_port, visibility_timeout, aws_only, verbose, chaos, sam_network, fresh=fresh),
         on_request=_print_request,
         on_record=lambda outcome: _print_record(outcome, max_receives),
+        on_dead_letter=_print_dead_letter,
         on_error=_print_error,
         on_notice=lambda message: console.print(f"{time.strftime('%H:%M:%S')}  {escape(message)}"),
     )
@@ -182,11 +183,20 @@ def _print_state(stack: Any) -> None:
         errors.print(f"[yellow]warning: not restored: {escape(skipped)}[/yellow]")
 
 
-def _print_request(method: str, path: str, status: int, payload: str, seconds: float) -> None:
+def _print_request(answered: Answered) -> None:
+    """One line per request: the status, and why, in the receiver's own words: which check
+    refused it (never in the answer the sender gets), or the type and id it recorded."""
+    status = answered.status
     colour = "green" if status < 300 else "yellow" if status < 500 else "red"
+    if answered.recorded is not None:
+        gist = " ".join(part for part in (answered.recorded, answered.event_type, answered.envelope_id) if part)
+    else:
+        gist = describe(answered.answer)
+        if answered.reason is not None and answered.reason != gist:
+            gist = f"{gist}: {answered.reason}" if gist else answered.reason
     console.print(
-        f"{time.strftime('%H:%M:%S')}  {escape(printable(method))} {escape(printable(path))}  "
-        f"[{colour}]{status}[/{colour}] {escape(printable(describe(payload)))}  {seconds * 1000:.1f} ms"
+        f"{time.strftime('%H:%M:%S')}  {escape(printable(answered.method))} {escape(printable(answered.path))}  "
+        f"[{colour}]{status}[/{colour}] {escape(printable(gist))}  {answered.seconds * 1000:.1f} ms"
     )
 
 
@@ -211,10 +221,19 @@ def _print_record(outcome: RecordOutcome, max_receives: int) -> None:
         )
         return
     fate = "next receive moves it to the DLQ" if outcome.receive_count >= max_receives else "will be retried"
+    because = f"  {escape(printable(outcome.error))}" if outcome.error else ""
     console.print(
         f"{stamp}  [red]failed[/red]     {escape(printable(outcome.envelope_id))}  "
-        f"{escape(printable(outcome.event_type))}  "
+        f"{escape(printable(outcome.event_type))}{because}  "
         f"(receive {outcome.receive_count} of {max_receives}; {fate})"
+    )
+
+
+def _print_dead_letter(outcome: RecordOutcome) -> None:
+    console.print(
+        f"{time.strftime('%H:%M:%S')}  [red]dead-lettered[/red] {escape(printable(outcome.envelope_id))}  "
+        f"{escape(printable(outcome.event_type))}  moved to the DLQ after {outcome.receive_count} receives "
+        "(`webhooks dlq list`)"
     )
 
 

@@ -14,12 +14,14 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from webhook_core import observability
 from webhook_core.registry import default_registry
 from webhook_core.sources import load_sources
 from webhooks_cli import devsecrets
 from webhooks_cli.errors import CliError
 from webhooks_cli.local.emulator import Emulator
-from webhooks_cli.local.gateway import Gateway, Route
+from webhooks_cli.local.function_logs import take_over
+from webhooks_cli.local.gateway import Answered, Gateway, Route
 from webhooks_cli.local.persistence import (
     AUTOSAVE_SECONDS,
     STATE_FOLDER,
@@ -66,8 +68,9 @@ class LocalStack:
         project: Project,
         options: DevOptions,
         *,
-        on_request: Callable[[str, str, int, str, float], None] | None = None,
+        on_request: Callable[[Answered], None] | None = None,
         on_record: Callable[[RecordOutcome], None] | None = None,
+        on_dead_letter: Callable[[RecordOutcome], None] | None = None,
         on_error: Callable[[str], None] | None = None,
         on_notice: Callable[[str], None] | None = None,
     ) -> None:
@@ -77,6 +80,8 @@ class LocalStack:
         self._undo_chaos: Callable[[], None] | None = None
         self.on_request = on_request
         self.on_record = on_record
+        self.on_dead_letter = on_dead_letter
+        self._give_back_logs: Callable[[], None] | None = None
         self.on_error = on_error
         self.emulator: Emulator | None = None
         self.gateway: Gateway | None = None
@@ -135,6 +140,7 @@ class LocalStack:
         }
         self.environment["POWERTOOLS_SERVICE_NAME"] = "webhooks-local"
         os.environ.update(self.environment)
+        self._give_back_logs = take_over(observability.logger, verbose=self.options.verbose)
         self.state_file = write_local_state(self.project, self.aws_endpoint, self.resources)
         if self.options.aws_only:
             return
@@ -170,6 +176,8 @@ class LocalStack:
             on_record=self.on_record,
             on_error=self.on_error,
             before_batch=self._reload_edited_handlers,
+            max_receives=self.max_receives,
+            on_dead_letter=self.on_dead_letter,
         )
         self.gateway.start()
         self.poller.start()
@@ -190,6 +198,13 @@ class LocalStack:
         self._save_final_state()
         if self.emulator:
             self.emulator.stop()
+        if self._give_back_logs is not None:
+            self._give_back_logs()
+
+    @property
+    def max_receives(self) -> int:
+        """The events queue's maxReceiveCount, as the template sets it."""
+        return int(self.project.parameter_default("MaxReceiveCount") or 5)
 
     def save_state(self) -> bool:
         """Snapshot the emulator into saved_state; True when the file changed."""
@@ -259,9 +274,9 @@ class LocalStack:
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
             **LOCAL_CREDENTIALS,
-            # Metrics would print an EMF blob per request; the readable lines say the same.
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "INFO" if self.options.verbose else "WARNING",
+            # Metrics would print an EMF blob per request; the readable lines say the same
+            # (function_logs sets what the functions' logger shows).
+            "POWERTOOLS_METRICS_DISABLED": "false" if self.options.verbose else "true",
             # A rotated secret (`webhooks secrets set`) takes effect at once locally.
             "SECRETS_CACHE_SECONDS": "1",
         }
