@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -15,6 +16,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_core import observability
+from webhook_core.errors import ConfigurationError
 from webhook_core.registry import default_registry
 from webhook_core.sources import load_sources
 from webhooks_cli import devsecrets
@@ -62,6 +64,13 @@ class DevOptions:
     fresh: bool = False
 
 
+def port_refused(error: OSError, port: int, option: str, host: str = LOOPBACK) -> CliError:
+    """A port that cannot be listened on, said with the option that changes it."""
+    if error.errno == errno.EADDRINUSE:
+        return CliError(f'port {port} is in use: make dev ARGS="{option} {port + 1}"')
+    return CliError(f"cannot listen on {host}:{port} ({option}): {error.strerror or error}")
+
+
 class LocalStack:
     def __init__(
         self,
@@ -103,12 +112,16 @@ class LocalStack:
         self._stopped = threading.Event()
 
     def start(self) -> None:
+        # A mistake in the sources file is said before anything starts, in one line.
+        try:
+            sources = load_sources(self.project.sources_file)
+        except ConfigurationError as exc:
+            raise CliError(str(exc)) from None
         self._start_emulator()
         session = boto3.session.Session(region_name=REGION)
         self.resources, resolve = create_resources(self.project, session)
         snapshot = self._restore_state(session)
 
-        sources = load_sources(self.project.sources_file)
         self.secrets = devsecrets.ensure(
             self.project.dev_secrets_file, sources, saved=self._saved_source_secrets(session, snapshot)
         )
@@ -155,14 +168,17 @@ class LocalStack:
             for definition in self.project.resource("ReceiverFunction")["Properties"]["Events"].values()
             if definition["Type"] == "Api"
         ]
-        self.gateway = Gateway(
-            receiver,
-            routes,
-            stage=str(api.get("StageName", "dev")),
-            binary_media_types=list(api.get("BinaryMediaTypes", [])),
-            port=self.options.port,
-            on_request=self.on_request,
-        )
+        try:
+            self.gateway = Gateway(
+                receiver,
+                routes,
+                stage=str(api.get("StageName", "dev")),
+                binary_media_types=list(api.get("BinaryMediaTypes", [])),
+                port=self.options.port,
+                on_request=self.on_request,
+            )
+        except OSError as exc:
+            raise port_refused(exc, self.options.port, "--port") from None
         mapping = event_source(self.project, resolve)
         self.poller = Poller(
             session.client("sqs"),
@@ -261,9 +277,7 @@ class LocalStack:
         try:
             self.emulator = Emulator(host=self.bind, port=self.options.aws_port)
         except OSError as exc:
-            raise CliError(
-                f"cannot start the AWS emulator on {self.bind}:{self.options.aws_port}: {exc.strerror}"
-            ) from exc
+            raise port_refused(exc, self.options.aws_port, "--aws-port", host=self.bind) from None
         self.emulator.start()
         self.aws_endpoint = self.emulator.endpoint
         os.environ.update(self._local_environment())
