@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shlex
+import shutil
 import signal
 import sys
 import threading
@@ -149,16 +151,20 @@ def _shown_folder(path: Path) -> str:
 
 
 def _banner(stack: Any, project: Project, env_file: Path | None) -> None:
+    # Every command shown runs when pasted into the shell this one was started from.
+    webhooks = escape(webhooks_command())
     console.print(
         f"[bold]AWS emulator[/bold]  {stack.aws_endpoint}  (table, queues, DLQ and secret from template.yaml)"
     )
     if env_file is not None:
         console.print(f"[bold]sam local[/bold]     env vars for its containers: {env_file}")
         console.print(f"              emulator as they reach it: {stack.container_endpoint}")
-        sam_env = "" if env_file == project.root / "env.local.json" else f" SAM_ENV={env_file}"
-        console.print("              webhooks sam-events")
-        console.print(f"              make sam-local-invoke{sam_env} EVENT=events/receiver-stripe.json")
-        console.print(f"              make sam-local-api{sam_env}; webhooks send stripe")
+        sam_env = "" if env_file == project.root / "env.local.json" else f" SAM_ENV={shlex.quote(str(env_file))}"
+        console.print(f"              {webhooks} sam-events")
+        console.print(f"              make sam-local-invoke{escape(sam_env)} EVENT=events/receiver-stripe.json")
+        # start-api runs until stopped: what is sent to it is sent from another terminal.
+        console.print(f"              make sam-local-api{escape(sam_env)}")
+        console.print(f"              {webhooks} send stripe --port 3000   (in another terminal)")
     else:
         console.print(f"[bold]Webhooks[/bold]      POST {stack.url}/webhooks/<source>")
     _print_state(stack)
@@ -167,9 +173,34 @@ def _banner(stack: Any, project: Project, env_file: Path | None) -> None:
         active = devsecrets.active_secrets(value)
         console.print(f"  {source:<12} {active[0] if active else '(none: answers 503)'}")
     if env_file is None:
-        port_flag = "" if stack.gateway and stack.gateway.port == 3000 else f" --port {stack.gateway.port}"
-        console.print(f"[bold]Try[/bold]           webhooks send stripe{port_flag}")
+        # `send` finds this stack's port in the state file it writes: no --port needed.
+        console.print(f"[bold]Try[/bold]           {webhooks} send stripe")
+        console.print(f"              {webhooks} dlq list")
     console.print("Ctrl-C stops it.")
+
+
+def webhooks_command() -> str:
+    """This CLI as the shell it was started from runs it: `webhooks` when that is on the
+    PATH, else the path it was started by (`make dev` runs .venv/bin/webhooks, which is
+    not on the PATH until the virtual environment is activated)."""
+    started = Path(sys.argv[0])
+    if started.name == "__main__.py":  # python -m webhooks_cli
+        return f"{shlex.quote(_from_here(Path(sys.executable)))} -m webhooks_cli"
+    on_path = shutil.which("webhooks")
+    if on_path is not None and Path(on_path).absolute() == started.absolute():
+        return "webhooks"
+    return shlex.quote(_from_here(started))
+
+
+def _from_here(path: Path) -> str:
+    """A path as short as the working folder allows, without resolving the virtual
+    environment's links (its python is a link to the base interpreter)."""
+    absolute = path.absolute()
+    try:
+        relative = absolute.relative_to(Path.cwd())
+    except ValueError:
+        return str(absolute)
+    return str(relative) if relative.parent != Path() else f"./{relative}"
 
 
 def _print_state(stack: Any) -> None:
@@ -233,7 +264,7 @@ def _print_dead_letter(outcome: RecordOutcome) -> None:
     console.print(
         f"{time.strftime('%H:%M:%S')}  [red]dead-lettered[/red] {escape(printable(outcome.envelope_id))}  "
         f"{escape(printable(outcome.event_type))}  moved to the DLQ after {outcome.receive_count} receives "
-        "(`webhooks dlq list`)"
+        f"(`{escape(webhooks_command())} dlq list`)"
     )
 
 
@@ -262,7 +293,7 @@ def _max_receive_count(project: Project) -> int:
     "--times", default=1, show_default=True, type=click.IntRange(1, 10_000), help="Send the same delivery N times."
 )
 @click.option("--url", help="Base URL of a deployed endpoint, e.g. https://…/dev/webhooks (default: the local stack).")
-@click.option("--port", default=3000, show_default=True, help="Port of the local stack.")
+@click.option("--port", type=int, help="Port of the local stack (default: the running `webhooks dev`'s, else 3000).")
 @click.option("--stack", "stack_name", help="A deployed stack: its URL and the source's secret come from it.")
 @click.option("--region", help="AWS region of --stack.")
 @click.option("--profile", help="AWS profile of --stack.")
@@ -275,7 +306,7 @@ def send(
     body_file: Path | None,
     times: int,
     url: str | None,
-    port: int,
+    port: int | None,
     stack_name: str | None,
     region: str | None,
     profile: str | None,
@@ -307,7 +338,7 @@ def send(
         base_url = url or target.output("WebhookBaseUrl")
         known = target.source_secrets()
     else:
-        base_url = url or f"http://127.0.0.1:{port}/webhooks"
+        base_url = url or f"{_local_api(project, port)}/webhooks"
         known = devsecrets.load(project.dev_secrets_file)
     signing_secret = devsecrets.signing_secret(known, source)
     if signing_secret is None:
@@ -320,6 +351,16 @@ def send(
     else:
         delivery = signing.sign(chosen, signing_secret, event_type=event_type, body_file=body_file)
     _send_times(f"{base_url.rstrip('/')}/{source}", delivery, times)
+
+
+def _local_api(project: Project, port: int | None) -> str:
+    """The local stack's API: --port, else the running `webhooks dev`'s (its state file
+    says which port it took), else the default port."""
+    from webhooks_cli.targets import local_api_url
+
+    if port is None:
+        return local_api_url(project) or "http://127.0.0.1:3000"
+    return f"http://127.0.0.1:{port}"
 
 
 def _send_times(target_url: str, delivery: signing.Delivery, times: int) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -100,3 +101,34 @@ def test_a_failing_record_says_why_and_when_it_moves_to_the_dead_letter_queue(st
     envelope_id = re.escape(json.loads(answer)["id"])
     stack.wait_for(rf"failed\s+{envelope_id}\s+push\s+RuntimeError: the repository service is down\s+\(receive 1 of 5")
     stack.wait_for(rf"dead-lettered {envelope_id}\s+push\s+moved to the DLQ after 5 receives", timeout=60)
+
+
+def banner_commands(stack: DevStack) -> list[str]:
+    """Every command line the banner shows (after its label column, if any)."""
+    banner = stack.lines[: next(i for i, line in enumerate(stack.lines) if line.startswith("Ctrl-C stops it"))]
+    shown = [line[14:] if line[:14].strip() in {"", "Try"} else "" for line in banner]
+    return [line.strip() for line in shown if "webhooks" in line and not line.startswith(" ")]
+
+
+def test_the_banner_commands_run_as_printed_and_send_finds_the_stacks_port(stack: DevStack) -> None:
+    commands = banner_commands(stack)
+    assert any(command.endswith(" send stripe") for command in commands), stack.output()
+    for command in commands:
+        # Pasted into the shell `webhooks dev` was started from: no --port, no activated venv.
+        ran = stack.run(shlex.split(command))
+        assert ran.returncode == 0, f"{command}: {ran.stdout}{ran.stderr}"
+        if command.endswith(" send stripe"):
+            assert f"POST {stack.url}/webhooks/stripe" in ran.stdout
+
+
+def test_a_second_stack_on_the_same_project_is_refused_naming_the_first(stack: DevStack) -> None:
+    second = stack.cli("dev", "--port", "0", "--aws-port", "0")
+    assert second.returncode == 1, second.stdout + second.stderr
+    (said,) = (second.stdout + second.stderr).strip().splitlines()
+    assert said.startswith(
+        f"Error: `webhooks dev` is already running for this project (pid {stack.process.pid}, API {stack.url}, "
+        f"emulator {stack.aws_endpoint})"
+    )
+    # The first one's state is untouched: the other commands still reach it.
+    assert stack.cli("dlq", "list").returncode == 0
+    assert stack.cli("send", "stripe").returncode == 0

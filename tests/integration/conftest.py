@@ -176,7 +176,7 @@ def operated_stack(
             monkeypatch.setenv("WEBHOOKS_DEV_STATE_FILE", str(tmp_path / "dev-state.json"))
             monkeypatch.setenv("WEBHOOKS_DEV_SECRETS_FILE", str(tmp_path / "dev-secrets.json"))
             monkeypatch.setenv("COLUMNS", "200")  # rich's tables at a width nothing wraps in
-            write_local_state(template_resources.project(), emulator.endpoint, resources)
+            write_local_state(template_resources.project(), emulator.endpoint, resources, url=None)
             yield OperatedStack(emulator.endpoint, resources, tmp_path / "dev-secrets.json")
         finally:
             emulator.stop()

@@ -40,6 +40,7 @@ from webhooks_cli.local.resources import (
     event_source,
     function_environment,
 )
+from webhooks_cli.local.running import ProjectClaim
 from webhooks_cli.local.runtime import LocalFunction, load_function
 from webhooks_cli.local.samlocal import DESKTOP, FUNCTIONS, LOOPBACK, SamNetwork, env_vars
 from webhooks_cli.project import Project
@@ -102,6 +103,7 @@ class LocalStack:
         self.aws_endpoint = ""
         self.state_file: Path | None = None
         self.saved_state = StateFolder(project.root / STATE_FOLDER)
+        self.claim = ProjectClaim(self.saved_state.path)
         # What the start put back from saved_state (None: it started clean).
         self.restored: Restored | None = None
         # Set once the saved state is restored or cleared: until then, a stop must not
@@ -117,6 +119,7 @@ class LocalStack:
             sources = load_sources(self.project.sources_file)
         except ConfigurationError as exc:
             raise CliError(str(exc)) from None
+        self.claim.take()  # before the state folder is read or written (running.py says why)
         self._start_emulator()
         session = boto3.session.Session(region_name=REGION)
         self.resources, resolve = create_resources(self.project, session)
@@ -154,8 +157,8 @@ class LocalStack:
         self.environment["POWERTOOLS_SERVICE_NAME"] = "webhooks-local"
         os.environ.update(self.environment)
         self._give_back_logs = take_over(observability.logger, verbose=self.options.verbose)
-        self.state_file = write_local_state(self.project, self.aws_endpoint, self.resources)
         if self.options.aws_only:
+            self._announce()
             return
 
         receiver = self._load("ReceiverFunction", "receiver")
@@ -197,6 +200,14 @@ class LocalStack:
         )
         self.gateway.start()
         self.poller.start()
+        self._announce()
+
+    def _announce(self) -> None:
+        """Tell the other commands (and a second `webhooks dev`) where this stack runs."""
+        assert self.resources is not None
+        url = self.url if self.gateway else None
+        self.state_file = write_local_state(self.project, self.aws_endpoint, self.resources, url=url)
+        self.claim.update(url=url, aws_endpoint=self.aws_endpoint)
 
     def stop(self) -> None:
         if self._undo_chaos is not None:
@@ -216,6 +227,7 @@ class LocalStack:
             self.emulator.stop()
         if self._give_back_logs is not None:
             self._give_back_logs()
+        self.claim.release()
 
     @property
     def max_receives(self) -> int:
