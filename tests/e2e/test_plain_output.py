@@ -132,3 +132,19 @@ def test_a_second_stack_on_the_same_project_is_refused_naming_the_first(stack: D
     # The first one's state is untouched: the other commands still reach it.
     assert stack.cli("dlq", "list").returncode == 0
     assert stack.cli("send", "stripe").returncode == 0
+
+
+def test_an_edited_sources_file_is_reloaded_and_a_broken_one_is_said_and_kept_out(stack: DevStack) -> None:
+    sources_file = stack.project_dir / "functions" / "receiver" / "sources.json"
+    document = json.loads(sources_file.read_text())
+    sources_file.write_text(json.dumps({"sources": [*document["sources"], {"name": "acme", "kind": "hamc"}]}))
+    stack.wait_for(r"sources\.json changed but cannot be used, the previous sources stay: .*did you mean 'hmac'\?")
+    assert stack.process.poll() is None
+    assert post(f"{stack.url}/webhooks/stripe", signed(stack, "stripe"))[0] == 202  # the previous sources serve
+
+    hmac = next(source for source in document["sources"] if source["name"] == "hmac")
+    sources_file.write_text(json.dumps({"sources": [*document["sources"], {**hmac, "name": "acme"}]}))
+    stack.wait_for(r"sources\.json changed: reloaded, \d+ sources; new: acme \(")
+    sent = stack.cli("send", "acme")
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    stack.wait_for(r"POST /webhooks/acme  202 accepted ")

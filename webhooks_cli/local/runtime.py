@@ -68,6 +68,8 @@ class LocalFunction:
     handler: Any
     timeout_seconds: float
     memory_mb: int
+    # The module the handler is in (None for a bare handler): what its caches live in.
+    module: ModuleType | None = None
 
     def invoke(self, event: dict[str, Any]) -> Any:
         return self.call(event)[0]
@@ -99,4 +101,4 @@ def load_function(
     module: ModuleType = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    return LocalFunction(name, getattr(module, function_name), timeout, memory)
+    return LocalFunction(name, getattr(module, function_name), timeout, memory, module)

@@ -47,6 +47,8 @@ from webhooks_cli.project import Project
 from webhooks_cli.targets import Resources, write_local_state
 
 REGION = "us-east-1"
+# How often the sources file is looked at for an edit.
+SOURCES_CHECK_SECONDS = 1.0
 # The emulator accepts any credentials; these keep boto3 from looking for real ones.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
@@ -70,6 +72,14 @@ def port_refused(error: OSError, port: int, option: str, host: str = LOOPBACK) -
     if error.errno == errno.EADDRINUSE:
         return CliError(f'port {port} is in use: make dev ARGS="{option} {port + 1}"')
     return CliError(f"cannot listen on {host}:{port} ({option}): {error.strerror or error}")
+
+
+def _file_version(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size
 
 
 class LocalStack:
@@ -200,6 +210,8 @@ class LocalStack:
         )
         self.gateway.start()
         self.poller.start()
+        self._sources_watch = threading.Thread(target=self._watch_sources, name="sources-watch", daemon=True)
+        self._sources_watch.start()
         self._announce()
 
     def _announce(self) -> None:
@@ -318,6 +330,47 @@ class LocalStack:
             timeout=float(properties.get("Timeout", globals_function.get("Timeout", 3))),
             memory=int(properties.get("MemorySize", globals_function.get("MemorySize", 128))),
         )
+
+    def _watch_sources(self) -> None:
+        """Edit sources.json while `webhooks dev` runs and the next delivery uses it, as
+        an edited handler is used by the next batch (the receiver reads the file once per
+        cold start: its cache is cleared)."""
+        seen = _file_version(self.project.sources_file)
+        while not self._stopped.wait(SOURCES_CHECK_SECONDS):
+            current = _file_version(self.project.sources_file)
+            if current != seen:
+                seen = current
+                self._reload_sources()
+
+    def _reload_sources(self) -> None:
+        shown = self.project.sources_file.name
+        try:
+            sources = load_sources(self.project.sources_file)
+        except ConfigurationError as exc:
+            self._report_error(f"{shown} changed but cannot be used, the previous sources stay: {exc}")
+            return
+        assert self.resources is not None
+        try:
+            secrets_manager = boto3.session.Session(region_name=REGION).client("secretsmanager")
+            # What the receiver verifies with now (`webhooks secrets set` may have changed it).
+            held = json.loads(secrets_manager.get_secret_value(SecretId=self.resources.secret_id)["SecretString"])
+            added = sorted(set(sources) - set(held))
+            self.secrets = devsecrets.ensure(self.project.dev_secrets_file, sources, saved=held)
+            secrets_manager.put_secret_value(SecretId=self.resources.secret_id, SecretString=json.dumps(self.secrets))
+        except (BotoCoreError, ClientError, ValueError, OSError) as exc:
+            self._report_error(f"{shown} changed but its dev secrets could not be set: {exc}")
+            return
+        for function in (
+            self.gateway.function if self.gateway else None,
+            self.poller.function if self.poller else None,
+        ):
+            for cached in ("get_receiver", "get_processor"):
+                clear = getattr(getattr(function, "module", None), cached, None)
+                if clear is not None:
+                    clear.cache_clear()
+        new = f"; new: {', '.join(added)} (`{self.project.dev_secrets_file.name}` has their secrets)" if added else ""
+        if self.on_notice:
+            self.on_notice(f"{shown} changed: reloaded, {len(sources)} sources{new}")
 
     def _processor_files(self) -> dict[Path, float]:
         folder = self.project.function_dir("processor")
