@@ -306,11 +306,18 @@ def replay(
     if dry_run:
         for envelope_id in report.moved:
             console.print(f"would move {_shown(envelope_id)}")
-    if ids and not (report.moved or report.skipped or report.failed):
-        raise CliError(f"no dead letter matches {', '.join(ids)}; `webhooks dlq list` shows them")
+    if not selection.everything and not (report.moved or report.skipped or report.failed):
+        asked = [*ids, *(f"{option} {value}" for option, value in _filters(source, event_type, since, grep))]
+        raise CliError(f"no dead letter matches {_shown(' '.join(asked))}; `webhooks dlq list` shows them")
     for envelope_id, reason in report.failed:
         console.print(f"failed {_shown(envelope_id)}: {_shown(reason)} (left in the DLQ)")
     console.print(f"{verb} {len(report.moved)}, skipped {len(report.skipped)}, failed {len(report.failed)}")
+
+
+def _filters(source: str | None, event_type: str | None, since: str | None, grep: str | None) -> list[tuple[str, str]]:
+    """The filter options given, as typed."""
+    given = (("--source", source), ("--type", event_type), ("--since", since), ("--grep", grep))
+    return [(option, value) for option, value in given if value]
 
 
 def _move_task(target: Target, rate: float) -> bool:
