@@ -138,7 +138,8 @@ def dev(
         stack.stop()
     console.print("stopped")
     if stack.keeps_state:
-        console.print(f"state kept in {_shown_folder(stack.saved_state.path)} (`webhooks dev --fresh` starts clean)")
+        start_clean = escape(f"{webhooks_command()} dev --fresh")
+        console.print(f"state kept in {_shown_folder(stack.saved_state.path)} (`{start_clean}` starts clean)")
 
 
 def _shown_folder(path: Path) -> str:
