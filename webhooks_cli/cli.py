@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shlex
+import shutil
 import signal
 import sys
 import threading
@@ -22,7 +24,7 @@ from webhooks_cli.commands_events import events
 from webhooks_cli.commands_ops import dlq, secrets
 from webhooks_cli.commands_rejected import rejected
 from webhooks_cli.errors import CliError
-from webhooks_cli.local.gateway import describe
+from webhooks_cli.local.gateway import Answered, describe
 from webhooks_cli.local.poller import RecordOutcome
 from webhooks_cli.project import Project
 from webhooks_cli.terminal import printable
@@ -112,6 +114,7 @@ def dev(
         DevOptions(port, aws_port, visibility_timeout, aws_only, verbose, chaos, sam_network, fresh=fresh),
         on_request=_print_request,
         on_record=lambda outcome: _print_record(outcome, max_receives),
+        on_dead_letter=_print_dead_letter,
         on_error=_print_error,
         on_notice=lambda message: console.print(f"{time.strftime('%H:%M:%S')}  {escape(message)}"),
     )
@@ -137,7 +140,8 @@ def dev(
         stack.stop()
     console.print("stopped")
     if stack.keeps_state:
-        console.print(f"state kept in {_shown_folder(stack.saved_state.path)} (`webhooks dev --fresh` starts clean)")
+        start_clean = escape(f"{webhooks_command()} dev --fresh")
+        console.print(f"state kept in {_shown_folder(stack.saved_state.path)} (`{start_clean}` starts clean)")
 
 
 def _shown_folder(path: Path) -> str:
@@ -150,16 +154,20 @@ def _shown_folder(path: Path) -> str:
 
 
 def _banner(stack: Any, project: Project, env_file: Path | None) -> None:
+    # Every command shown runs when pasted into the shell this one was started from.
+    webhooks = escape(webhooks_command())
     console.print(
         f"[bold]AWS emulator[/bold]  {stack.aws_endpoint}  (table, queues, DLQ and secret from template.yaml)"
     )
     if env_file is not None:
         console.print(f"[bold]sam local[/bold]     env vars for its containers: {env_file}")
         console.print(f"              emulator as they reach it: {stack.container_endpoint}")
-        sam_env = "" if env_file == project.root / "env.local.json" else f" SAM_ENV={env_file}"
-        console.print("              webhooks sam-events")
-        console.print(f"              make sam-local-invoke{sam_env} EVENT=events/receiver-stripe.json")
-        console.print(f"              make sam-local-api{sam_env}; webhooks send stripe")
+        sam_env = "" if env_file == project.root / "env.local.json" else f" SAM_ENV={shlex.quote(str(env_file))}"
+        console.print(f"              {webhooks} sam-events")
+        console.print(f"              make sam-local-invoke{escape(sam_env)} EVENT=events/receiver-stripe.json")
+        # start-api runs until stopped: what is sent to it is sent from another terminal.
+        console.print(f"              make sam-local-api{escape(sam_env)}")
+        console.print(f"              {webhooks} send stripe --port 3000   (in another terminal)")
     else:
         console.print(f"[bold]Webhooks[/bold]      POST {stack.url}/webhooks/<source>")
     _print_state(stack)
@@ -168,9 +176,34 @@ def _banner(stack: Any, project: Project, env_file: Path | None) -> None:
         active = devsecrets.active_secrets(value)
         console.print(f"  {source:<12} {active[0] if active else '(none: answers 503)'}")
     if env_file is None:
-        port_flag = "" if stack.gateway and stack.gateway.port == 3000 else f" --port {stack.gateway.port}"
-        console.print(f"[bold]Try[/bold]           webhooks send stripe{port_flag}")
+        # `send` finds this stack's port in the state file it writes: no --port needed.
+        console.print(f"[bold]Try[/bold]           {webhooks} send stripe")
+        console.print(f"              {webhooks} dlq list")
     console.print("Ctrl-C stops it.")
+
+
+def webhooks_command() -> str:
+    """This CLI as the shell it was started from runs it: `webhooks` when that is on the
+    PATH, else the path it was started by (`make dev` runs .venv/bin/webhooks, which is
+    not on the PATH until the virtual environment is activated)."""
+    started = Path(sys.argv[0])
+    if started.name == "__main__.py":  # python -m webhooks_cli
+        return f"{shlex.quote(_from_here(Path(sys.executable)))} -m webhooks_cli"
+    on_path = shutil.which("webhooks")
+    if on_path is not None and Path(on_path).absolute() == started.absolute():
+        return "webhooks"
+    return shlex.quote(_from_here(started))
+
+
+def _from_here(path: Path) -> str:
+    """A path as short as the working folder allows, without resolving the virtual
+    environment's links (its python is a link to the base interpreter)."""
+    absolute = path.absolute()
+    try:
+        relative = absolute.relative_to(Path.cwd())
+    except ValueError:
+        return str(absolute)
+    return str(relative) if relative.parent != Path() else f"./{relative}"
 
 
 def _print_state(stack: Any) -> None:
@@ -184,11 +217,20 @@ def _print_state(stack: Any) -> None:
         errors.print(f"[yellow]warning: not restored: {escape(skipped)}[/yellow]")
 
 
-def _print_request(method: str, path: str, status: int, payload: str, seconds: float) -> None:
+def _print_request(answered: Answered) -> None:
+    """One line per request: the status, and why, in the receiver's own words: which check
+    refused it (never in the answer the sender gets), or the type and id it recorded."""
+    status = answered.status
     colour = "green" if status < 300 else "yellow" if status < 500 else "red"
+    if answered.recorded is not None:
+        gist = " ".join(part for part in (answered.recorded, answered.event_type, answered.envelope_id) if part)
+    else:
+        gist = describe(answered.answer)
+        if answered.reason is not None and answered.reason != gist:
+            gist = f"{gist}: {answered.reason}" if gist else answered.reason
     console.print(
-        f"{time.strftime('%H:%M:%S')}  {escape(printable(method))} {escape(printable(path))}  "
-        f"[{colour}]{status}[/{colour}] {escape(printable(describe(payload)))}  {seconds * 1000:.1f} ms"
+        f"{time.strftime('%H:%M:%S')}  {escape(printable(answered.method))} {escape(printable(answered.path))}  "
+        f"[{colour}]{status}[/{colour}] {escape(printable(gist))}  {answered.seconds * 1000:.1f} ms"
     )
 
 
@@ -213,10 +255,19 @@ def _print_record(outcome: RecordOutcome, max_receives: int) -> None:
         )
         return
     fate = "next receive moves it to the DLQ" if outcome.receive_count >= max_receives else "will be retried"
+    because = f"  {escape(printable(outcome.error))}" if outcome.error else ""
     console.print(
         f"{stamp}  [red]failed[/red]     {escape(printable(outcome.envelope_id))}  "
-        f"{escape(printable(outcome.event_type))}  "
+        f"{escape(printable(outcome.event_type))}{because}  "
         f"(receive {outcome.receive_count} of {max_receives}; {fate})"
+    )
+
+
+def _print_dead_letter(outcome: RecordOutcome) -> None:
+    console.print(
+        f"{time.strftime('%H:%M:%S')}  [red]dead-lettered[/red] {escape(printable(outcome.envelope_id))}  "
+        f"{escape(printable(outcome.event_type))}  moved to the DLQ after {outcome.receive_count} receives "
+        f"(`{escape(webhooks_command())} dlq list`)"
     )
 
 
@@ -245,7 +296,7 @@ def _max_receive_count(project: Project) -> int:
     "--times", default=1, show_default=True, type=click.IntRange(1, 10_000), help="Send the same delivery N times."
 )
 @click.option("--url", help="Base URL of a deployed endpoint, e.g. https://…/dev/webhooks (default: the local stack).")
-@click.option("--port", default=3000, show_default=True, help="Port of the local stack.")
+@click.option("--port", type=int, help="Port of the local stack (default: the running `webhooks dev`'s, else 3000).")
 @click.option("--stack", "stack_name", help="A deployed stack: its URL and the source's secret come from it.")
 @click.option("--region", help="AWS region of --stack.")
 @click.option("--profile", help="AWS profile of --stack.")
@@ -258,7 +309,7 @@ def send(
     body_file: Path | None,
     times: int,
     url: str | None,
-    port: int,
+    port: int | None,
     stack_name: str | None,
     region: str | None,
     profile: str | None,
@@ -290,7 +341,7 @@ def send(
         base_url = url or target.output("WebhookBaseUrl")
         known = target.source_secrets()
     else:
-        base_url = url or f"http://127.0.0.1:{port}/webhooks"
+        base_url = url or f"{_local_api(project, port)}/webhooks"
         known = devsecrets.load(project.dev_secrets_file)
     signing_secret = devsecrets.signing_secret(known, source)
     if signing_secret is None:
@@ -303,6 +354,16 @@ def send(
     else:
         delivery = signing.sign(chosen, signing_secret, event_type=event_type, body_file=body_file)
     _send_times(f"{base_url.rstrip('/')}/{source}", delivery, times)
+
+
+def _local_api(project: Project, port: int | None) -> str:
+    """The local stack's API: --port, else the running `webhooks dev`'s (its state file
+    says which port it took), else the default port."""
+    from webhooks_cli.targets import local_api_url
+
+    if port is None:
+        return local_api_url(project) or "http://127.0.0.1:3000"
+    return f"http://127.0.0.1:{port}"
 
 
 def _send_times(target_url: str, delivery: signing.Delivery, times: int) -> None:

@@ -293,8 +293,9 @@ def replay(
     queue = _queue(target)
     with replay_progress(sent="moved", would="would move", failed_note=" (left in the DLQ)") as progress:
         report = queue.replay(selection, rate=rate, force=force, dry_run=dry_run, on_progress=progress)
-    if ids and report.empty:
-        raise CliError(f"no dead letter matches {', '.join(ids)}; `webhooks dlq list` shows them")
+    if not selection.everything and report.empty:
+        asked = [*ids, *(f"{option} {value}" for option, value in _filters(source, event_type, since, grep))]
+        raise CliError(f"no dead letter matches {shown(' '.join(asked))}; `webhooks dlq list` shows them")
     console.print(report.summary("would move" if dry_run else "moved"))
 
 
@@ -323,6 +324,12 @@ def replay_progress(*, sent: str, would: str, failed_note: str = "") -> Iterator
                 progress.console.print(f"{outcome} {shown(envelope_id)}: {shown(reason)}{note}")
 
         yield advance
+
+
+def _filters(source: str | None, event_type: str | None, since: str | None, grep: str | None) -> list[tuple[str, str]]:
+    """The filter options given, as typed."""
+    given = (("--source", source), ("--type", event_type), ("--since", since), ("--grep", grep))
+    return [(option, value) for option, value in given if value]
 
 
 def _move_task(target: Target, rate: float) -> bool:

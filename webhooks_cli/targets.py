@@ -5,7 +5,7 @@ AWS-compatible endpoint (`--endpoint-url`)."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +62,22 @@ class Target:
         return self._session.client(service, endpoint_url=self.endpoint_url)
 
 
-def write_local_state(project: Project, endpoint: str, resources: Resources) -> Path:
+def write_local_state(project: Project, endpoint: str, resources: Resources, *, url: str | None) -> Path:
+    """Where the running `webhooks dev` is: its emulator, its API (`url`, None with
+    --aws-only) and its resources."""
     path = project.local_state_file
-    path.write_text(json.dumps({"endpoint": endpoint, **asdict(resources)}, indent=2) + "\n", encoding="utf-8")
+    document = {"endpoint": endpoint, "url": url, **asdict(resources)}
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def local_api_url(project: Project) -> str | None:
+    """The API of the running `webhooks dev`, as its state file says (None: none runs)."""
+    try:
+        url = json.loads(project.local_state_file.read_text(encoding="utf-8")).get("url")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return url if isinstance(url, str) and url else None
 
 
 def resolve(
@@ -95,9 +107,9 @@ def resolve(
         raise CliError("no local stack is running (start `webhooks dev`), and no --stack was given")
     try:
         state = json.loads(state_file.read_text(encoding="utf-8"))
-        recorded = state.pop("endpoint")
+        recorded = state["endpoint"]
         endpoint = endpoint_url or recorded
-        resources = Resources(**state)
+        resources = Resources(**{field.name: state[field.name] for field in fields(Resources)})
     except (ValueError, TypeError, KeyError) as exc:
         raise CliError(f"{state_file} is damaged ({exc}); restart `webhooks dev`") from None
     target = Target(

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from webhook_core.errors import (
@@ -24,7 +23,7 @@ from webhook_core.errors import (
     WebhookError,
 )
 from webhook_core.ledger import Outcome
-from webhook_core.observability import MetricUnit, logger, metrics
+from webhook_core.observability import MetricUnit, count_once, logger, metrics
 from webhook_core.providers.spec import HandshakeReply, Reply
 from webhook_core.receiving import Delivery, Receiver, create_receiver
 from webhook_core.settings import ReceiverSettings
@@ -254,10 +253,7 @@ def fail_safe(error: Exception) -> Response[dict[str, Any]]:
 
 def _refusal(error: WebhookError) -> Response[dict[str, Any]]:
     if isinstance(error, SignatureError):
-        with single_metric(
-            name="SignatureRejectedByReason", unit=MetricUnit.Count, value=1, namespace=metrics.namespace
-        ) as by_reason:
-            by_reason.add_dimension(name="reason", value=error.reason)
+        count_once("SignatureRejectedByReason", reason=error.reason)
     metrics.add_metric(name=error.metric, unit=MetricUnit.Count, value=1)
     log = logger.error if isinstance(error, ServiceUnavailableError) else logger.warning
     log("refused", extra={"status": error.status, "code": error.code, "detail": error.detail})

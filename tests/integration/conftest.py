@@ -181,7 +181,7 @@ def operated_stack(
             # with COLUMNS=80, before the CLI is imported): the CLI's consoles read it again.
             for console in (cli.console, commands_ops.console):
                 monkeypatch.setattr(console, "_width", None)
-            write_local_state(template_resources.project(), emulator.endpoint, resources)
+            write_local_state(template_resources.project(), emulator.endpoint, resources, url=None)
             yield OperatedStack(emulator.endpoint, resources, tmp_path / "dev-secrets.json")
         finally:
             emulator.stop()

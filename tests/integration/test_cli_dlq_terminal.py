@@ -192,3 +192,10 @@ def test_replaying_an_id_no_dead_letter_has_is_an_error(operated_stack: Operated
     result = operated_stack.webhooks("dlq", "replay", "stripe/evt_nowhere", "--yes")
     assert result.exit_code == 1
     assert "no dead letter matches stripe/evt_nowhere" in result.output
+
+
+def test_replaying_by_a_filter_that_matches_nothing_says_so(operated_stack: OperatedStack) -> None:
+    """It printed `moved 0, skipped 0, failed 0` and exited 0, as if a typo had replayed."""
+    result = operated_stack.webhooks("dlq", "replay", "--source", "strpie", "--type", "invoice.paid", "--yes")
+    assert result.exit_code == 1
+    assert "no dead letter matches --source strpie --type invoice.paid" in result.output

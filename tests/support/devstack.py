@@ -31,6 +31,8 @@ class DevStack:
     lines: list[str] = field(default_factory=list)
     secrets_file: Path = Path()
     project_dir: Path = ROOT
+    # Where it was started: the folder its user's shell is in.
+    cwd: Path = ROOT
     # Reads the process's output into `lines` until it ends.
     reader: threading.Thread | None = None
 
@@ -57,6 +59,11 @@ class DevStack:
 
     def cli(self, *arguments: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         """`webhooks …` in a subprocess, aimed at this stack (and, with --stack, at its emulator)."""
+        return self.run([sys.executable, "-m", "webhooks_cli", *arguments], stdin=stdin)
+
+    def run(self, command: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        """A command as its user's shell runs it: in the folder the stack was started
+        from, with the stack's project and files."""
         env = {
             key: value for key, value in os.environ.items() if not key.startswith("AWS_") and key not in NOT_PASSED_ON
         }
@@ -69,7 +76,8 @@ class DevStack:
             COLUMNS="200",
         )
         return subprocess.run(
-            [sys.executable, "-m", "webhooks_cli", *arguments],
+            command,
+            cwd=self.cwd,
             env=env,
             input=stdin,
             capture_output=True,
@@ -115,7 +123,7 @@ def start_stack(
         text=True,
         start_new_session=True,
     )
-    stack = DevStack(process, secrets_file=tmp_path / "dev-secrets.json", project_dir=project_dir)
+    stack = DevStack(process, secrets_file=tmp_path / "dev-secrets.json", project_dir=project_dir, cwd=tmp_path)
     assert process.stdout is not None
     stdout = process.stdout
 

@@ -112,8 +112,8 @@ def test_a_preset_source_is_the_presets_kind_and_options_with_the_sources_own_on
 @pytest.mark.parametrize(
     ("item", "expected"),
     [
-        ({"preset": "githb"}, "source 'x': preset: unknown preset 'githb'; did you mean github"),
-        ({"preset": "linear", "prefx": "v1="}, "source 'x': prefx: unknown option"),
+        ({"preset": "githb"}, "source 'x': preset: unknown preset 'githb' — did you mean 'github'?"),
+        ({"preset": "linear", "prefx": "v1="}, "source 'x': prefx: unknown option — did you mean 'prefix'?"),
         ({"preset": "linear", "kind": "stripe"}, "source 'x': kind: preset 'linear' is of kind 'hmac', not 'stripe'"),
         ({"preset": "twilio"}, "source 'x': url: Field required"),
         ({"preset": "hubspot"}, "source 'x': signed_content uses {url} but no url is configured"),

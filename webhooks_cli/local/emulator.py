@@ -64,12 +64,23 @@ def atomic_item_writes() -> None:
         setattr(DynamoHandler, name, locked)
 
 
+def _bind_or_raise(host: str, port: int) -> None:
+    """OSError when (host, port) cannot be listened on: werkzeug's make_server would print
+    its own message and exit instead, and the CLI says it in one line of its own."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds it
+        probe.bind((host, port))
+
+
 class Emulator:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         # Its access log would print a line per AWS call.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         atomic_item_writes()
         app = _Dispatcher()
+        _bind_or_raise(host, port)
         self._server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=_KeepAliveHandler)
         self._server.daemon_threads = True  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._server.serve_forever, name="aws-emulator", daemon=True)

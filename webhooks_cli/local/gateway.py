@@ -19,7 +19,7 @@ from io import BufferedIOBase
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from webhooks_cli.local.runtime import LocalFunction
+from webhooks_cli.local.runtime import Invocation, LocalFunction
 
 MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway's own limit
 # A chunk-size line (with its extensions) or a trailer line longer than this is not framing.
@@ -106,6 +106,44 @@ class Route:
         return cls(method.upper(), resource, re.compile(f"^{regex}$"))
 
 
+@dataclass(frozen=True)
+class Answered:
+    """One request and its answer, for the dev line: what the caller was told, and what
+    only the receiver's logs say (which check refused it; the event's type)."""
+
+    method: str
+    path: str
+    status: int
+    answer: str
+    seconds: float
+    # The receiver's own reason for a refusal (a SignatureError's reason, …): never in the answer.
+    reason: str | None = None
+    # What the receiver recorded: "accepted" (new) or "duplicate", the event's type and id.
+    recorded: str | None = None
+    event_type: str | None = None
+    envelope_id: str | None = None
+
+
+def answered_from(
+    method: str, path: str, *, status: int, answer: str, seconds: float, invocation: Invocation | None = None
+) -> Answered:
+    """What the receiver logged during the invocation, read for the dev line: its refusal
+    ("refused", with the detail) and what it recorded (accepted or duplicate)."""
+    reason = recorded = event_type = envelope_id = None
+    for line in invocation.logged if invocation else []:
+        if line.message == "refused":
+            reason = str(line.fields.get("detail") or line.fields.get("code") or "") or None
+        elif line.message in {"accepted", "duplicate delivery"}:
+            recorded = "accepted" if line.message == "accepted" else "duplicate"
+            envelope_id = _text_or_none(line.fields.get("envelope_id"))
+            event_type = _text_or_none(line.fields.get("event_type"))
+    return Answered(method, path, status, answer, seconds, reason, recorded, event_type, envelope_id)
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 class _Server(ThreadingHTTPServer):
     # API Gateway takes bursts; the default backlog of 5 would reset a burst of connections.
     request_queue_size = 256
@@ -121,13 +159,13 @@ class Gateway:
         binary_media_types: list[str],
         host: str = "127.0.0.1",
         port: int = 3000,
-        on_request: Callable[[str, str, int, str, float], None] | None = None,
+        on_request: Callable[[Answered], None] | None = None,
     ) -> None:
         self.function = function
         self.routes = routes
         self.stage = stage
         self.binary_media_types = [media.replace("~1", "/") for media in binary_media_types]
-        self.on_request = on_request or (lambda *args: None)
+        self.on_request = on_request or (lambda answered: None)
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -177,7 +215,11 @@ class Gateway:
             request.close_connection = True
             payload = json.dumps({"message": refused.message}, separators=(",", ":")).encode()
             self._send(request, refused.status, {"Content-Type": "application/json"}, payload)
-            self.on_request(request.command, url.path, refused.status, "", time.perf_counter() - started)
+            self.on_request(
+                answered_from(
+                    request.command, url.path, status=refused.status, answer="", seconds=time.perf_counter() - started
+                )
+            )
             return
         route, parameters = self._match(request.command, url.path)
         if route is None:
@@ -185,21 +227,34 @@ class Gateway:
             self._send(
                 request, 403, {"Content-Type": "application/json"}, b'{"message":"Missing Authentication Token"}'
             )
-            self.on_request(request.command, url.path, 403, "", time.perf_counter() - started)
+            self.on_request(
+                answered_from(request.command, url.path, status=403, answer="", seconds=time.perf_counter() - started)
+            )
             return
         event = self.event(request, route, parameters=parameters, path=url.path, query=url.query, body=body)
         try:
-            response = self.function.invoke(event)
+            response, invocation = self.function.call(event)
         except Exception as exc:  # noqa: BLE001 - a function error is API Gateway's 502, not a crash of the gateway
             self._send(request, 502, {"Content-Type": "application/json"}, b'{"message": "Internal server error"}')
+            failed = f"{type(exc).__name__}: {exc}"
             self.on_request(
-                request.command, url.path, 502, f"{type(exc).__name__}: {exc}", time.perf_counter() - started
+                answered_from(
+                    request.command, url.path, status=502, answer=failed, seconds=time.perf_counter() - started
+                )
             )
             return
         status, headers, payload = self._response(response)
         self._send(request, status, headers, payload)
+        answer = payload.decode("utf-8", "replace")
         self.on_request(
-            request.command, url.path, status, payload.decode("utf-8", "replace"), time.perf_counter() - started
+            answered_from(
+                request.command,
+                url.path,
+                status=status,
+                answer=answer,
+                seconds=time.perf_counter() - started,
+                invocation=invocation,
+            )
         )
 
     def event(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -33,16 +34,55 @@ class LambdaContext:
         return max(0, int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000))
 
 
+@dataclass(frozen=True)
+class LoggedLine:
+    """One line a function logged: its message, level and fields (the keys the
+    function had appended and the line's own `extra`), and the exception it logged."""
+
+    message: str
+    level: int
+    fields: dict[str, Any]
+    error: BaseException | None = None
+
+
+@dataclass
+class Invocation:
+    """One call of a function and what it logged meanwhile (function_logs fills `logged`)."""
+
+    context: LambdaContext
+    logged: list[LoggedLine] = field(default_factory=list)
+
+
+# Each function runs on a thread of its own per call (the gateway's request threads, the
+# poller's thread): what a thread runs now is what its log lines belong to.
+_running = threading.local()
+
+
+def current_invocation() -> Invocation | None:
+    return getattr(_running, "invocation", None)
+
+
 @dataclass
 class LocalFunction:
     name: str
     handler: Any
     timeout_seconds: float
     memory_mb: int
+    # The module the handler is in (None for a bare handler): what its caches live in.
+    module: ModuleType | None = None
 
     def invoke(self, event: dict[str, Any]) -> Any:
-        context = LambdaContext(self.name, self.timeout_seconds, self.memory_mb)
-        return self.handler(event, context)
+        return self.call(event)[0]
+
+    def call(self, event: dict[str, Any]) -> tuple[Any, Invocation]:
+        """The handler's result and the invocation, with what it logged (an exception
+        the handler raises propagates, as the runtime reports it)."""
+        invocation = Invocation(LambdaContext(self.name, self.timeout_seconds, self.memory_mb))
+        _running.invocation = invocation
+        try:
+            return self.handler(event, invocation.context), invocation
+        finally:
+            _running.invocation = None
 
 
 def load_function(
@@ -61,4 +101,4 @@ def load_function(
     module: ModuleType = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    return LocalFunction(name, getattr(module, function_name), timeout, memory)
+    return LocalFunction(name, getattr(module, function_name), timeout, memory, module)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -14,12 +15,15 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from webhook_core import observability
+from webhook_core.errors import ConfigurationError
 from webhook_core.registry import default_registry
 from webhook_core.sources import load_sources
 from webhooks_cli import devsecrets
 from webhooks_cli.errors import CliError
 from webhooks_cli.local.emulator import Emulator
-from webhooks_cli.local.gateway import Gateway, Route
+from webhooks_cli.local.function_logs import take_over
+from webhooks_cli.local.gateway import Answered, Gateway, Route
 from webhooks_cli.local.persistence import (
     AUTOSAVE_SECONDS,
     STATE_FOLDER,
@@ -36,12 +40,15 @@ from webhooks_cli.local.resources import (
     event_source,
     function_environment,
 )
+from webhooks_cli.local.running import ProjectClaim
 from webhooks_cli.local.runtime import LocalFunction, load_function
 from webhooks_cli.local.samlocal import DESKTOP, FUNCTIONS, LOOPBACK, SamNetwork, env_vars
 from webhooks_cli.project import Project
 from webhooks_cli.targets import Resources, write_local_state
 
 REGION = "us-east-1"
+# How often the sources file is looked at for an edit.
+SOURCES_CHECK_SECONDS = 1.0
 # The emulator accepts any credentials; these keep boto3 from looking for real ones.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
@@ -60,14 +67,30 @@ class DevOptions:
     fresh: bool = False
 
 
+def port_refused(error: OSError, port: int, option: str, host: str = LOOPBACK) -> CliError:
+    """A port that cannot be listened on, said with the option that changes it."""
+    if error.errno == errno.EADDRINUSE:
+        return CliError(f'port {port} is in use: make dev ARGS="{option} {port + 1}"')
+    return CliError(f"cannot listen on {host}:{port} ({option}): {error.strerror or error}")
+
+
+def _file_version(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size
+
+
 class LocalStack:
     def __init__(
         self,
         project: Project,
         options: DevOptions,
         *,
-        on_request: Callable[[str, str, int, str, float], None] | None = None,
+        on_request: Callable[[Answered], None] | None = None,
         on_record: Callable[[RecordOutcome], None] | None = None,
+        on_dead_letter: Callable[[RecordOutcome], None] | None = None,
         on_error: Callable[[str], None] | None = None,
         on_notice: Callable[[str], None] | None = None,
     ) -> None:
@@ -77,6 +100,8 @@ class LocalStack:
         self._undo_chaos: Callable[[], None] | None = None
         self.on_request = on_request
         self.on_record = on_record
+        self.on_dead_letter = on_dead_letter
+        self._give_back_logs: Callable[[], None] | None = None
         self.on_error = on_error
         self.emulator: Emulator | None = None
         self.gateway: Gateway | None = None
@@ -88,6 +113,7 @@ class LocalStack:
         self.aws_endpoint = ""
         self.state_file: Path | None = None
         self.saved_state = StateFolder(project.root / STATE_FOLDER)
+        self.claim = ProjectClaim(self.saved_state.path)
         # What the start put back from saved_state (None: it started clean).
         self.restored: Restored | None = None
         # Set once the saved state is restored or cleared: until then, a stop must not
@@ -98,12 +124,17 @@ class LocalStack:
         self._stopped = threading.Event()
 
     def start(self) -> None:
+        # A mistake in the sources file is said before anything starts, in one line.
+        try:
+            sources = load_sources(self.project.sources_file)
+        except ConfigurationError as exc:
+            raise CliError(str(exc)) from None
+        self.claim.take()  # before the state folder is read or written (running.py says why)
         self._start_emulator()
         session = boto3.session.Session(region_name=REGION)
         self.resources, resolve = create_resources(self.project, session)
         snapshot = self._restore_state(session)
 
-        sources = load_sources(self.project.sources_file)
         self.secrets = devsecrets.ensure(
             self.project.dev_secrets_file, sources, saved=self._saved_source_secrets(session, snapshot)
         )
@@ -135,8 +166,9 @@ class LocalStack:
         }
         self.environment["POWERTOOLS_SERVICE_NAME"] = "webhooks-local"
         os.environ.update(self.environment)
-        self.state_file = write_local_state(self.project, self.aws_endpoint, self.resources)
+        self._give_back_logs = take_over(observability.logger, verbose=self.options.verbose)
         if self.options.aws_only:
+            self._announce()
             return
 
         receiver = self._load("ReceiverFunction", "receiver")
@@ -149,14 +181,17 @@ class LocalStack:
             for definition in self.project.resource("ReceiverFunction")["Properties"]["Events"].values()
             if definition["Type"] == "Api"
         ]
-        self.gateway = Gateway(
-            receiver,
-            routes,
-            stage=str(api.get("StageName", "dev")),
-            binary_media_types=list(api.get("BinaryMediaTypes", [])),
-            port=self.options.port,
-            on_request=self.on_request,
-        )
+        try:
+            self.gateway = Gateway(
+                receiver,
+                routes,
+                stage=str(api.get("StageName", "dev")),
+                binary_media_types=list(api.get("BinaryMediaTypes", [])),
+                port=self.options.port,
+                on_request=self.on_request,
+            )
+        except OSError as exc:
+            raise port_refused(exc, self.options.port, "--port") from None
         mapping = event_source(self.project, resolve)
         self.poller = Poller(
             session.client("sqs"),
@@ -170,9 +205,21 @@ class LocalStack:
             on_record=self.on_record,
             on_error=self.on_error,
             before_batch=self._reload_edited_handlers,
+            max_receives=self.max_receives,
+            on_dead_letter=self.on_dead_letter,
         )
         self.gateway.start()
         self.poller.start()
+        self._sources_watch = threading.Thread(target=self._watch_sources, name="sources-watch", daemon=True)
+        self._sources_watch.start()
+        self._announce()
+
+    def _announce(self) -> None:
+        """Tell the other commands (and a second `webhooks dev`) where this stack runs."""
+        assert self.resources is not None
+        url = self.url if self.gateway else None
+        self.state_file = write_local_state(self.project, self.aws_endpoint, self.resources, url=url)
+        self.claim.update(url=url, aws_endpoint=self.aws_endpoint)
 
     def stop(self) -> None:
         if self._undo_chaos is not None:
@@ -190,6 +237,14 @@ class LocalStack:
         self._save_final_state()
         if self.emulator:
             self.emulator.stop()
+        if self._give_back_logs is not None:
+            self._give_back_logs()
+        self.claim.release()
+
+    @property
+    def max_receives(self) -> int:
+        """The events queue's maxReceiveCount, as the template sets it."""
+        return int(self.project.parameter_default("MaxReceiveCount") or 5)
 
     def save_state(self) -> bool:
         """Snapshot the emulator into saved_state; True when the file changed."""
@@ -246,9 +301,7 @@ class LocalStack:
         try:
             self.emulator = Emulator(host=self.bind, port=self.options.aws_port)
         except OSError as exc:
-            raise CliError(
-                f"cannot start the AWS emulator on {self.bind}:{self.options.aws_port}: {exc.strerror}"
-            ) from exc
+            raise port_refused(exc, self.options.aws_port, "--aws-port", host=self.bind) from None
         self.emulator.start()
         self.aws_endpoint = self.emulator.endpoint
         os.environ.update(self._local_environment())
@@ -259,9 +312,9 @@ class LocalStack:
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
             **LOCAL_CREDENTIALS,
-            # Metrics would print an EMF blob per request; the readable lines say the same.
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "INFO" if self.options.verbose else "WARNING",
+            # Metrics would print an EMF blob per request; the readable lines say the same
+            # (function_logs sets what the functions' logger shows).
+            "POWERTOOLS_METRICS_DISABLED": "false" if self.options.verbose else "true",
             # A rotated secret (`webhooks secrets set`) takes effect at once locally.
             "SECRETS_CACHE_SECONDS": "1",
         }
@@ -277,6 +330,47 @@ class LocalStack:
             timeout=float(properties.get("Timeout", globals_function.get("Timeout", 3))),
             memory=int(properties.get("MemorySize", globals_function.get("MemorySize", 128))),
         )
+
+    def _watch_sources(self) -> None:
+        """Edit sources.json while `webhooks dev` runs and the next delivery uses it, as
+        an edited handler is used by the next batch (the receiver reads the file once per
+        cold start: its cache is cleared)."""
+        seen = _file_version(self.project.sources_file)
+        while not self._stopped.wait(SOURCES_CHECK_SECONDS):
+            current = _file_version(self.project.sources_file)
+            if current != seen:
+                seen = current
+                self._reload_sources()
+
+    def _reload_sources(self) -> None:
+        shown = self.project.sources_file.name
+        try:
+            sources = load_sources(self.project.sources_file)
+        except ConfigurationError as exc:
+            self._report_error(f"{shown} changed but cannot be used, the previous sources stay: {exc}")
+            return
+        assert self.resources is not None
+        try:
+            secrets_manager = boto3.session.Session(region_name=REGION).client("secretsmanager")
+            # What the receiver verifies with now (`webhooks secrets set` may have changed it).
+            held = json.loads(secrets_manager.get_secret_value(SecretId=self.resources.secret_id)["SecretString"])
+            added = sorted(set(sources) - set(held))
+            self.secrets = devsecrets.ensure(self.project.dev_secrets_file, sources, saved=held)
+            secrets_manager.put_secret_value(SecretId=self.resources.secret_id, SecretString=json.dumps(self.secrets))
+        except (BotoCoreError, ClientError, ValueError, OSError) as exc:
+            self._report_error(f"{shown} changed but its dev secrets could not be set: {exc}")
+            return
+        for function in (
+            self.gateway.function if self.gateway else None,
+            self.poller.function if self.poller else None,
+        ):
+            for cached in ("get_receiver", "get_processor"):
+                clear = getattr(getattr(function, "module", None), cached, None)
+                if clear is not None:
+                    clear.cache_clear()
+        new = f"; new: {', '.join(added)} (`{self.project.dev_secrets_file.name}` has their secrets)" if added else ""
+        if self.on_notice:
+            self.on_notice(f"{shown} changed: reloaded, {len(sources)} sources{new}")
 
     def _processor_files(self) -> dict[Path, float]:
         folder = self.project.function_dir("processor")

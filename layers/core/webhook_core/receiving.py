@@ -14,8 +14,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from aws_lambda_powertools.metrics import single_metric
-
 from webhook_core.bodies import parse_body_or_none
 from webhook_core.body_store import S3BodyStore
 from webhook_core.captured import CapturedSecrets, CapturedSecretStore
@@ -29,7 +27,7 @@ from webhook_core.errors import (
     UnknownSourceError,
 )
 from webhook_core.ledger import DynamoDBLedger, Ledger, Outcome, record_of
-from webhook_core.observability import MetricUnit, logger, metrics
+from webhook_core.observability import MetricUnit, count_once, logger, metrics
 from webhook_core.providers.scheme import Scheme
 from webhook_core.providers.spec import HandshakeReply, SetupCapture
 from webhook_core.queue import EnvelopeQueue, Queue
@@ -318,11 +316,7 @@ class Receiver:
 def _count_secret_use(source: str, secret_index: int) -> None:
     """One count per (source, secret index): when index 1 stops counting for a
     source, nothing uses its old secret any more and it can be removed."""
-    with single_metric(
-        name="VerifiedWithSecret", unit=MetricUnit.Count, value=1, namespace=metrics.namespace
-    ) as metric:
-        metric.add_dimension(name="source", value=source)
-        metric.add_dimension(name="secret_index", value=str(secret_index))
+    count_once("VerifiedWithSecret", source=source, secret_index=str(secret_index))
 
 
 def create_receiver(settings: ReceiverSettings) -> Receiver:

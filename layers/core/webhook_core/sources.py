@@ -12,6 +12,8 @@ import difflib
 import functools
 import ipaddress
 import json
+import typing
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -594,13 +596,14 @@ def _dedupe_policy(spec: ProviderSpec, chosen: DedupePolicy | None) -> DedupePol
     return chosen
 
 
-def parse_sources(document: object) -> dict[str, Source]:
-    """Validate a decoded sources file; raise ConfigurationError naming each bad source."""
+def parse_sources(document: object, where: str = "the sources file") -> dict[str, Source]:
+    """Validate a decoded sources file; raise ConfigurationError naming each bad source
+    (and `where`, the file, when it is known), each bad option and what was meant."""
     if not isinstance(document, dict) or not isinstance(document.get("sources"), list):
-        raise ConfigurationError('the sources file must be a JSON object with a "sources" list')
+        raise ConfigurationError(f'{where} must be a JSON object with a "sources" list')
     unknown_keys = set(document) - {"sources", "$schema"}
     if unknown_keys:
-        raise ConfigurationError(f"the sources file has unknown keys: {sorted(unknown_keys)}")
+        raise ConfigurationError(f"{where} has unknown keys: {sorted(unknown_keys)}")
 
     sources: dict[str, Source] = {}
     problems: list[str] = []
@@ -613,7 +616,7 @@ def parse_sources(document: object) -> dict[str, Source]:
             problems.append(f"{label}: {exc}")
             continue
         except ValidationError as exc:
-            problems.append(f"{label}: {_describe(exc)}")
+            problems.append(f"{label}: {_describe(exc, expanded)}")
             continue
         if config.name in sources:
             problems.append(f"{label}: duplicate source name {config.name!r}")
@@ -623,9 +626,10 @@ def parse_sources(document: object) -> dict[str, Source]:
         except ConfigurationError as exc:
             problems.append(f"{label}: {exc}")
     if problems:
-        raise ConfigurationError("invalid sources file: " + " | ".join(problems))
+        invalid = "invalid sources file" if where == "the sources file" else where
+        raise ConfigurationError(f"{invalid}: " + " | ".join(problems))
     if not sources:
-        raise ConfigurationError("the sources file configures no source")
+        raise ConfigurationError(f"{where} configures no source")
     return sources
 
 
@@ -637,8 +641,7 @@ def _expand_preset(item: object) -> tuple[object, Preset | None]:
     name = item["preset"]
     known = presets()
     if not isinstance(name, str) or name not in known:
-        close = difflib.get_close_matches(str(name), known, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; `webhooks providers` lists them"
+        hint = _did_you_mean(str(name), known) or " — `webhooks providers` lists them"
         raise ConfigurationError(f"preset: unknown preset {str(name)[:64]!r}{hint}")
     preset = known[name]
     if "kind" in item and item["kind"] != preset.kind:
@@ -648,13 +651,24 @@ def _expand_preset(item: object) -> tuple[object, Preset | None]:
 
 
 def load_sources(path: Path) -> dict[str, Source]:
+    shown = _shown(path)
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigurationError(f"sources file not found: {path}") from exc
-    except ValueError as exc:
-        raise ConfigurationError(f"sources file {path} is not valid JSON: {exc}") from exc
-    return parse_sources(document)
+        raise ConfigurationError(f"sources file not found: {shown}") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"{shown} is not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+    except ValueError as exc:  # not UTF-8
+        raise ConfigurationError(f"{shown} is not valid JSON: {exc}") from exc
+    return parse_sources(document, shown)
+
+
+def _shown(path: Path) -> str:
+    """The file as short as it can be said from the working folder."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
 
 
 def _label(item: object, position: int) -> str:
@@ -662,14 +676,34 @@ def _label(item: object, position: int) -> str:
     return f"source {name!r}" if isinstance(name, str) else f"source #{position + 1}"
 
 
-def _describe(exc: ValidationError) -> str:
+def _describe(exc: ValidationError, item: object = None) -> str:
+    options = _options_of(item)
     parts = []
     for error in exc.errors(include_url=False, include_input=False):
         # The first location element is the kind's tag; the option is what the user wrote.
         location = [str(part) for part in error["loc"] if str(part) not in KINDS]
         where = ".".join(location)
         message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown option"
+        if error["type"] == "union_tag_invalid":
+            kind = str(item.get("kind") if isinstance(item, dict) else "")[:64]
+            where, message = "kind", f"unknown kind {kind!r}{_did_you_mean(kind, KINDS)}"
+        elif error["type"] == "extra_forbidden":
+            message = f"unknown option{_did_you_mean(location[-1] if location else '', options)}"
+        elif error["type"] == "missing" and isinstance(item, dict) and len(location) == 1:
+            message = f"{message} (kind {str(item.get('kind'))[:64]!r} needs it)"
         parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
+
+
+def _did_you_mean(written: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(written, list(known), n=1)
+    return f" — did you mean {close[0]!r}?" if close else ""
+
+
+def _options_of(item: object) -> list[str]:
+    """The options of the source's kind (none when the kind is unknown)."""
+    kind = item.get("kind") if isinstance(item, dict) else None
+    for model in typing.get_args(typing.get_args(SourceConfig)[0]):
+        if typing.get_args(model.model_fields["kind"].annotation) == (kind,):
+            return list(model.model_fields)
+    return []
