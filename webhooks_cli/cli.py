@@ -241,6 +241,12 @@ def _print_error(message: str) -> None:
 
 def _print_record(outcome: RecordOutcome, max_receives: int) -> None:
     stamp = time.strftime("%H:%M:%S")
+    if outcome.succeeded and outcome.absorbed:
+        console.print(
+            f"{stamp}  [dim]absorbed[/dim]   {escape(printable(outcome.envelope_id))}  "
+            f"{escape(printable(outcome.event_type))}  (a copy of an event already done: no handler ran)"
+        )
+        return
     if outcome.succeeded:
         from webhook_core.registry import default_registry  # what the processor's handlers registered into
 

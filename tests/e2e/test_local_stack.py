@@ -22,6 +22,9 @@ from tests.support.apigw import signature_headers
 from tests.support.leaks import WATCH
 from tests.support.project import FIXTURE_SOURCES
 from tests.support.signers import other_secret
+from webhook_core.archive import Archive
+from webhook_core.body_store import S3BodyStore
+from webhook_core.ledger import DynamoDBLedger
 from webhook_core.sources import load_sources
 from webhooks_cli import devsecrets, signing
 
@@ -285,3 +288,26 @@ def test_a_refused_send_exits_1_so_scripts_see_it(dev_stack: DevStack) -> None:
     refused = dev_stack.cli("send", "stripe", "--url", f"{dev_stack.url}/not-webhooks")
     assert refused.returncode == 1, refused.stdout
     assert " 403 " in refused.stdout
+
+
+def test_a_copy_of_a_processed_event_is_shown_absorbed_not_processed_again(dev_stack: DevStack) -> None:
+    """A second message of one event (a receiver's take-over, an SQS redelivery): the
+    processor's lock absorbs it, and the stack's line says so instead of `processed`."""
+    delivery = signing.sign(SOURCES["stripe"], secret(dev_stack, "stripe"))
+    status, body = post(f"{dev_stack.url}/webhooks/stripe", delivery.body, delivery.headers)
+    assert status == 202
+    envelope_id = body["id"]
+    dev_stack.wait_for(rf"processed\s+{re.escape(envelope_id)}\b")
+    state = json.loads(dev_stack.state_file.read_text())
+    dynamodb: Any = dev_stack.aws("dynamodb")
+    s3: Any = dev_stack.aws("s3")
+    ledger = DynamoDBLedger(state["ledger_table"], retention_seconds=86_400, client=dynamodb)
+    record = ledger.get(envelope_id)
+    assert record is not None
+    assert record.archive is not None
+    copy = Archive(S3BodyStore(state["body_bucket"], s3)).read(record.archive)
+    sqs: Any = dev_stack.aws("sqs")
+    sqs.send_message(QueueUrl=state["queue_url"], MessageBody=copy)
+    dev_stack.wait_for(rf"absorbed\s+{re.escape(envelope_id)}\b")
+    processed = Counter(line.split()[2] for line in dev_stack.lines if " processed " in line)
+    assert processed[envelope_id] == 1

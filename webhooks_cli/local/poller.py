@@ -33,6 +33,8 @@ class RecordOutcome:
     preset: str | None = None
     # Why it failed, as the processor logged it: "<error type>: <message>".
     error: str | None = None
+    # A copy of an event already done: acknowledged without running a handler.
+    absorbed: bool = False
 
 
 def lambda_sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
@@ -159,6 +161,7 @@ class Poller:
             self.on_error(f"processor invocation failed: {type(exc).__name__}: {exc}")
             failed = {message["MessageId"] for message in messages}
         errors = _errors_by_envelope(invocation)
+        absorbed = _absorbed_messages(invocation)
         succeeded = [message for message in messages if message["MessageId"] not in failed]
         for start in range(0, len(succeeded), MAX_RECEIVE):
             chunk = succeeded[start : start + MAX_RECEIVE]
@@ -166,7 +169,10 @@ class Poller:
                 QueueUrl=self.queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
             )
-        outcomes = [self._outcome(message, message["MessageId"] not in failed, errors) for message in messages]
+        outcomes = [
+            self._outcome(message, message["MessageId"] not in failed, errors, message["MessageId"] in absorbed)
+            for message in messages
+        ]
         for outcome in outcomes:
             self.on_record(outcome)
             if not outcome.succeeded and self.max_receives and outcome.receive_count >= self.max_receives:
@@ -183,7 +189,9 @@ class Poller:
                 self.on_dead_letter(outcome)
 
     @staticmethod
-    def _outcome(message: dict[str, Any], succeeded: bool, errors: dict[str, str]) -> RecordOutcome:
+    def _outcome(
+        message: dict[str, Any], succeeded: bool, errors: dict[str, str], absorbed: bool = False
+    ) -> RecordOutcome:
         preset: str | None = None
         try:
             envelope = json.loads(message["Body"])
@@ -204,7 +212,17 @@ class Poller:
             source=source,
             preset=preset,
             error=None if succeeded else errors.get(envelope_id) or errors.get(message["MessageId"]),
+            absorbed=absorbed,
         )
+
+
+def _absorbed_messages(invocation: Invocation | None) -> set[str]:
+    """The records the processor acknowledged as copies of events already done."""
+    return {
+        str(line.fields["absorbed_message_id"])
+        for line in (invocation.logged if invocation else [])
+        if line.fields.get("absorbed_message_id")
+    }
 
 
 def _errors_by_envelope(invocation: Invocation | None) -> dict[str, str]:

@@ -110,9 +110,6 @@ class Processor:
         self._bodies = bodies
         self._archive = archive
         self._archived: dict[str, str] = {}
-        # The last batch's records that were copies of events already done (acknowledged
-        # without running a handler): the local stack reports them as such.
-        self.absorbed: set[str] = set()
 
     @classmethod
     def from_settings(cls, settings: ProcessorSettings, registry: HandlerRegistry) -> Processor:
@@ -136,7 +133,6 @@ class Processor:
     def process_batch(self, event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
         """Process an SQS batch; the response names exactly the records that failed."""
         self._context, self._started_in_batch = context, 0
-        self.absorbed = set()
         self._archived = self._archive_batch(event.get("Records") or [])
         # Every record is reported on its own, even when all fail: SQS then retries
         # each and counts its receives toward the dead-letter queue the same way.
@@ -177,8 +173,11 @@ class Processor:
             if lock.status in FINISHED:
                 # A copy (the receiver's take-over, a replayed dead letter): it already ran.
                 metrics.add_metric(name="DuplicateAbsorbed", unit=MetricUnit.Count, value=1)
-                self.absorbed.add(record.message_id)
-                logger.info("already done; this copy is acknowledged", extra={"status": lock.status})
+                # absorbed_message_id: the local stack's line for this record says so (not "processed").
+                logger.info(
+                    "already done; this copy is acknowledged",
+                    extra={"status": lock.status, "absorbed_message_id": record.message_id},
+                )
                 return
             metrics.add_metric(name="EventBusy", unit=MetricUnit.Count, value=1)
             raise EventBusyError(f"{envelope.id} is being processed by another copy ({lock.status})")
