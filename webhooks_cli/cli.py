@@ -239,6 +239,12 @@ def _print_error(message: str) -> None:
 
 def _print_record(outcome: RecordOutcome, max_receives: int) -> None:
     stamp = time.strftime("%H:%M:%S")
+    if outcome.absorbed:
+        console.print(
+            f"{stamp}  [dim]copy[/dim]       {escape(printable(outcome.envelope_id))}  "
+            f"{escape(printable(outcome.event_type))}  (already processed: acknowledged, its handler not run again)"
+        )
+        return
     if outcome.succeeded:
         from webhook_core.registry import default_registry  # what the processor's handlers registered into
 

@@ -5,10 +5,12 @@ redrive to the dead-letter queue after maxReceiveCount receives."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +20,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from webhooks_cli.local.runtime import Invocation, LocalFunction
 
 MAX_RECEIVE = 10  # ReceiveMessage's own limit per call
+# What webhook_core.processing logs for a copy of an event that already ran.
+ABSORBED_MESSAGE = "already done; this copy is acknowledged"
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,9 @@ class RecordOutcome:
     preset: str | None = None
     # Why it failed, as the processor logged it: "<error type>: <message>".
     error: str | None = None
+    # A copy of an event that already ran (a receiver's take-over, a replayed dead
+    # letter): acknowledged without running its handler again.
+    absorbed: bool = False
 
 
 def lambda_sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
@@ -167,6 +174,11 @@ class Poller:
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
             )
         outcomes = [self._outcome(message, message["MessageId"] not in failed, errors) for message in messages]
+        absorbed = _absorbed_copies(invocation)
+        for position, outcome in enumerate(outcomes):
+            if outcome.succeeded and absorbed[outcome.envelope_id] > 0:
+                absorbed[outcome.envelope_id] -= 1
+                outcomes[position] = dataclasses.replace(outcome, absorbed=True)
         for outcome in outcomes:
             self.on_record(outcome)
             if not outcome.succeeded and self.max_receives and outcome.receive_count >= self.max_receives:
@@ -205,6 +217,16 @@ class Poller:
             preset=preset,
             error=None if succeeded else errors.get(envelope_id) or errors.get(message["MessageId"]),
         )
+
+
+def _absorbed_copies(invocation: Invocation | None) -> Counter[str]:
+    """How many copies of each event the processor acknowledged as already done (two
+    copies of one event may share a batch: which of them ran does not show)."""
+    return Counter(
+        str(line.fields.get("envelope_id"))
+        for line in (invocation.logged if invocation else [])
+        if line.message == ABSORBED_MESSAGE
+    )
 
 
 def _errors_by_envelope(invocation: Invocation | None) -> dict[str, str]:
