@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from webhook_core.sources import load_sources
 from webhooks_cli import devsecrets
 from webhooks_cli.cli import main
+from webhooks_cli.project import Project
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +65,7 @@ def serving(in_flight: int, retry_after: str = "10") -> Iterator[Receiver]:
 @pytest.fixture
 def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fixture_project_dir: Path) -> CliRunner:
     secrets_file = tmp_path / "dev-secrets.json"
-    devsecrets.ensure(secrets_file, load_sources(fixture_project_dir / "functions" / "receiver" / "sources.json"))
+    devsecrets.ensure(secrets_file, load_sources(Project(fixture_project_dir).sources_file))
     monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(fixture_project_dir))
     monkeypatch.setenv("WEBHOOKS_DEV_SECRETS_FILE", str(secrets_file))
     monkeypatch.setenv("COLUMNS", "300")
