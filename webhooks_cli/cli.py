@@ -71,7 +71,7 @@ def main() -> None:
     help="With --aws-only: listen here instead of 127.0.0.1, e.g. docker0 for Docker Engine. The emulator "
     "has no authentication: whatever reaches this address can use it.",
 )
-@click.option("--verbose", is_flag=True, help="Also show the functions' own JSON logs.")
+@click.option("--verbose", is_flag=True, help="Also show the functions' own JSON logs and their metrics.")
 @click.option(
     "--chaos",
     default=0.0,
