@@ -45,13 +45,13 @@ def main() -> int:
             accepted = {envelope_id for status, envelope_id in results if status == 202}
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
-                processed = Counter(line.split()[2] for line in list(stack.lines) if " processed " in line)
+                processed = Counter(line.split()[2] for line in list(stack.lines) if line.split()[1:2] == ["processed"])
                 if accepted <= set(processed):
                     break
                 time.sleep(0.05)
             done = time.perf_counter()
             time.sleep(2)  # any duplicate processing would show up by now
-            processed = Counter(line.split()[2] for line in list(stack.lines) if " processed " in line)
+            processed = Counter(line.split()[2] for line in list(stack.lines) if line.split()[1:2] == ["processed"])
         finally:
             stop(stack)
 

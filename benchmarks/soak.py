@@ -297,7 +297,7 @@ def _wait_for_processing(stack: DevStack, result: SoakResult) -> None:
     poison = {envelope for envelope, marker in result.markers.items() if marker == "poison"}
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        result.processed = Counter(line.split()[2] for line in list(stack.lines) if " processed " in line)
+        result.processed = Counter(line.split()[2] for line in list(stack.lines) if line.split()[1:2] == ["processed"])
         dead_letters = int(
             sqs.get_queue_attributes(  # type: ignore[attr-defined]
                 QueueUrl=state["dead_letter_queue_url"], AttributeNames=["ApproximateNumberOfMessages"]
@@ -307,7 +307,7 @@ def _wait_for_processing(stack: DevStack, result: SoakResult) -> None:
             break
         time.sleep(0.5)
     time.sleep(2)  # a second processing of anything would show by now
-    result.processed = Counter(line.split()[2] for line in list(stack.lines) if " processed " in line)
+    result.processed = Counter(line.split()[2] for line in list(stack.lines) if line.split()[1:2] == ["processed"])
     listed = stack.cli("dlq", "list", "--json")
     result.dead_lettered = {letter["id"] for letter in json.loads(listed.stdout or "[]")}
 

@@ -73,7 +73,7 @@ def main() -> None:
     help="With --aws-only: listen here instead of 127.0.0.1, e.g. docker0 for Docker Engine. The emulator "
     "has no authentication: whatever reaches this address can use it.",
 )
-@click.option("--verbose", is_flag=True, help="Also show the functions' own JSON logs.")
+@click.option("--verbose", is_flag=True, help="Also show the functions' own JSON logs and their metrics.")
 @click.option(
     "--chaos",
     default=0.0,
@@ -243,8 +243,8 @@ def _print_record(outcome: RecordOutcome, max_receives: int) -> None:
     stamp = time.strftime("%H:%M:%S")
     if outcome.succeeded and outcome.absorbed:
         console.print(
-            f"{stamp}  [dim]absorbed[/dim]   {escape(printable(outcome.envelope_id))}  "
-            f"{escape(printable(outcome.event_type))}  (a copy of an event already done: no handler ran)"
+            f"{stamp}  [dim]copy[/dim]       {escape(printable(outcome.envelope_id))}  "
+            f"{escape(printable(outcome.event_type))}  (already processed: acknowledged, its handler not run again)"
         )
         return
     if outcome.succeeded:

@@ -68,7 +68,7 @@ def test_dead_letters_are_listed_with_their_reason_and_replayed_once_after_the_f
             stack.wait_for(rf"processed\s+{envelope_id}\b", timeout=30)
 
         assert json.loads(webhooks("dlq", "list", "--json").stdout) == []
-        processed = Counter(line.split()[2] for line in stack.lines if " processed " in line)
+        processed = Counter(line.split()[2] for line in stack.lines if line.split()[1:2] == ["processed"])
         assert all(processed[envelope_id] == 1 for envelope_id in accepted)
         assert "handlers changed on disk: reloaded" in stack.output()
     finally:

@@ -18,6 +18,7 @@ from tests.e2e.conftest import DevStack, start_stack, stop
 from tests.support.project import FIXTURE_SOURCES, fixture_project
 from webhook_core.sources import load_sources
 from webhooks_cli import devsecrets, signing
+from webhooks_cli.project import Project
 
 pytestmark = pytest.mark.e2e
 SOURCES = load_sources(FIXTURE_SOURCES)
@@ -135,7 +136,7 @@ def test_a_second_stack_on_the_same_project_is_refused_naming_the_first(stack: D
 
 
 def test_an_edited_sources_file_is_reloaded_and_a_broken_one_is_said_and_kept_out(stack: DevStack) -> None:
-    sources_file = stack.project_dir / "functions" / "receiver" / "sources.json"
+    sources_file = Project(stack.project_dir).sources_file
     document = json.loads(sources_file.read_text())
     sources_file.write_text(json.dumps({"sources": [*document["sources"], {"name": "acme", "kind": "hamc"}]}))
     stack.wait_for(r"sources\.json changed but cannot be used, the previous sources stay: .*did you mean 'hmac'\?")

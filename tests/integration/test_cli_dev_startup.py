@@ -16,6 +16,10 @@ import pytest
 
 from tests.support.devstack import NOT_PASSED_ON
 from tests.support.project import FIXTURE_SOURCES, fixture_project
+from webhooks_cli.project import Project
+
+# The project's sources file as a message names it from the project folder.
+SHOWN = str(Project(Path()).sources_file)
 
 
 def webhooks_dev(tmp_path: Path, project: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
@@ -55,20 +59,19 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
     [
         (
             {"name": "acme", "kind": "hamc"},
-            "functions/receiver/sources.json: source 'acme': kind: unknown kind 'hamc' — did you mean 'hmac'?",
+            f"{SHOWN}: source 'acme': kind: unknown kind 'hamc' — did you mean 'hmac'?",
         ),
         (
             {"name": "acme", "kind": "stripe", "tolerence_seconds": 60},
-            "functions/receiver/sources.json: source 'acme': tolerence_seconds: unknown option — "
-            "did you mean 'tolerance_seconds'?",
+            f"{SHOWN}: source 'acme': tolerence_seconds: unknown option — did you mean 'tolerance_seconds'?",
         ),
         (
             {"name": "acme", "preset": "linaer"},
-            "functions/receiver/sources.json: source 'acme': preset: unknown preset 'linaer' — did you mean 'linear'?",
+            f"{SHOWN}: source 'acme': preset: unknown preset 'linaer' — did you mean 'linear'?",
         ),
         (
             {"name": "acme", "kind": "twilio"},
-            "functions/receiver/sources.json: source 'acme': url: Field required (kind 'twilio' needs it)",
+            f"{SHOWN}: source 'acme': url: Field required (kind 'twilio' needs it)",
         ),
     ],
 )
@@ -81,12 +84,10 @@ def test_a_mistake_in_the_sources_file_is_one_line_with_a_hint(
 
 def test_a_sources_file_that_is_not_json_says_where(tmp_path: Path) -> None:
     project = fixture_project(tmp_path / "project")
-    sources_file = project / "functions" / "receiver" / "sources.json"
+    sources_file = Project(project).sources_file
     sources_file.write_text('{\n  "sources": [\n    {"name": "a" "kind": "stripe"}\n  ]\n}\n')
     result = webhooks_dev(tmp_path, project, "--port", "0", "--aws-port", "0")
-    assert one_line(result) == (
-        "Error: functions/receiver/sources.json is not valid JSON: line 3 column 18: Expecting ',' delimiter"
-    )
+    assert one_line(result) == (f"Error: {SHOWN} is not valid JSON: line 3 column 18: Expecting ',' delimiter")
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from webhooks_cli import cli
+from webhooks_cli.local.gateway import Answered
 from webhooks_cli.local.poller import RecordOutcome
 from webhooks_cli.terminal import printable
 
@@ -67,9 +68,46 @@ def test_a_record_line_escapes_the_envelope_id_and_type(succeeded: bool) -> None
 
 
 def test_a_request_line_escapes_the_method_path_and_answer() -> None:
-    line = dev_log(cli._print_request, f"POST{HOSTILE}", f"/webhooks/{HOSTILE}", 401, f"{HOSTILE}", 0.002)
+    refused = Answered(f"POST{HOSTILE}", f"/webhooks/{HOSTILE}", 401, f"{HOSTILE}", 0.002, reason=f"r{HOSTILE}")
+    line = dev_log(cli._print_request, refused)
     assert_escaped(line)
     assert f"/webhooks/{ESCAPED}" in line
+    assert f"r{ESCAPED}" in line
+
+
+def test_a_request_line_escapes_the_type_and_id_the_receiver_recorded() -> None:
+    # Both come from the body or unsigned headers of whoever sent it.
+    recorded = Answered(
+        "POST",
+        "/webhooks/github",
+        202,
+        "{}",
+        0.002,
+        recorded="accepted",
+        event_type=f"push{HOSTILE}",
+        envelope_id=f"github/{HOSTILE}",
+    )
+    line = dev_log(cli._print_request, recorded)
+    assert_escaped(line)
+    assert f"accepted push{ESCAPED} github/{ESCAPED}" in line
+
+
+def test_a_failed_record_and_its_dead_letter_line_escape_the_error() -> None:
+    # A handler's exception message may quote the body it choked on.
+    outcome = RecordOutcome("m-1", f"github/{HOSTILE}", "github", "push", 5, False, error=f"ValueError: {HOSTILE}")
+    line = dev_log(cli._print_record, outcome, 5)
+    assert_escaped(line)
+    assert f"ValueError: {ESCAPED}" in line
+    assert_escaped(dev_log(cli._print_dead_letter, outcome))
+
+
+def test_a_copy_acknowledged_without_running_is_not_said_to_be_processed() -> None:
+    # `processed` lines count handler runs (the soak counts them): a copy absorbed by the
+    # processor's lock did not run.
+    outcome = RecordOutcome("m-2", "stripe/evt_1", "stripe", "invoice.paid", 1, True, absorbed=True)
+    line = dev_log(cli._print_record, outcome, 5)
+    assert line.split()[1:3] == ["copy", "stripe/evt_1"]
+    assert "processed " not in line
 
 
 def test_an_error_line_escapes_what_it_quotes() -> None:

@@ -33,7 +33,8 @@ class RecordOutcome:
     preset: str | None = None
     # Why it failed, as the processor logged it: "<error type>: <message>".
     error: str | None = None
-    # A copy of an event already done: acknowledged without running a handler.
+    # A copy of an event that already ran (a receiver's take-over, a replayed dead
+    # letter): acknowledged without running its handler again.
     absorbed: bool = False
 
 
