@@ -309,5 +309,5 @@ def test_a_copy_of_a_processed_event_is_shown_absorbed_not_processed_again(dev_s
     sqs: Any = dev_stack.aws("sqs")
     sqs.send_message(QueueUrl=state["queue_url"], MessageBody=copy)
     dev_stack.wait_for(rf"copy\s+{re.escape(envelope_id)}\b")
-    processed = Counter(line.split()[2] for line in dev_stack.lines if " processed " in line)
+    processed = Counter(line.split()[2] for line in dev_stack.lines if line.split()[1:2] == ["processed"])
     assert processed[envelope_id] == 1
