@@ -173,6 +173,12 @@ class LocalStack:
 
         receiver = self._load("ReceiverFunction", "receiver")
         processor = self._load("ProcessorFunction", "processor")
+        # Each function's cold start now, on the sources just checked: an edit of sources.json
+        # that cannot be used then leaves these serving (see _reload_sources).
+        for function, cold_start in ((receiver, "get_receiver"), (processor, "get_processor")):
+            start = getattr(getattr(function, "module", None), cold_start, None)
+            if start is not None:
+                start()
         self._handler_files = self._processor_files()
         api_properties = self.project.resource("WebhookApi")["Properties"]
         api = {key: resolve(api_properties[key]) for key in ("StageName", "BinaryMediaTypes") if key in api_properties}
