@@ -148,6 +148,7 @@ def test_rejected_list_show_and_replay_once_the_secret_is_fixed(operated_stack: 
     assert "verifies now with the source's current secret #0" in cli(stack, "rejected", "show", mismatch)
     accepted = cli(stack, "rejected", "replay", mismatch)
     assert f"accepted as stripe/{rotated.event_id} and queued" in accepted
+    assert '"_aws"' not in accepted  # no metric blob in a tool's output
     messages = stack.client("sqs").receive_message(QueueUrl=stack.resources.queue_url, MaxNumberOfMessages=10)
     (message,) = messages["Messages"]
     assert json.loads(message["Body"])["event_id"] == rotated.event_id
