@@ -311,6 +311,12 @@ def _max_receive_count(project: Project) -> int:
 @click.option("--region", help="AWS region of --stack.")
 @click.option("--profile", help="AWS profile of --stack.")
 @click.option("--endpoint-url", help="Any AWS-compatible endpoint for --stack's lookups.")
+@click.option(
+    "--secret",
+    "given_secret",
+    help="Sign with this secret (or private key) instead of the source's: a wrong one shows a 401 "
+    "and what `webhooks rejected` keeps.",
+)
 def send(
     source: str,
     event_type: str | None,
@@ -324,6 +330,7 @@ def send(
     region: str | None,
     profile: str | None,
     endpoint_url: str | None,
+    given_secret: str | None,
 ) -> None:
     """Sign a sample (or your own) payload exactly as SOURCE's provider does and POST it.
 
@@ -353,7 +360,7 @@ def send(
     else:
         base_url = url or f"{_local_api(project, port)}/webhooks"
         known = devsecrets.load(project.dev_secrets_file)
-    signing_secret = devsecrets.signing_secret(known, source)
+    signing_secret = given_secret or devsecrets.signing_secret(known, source)
     if signing_secret is None:
         where = f"stack {stack_name}" if stack_name else ".dev-secrets.json (start `webhooks dev` once)"
         raise CliError(f"no secret for source {source!r} in {where}")

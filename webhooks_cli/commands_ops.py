@@ -164,7 +164,7 @@ def list_(
         sys.stdout.write(json.dumps([letter.as_json(now) for letter in letters], indent=2) + "\n")
         return
     table = Table(title=f"{len(letters)} dead letter(s) — {target.description}", title_justify="left")
-    for column in ("message id", "envelope id", "source", "type", "receives", "last failure", "age"):
+    for column in ("message id", "envelope id", "source", "type", "status", "receives", "last failure", "age"):
         table.add_column(column, overflow="fold")
     for letter in letters:
         table.add_row(
@@ -172,6 +172,8 @@ def list_(
             shown(letter.envelope_id),
             shown(letter.source),
             shown(letter.type),
+            # The ledger's view: a letter whose event was since replayed and processed says so.
+            letter.record.view() if letter.record else "?",
             str(letter.receive_count),
             shown(letter.last_error[:80]),
             _age((now - letter.sent_at).total_seconds()),

@@ -13,7 +13,7 @@ import pytest
 
 from tests.integration.conftest import OperatedStack
 from tests.support.envelopes import envelope
-from webhook_core.ledger import DynamoDBLedger, EventRecord
+from webhook_core.ledger import DynamoDBLedger, EventRecord, record_of
 
 pytestmark = pytest.mark.integration
 # Sets the terminal's title (OSC … BEL), then clears the screen (CSI 2J).
@@ -56,6 +56,22 @@ def test_dlq_list_escapes_what_the_sender_controls(operated_stack: OperatedStack
     assert_no_raw_controls(result.output)
     assert "\\x1b" in result.output
     assert "1 dead letter(s)" in result.output
+    assert " dead " in result.output  # the ledger's status of its event
+
+
+def test_dlq_list_shows_a_letter_whose_event_was_since_processed(operated_stack: OperatedStack) -> None:
+    item = envelope(kind="stripe", event_type="invoice.paid", body={"n": 1})
+    put_dead_letter(operated_stack, json.loads(item.to_message(250_000)), failure="boom")
+    ledger = DynamoDBLedger(
+        operated_stack.resources.ledger_table, retention_seconds=3600, client=operated_stack.client("dynamodb")
+    )
+    ledger.reopen(item.id, now=time.time(), force=False)  # replayed (`webhooks events replay`) …
+    at = time.time()
+    lock = ledger.lock(record_of(item, size=0), attempt=1, lock_until=at + 30, now=at, archive=None)
+    ledger.finish(item.id, "processed", token=lock.token, now=at)  # … and processed
+    result = operated_stack.webhooks("dlq", "list")
+    assert result.exit_code == 0, result.output
+    assert " processed " in result.output
 
 
 def test_dlq_list_json_stays_valid_json_with_nothing_raw(operated_stack: OperatedStack, hostile_letter: str) -> None:

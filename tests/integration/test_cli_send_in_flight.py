@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import stripe
 from click.testing import CliRunner
 
 from tests.support.project import FIXTURE_SOURCES
@@ -27,14 +28,16 @@ class Receiver(ThreadingHTTPServer):
         self.in_flight = in_flight
         self.retry_after = retry_after
         self.posts = 0
+        self.received: list[tuple[bytes, dict[str, str]]] = []
 
 
 class Answer(BaseHTTPRequestHandler):
     server: Receiver
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         self.server.posts += 1
+        self.server.received.append((body, dict(self.headers)))
         if self.server.posts <= self.server.in_flight:
             body = b'{"error": {"code": "in_progress", "message": "This event is still being accepted; retry later."}}'
             self.send_response(409)
@@ -89,3 +92,15 @@ def test_a_409_that_outlasts_its_retry_after_is_reported_and_exits_1(runner: Cli
         assert result.exit_code == 1
         assert server.posts == 5  # sent, then every 0.25 s for the 1 s Retry-After allows
         assert " 409 " in result.output
+
+
+def test_send_signs_with_a_secret_given_instead_of_the_sources(runner: CliRunner) -> None:
+    """To see a 401 (and `webhooks rejected`) locally: sign with a wrong secret."""
+    for server in serving(in_flight=0):
+        url = f"http://127.0.0.1:{server.server_address[1]}/webhooks"
+        result = runner.invoke(main, ["send", "stripe", "--url", url, "--secret", "whsec_not_the_sources"])
+        assert result.exit_code == 0, result.output
+        ((body, headers),) = server.received
+        stripe.WebhookSignature.verify_header(
+            body.decode(), headers["Stripe-Signature"], "whsec_not_the_sources", tolerance=300
+        )
