@@ -269,7 +269,11 @@ def _text(value: Any) -> str:
     "--rate", default=10.0, show_default=True, type=click.FloatRange(0.1, 10_000), help="Messages per second."
 )
 @click.option("--dry-run", is_flag=True, help="List what would move; change nothing.")
-@click.option("--force", is_flag=True, help="Re-run envelopes whose handler already completed (clears their record).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Re-run envelopes whose handler already completed (reopens their ledger record: once more).",
+)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @target_options
 @aws_errors
