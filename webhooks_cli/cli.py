@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import shutil
 import signal
@@ -39,9 +38,6 @@ errors = Console(stderr=True, highlight=False, soft_wrap=True)
 def main() -> None:
     """Operate the serverless webhook receiver: run it locally, send signed test
     deliveries, list, follow and replay events, inspect and replay dead letters."""
-    # The receiver's and processor's code runs inside some commands (`rejected replay`,
-    # `dev`): a tool publishes no CloudWatch metrics, so their blobs never reach its output.
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
 
 # --- dev ------------------------------------------------------------------------------

@@ -7,8 +7,11 @@ its cause is fixed."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
@@ -222,7 +225,8 @@ def replay_rejected(request_id: str, target_choice: TargetChoice) -> None:
         source_ip=request.source_ip,  # the source's allowed_ips, checked as when it arrived
     )
     try:
-        outcome = receiver.accept(delivery)
+        with _without_metrics():
+            outcome = receiver.accept(delivery)
     except SignatureError:
         diagnosis = _diagnosis(target, source, request)
         text = diagnosis if isinstance(diagnosis, str) else diagnosis.explanation()
@@ -240,3 +244,21 @@ def replay_rejected(request_id: str, target_choice: TargetChoice) -> None:
         )
         return
     console.print(f"{shown(request.id)}: accepted as {shown(outcome.envelope_id)} and queued")
+
+
+@contextmanager
+def _without_metrics() -> Iterator[None]:
+    """The receiver's code runs here in a tool: it publishes no CloudWatch metrics, so
+    their blobs never reach the command's output (restored after, for whoever runs next)."""
+    previous = os.environ.get(METRICS_DISABLED)
+    os.environ[METRICS_DISABLED] = "true"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(METRICS_DISABLED, None)
+        else:
+            os.environ[METRICS_DISABLED] = previous
+
+
+METRICS_DISABLED = "POWERTOOLS_METRICS_DISABLED"
