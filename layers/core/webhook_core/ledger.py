@@ -78,6 +78,25 @@ class Transition:
 
 
 @dataclass(frozen=True, slots=True)
+class Change:
+    """One transition as a backend applies it (Ledger._transition): the step appended to
+    the history (its status is the new one), when it may apply, and what else it sets."""
+
+    step: Transition
+    allowed: tuple[Status, ...] | None
+    now: float
+    token: float | None = None
+    create: EventRecord | None = None
+    lock_until: float | None = None
+    count_attempt: bool = False
+    error: tuple[str, str] | None = None
+    keep_lock: bool = False
+    must_exist: bool = False
+    expires_at: int | None = None
+    attempts_if_new: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class EventRecord:
     """An event's ledger record, as the operator tools read it."""
 
@@ -214,14 +233,15 @@ class Ledger(ABC):
         at = datetime.fromtimestamp(now, tz=UTC)
         previous = self._transition(
             record.id,
-            "processing",
-            Transition(at, "processing", attempt),
-            allowed=RUNNABLE,
-            now=now,
-            create=replace(record, archive=archive),
-            lock_until=lock_until,
-            count_attempt=True,
-            expires_at=int(now) + self.retention_seconds,
+            Change(
+                Transition(at, "processing", attempt),
+                allowed=RUNNABLE,
+                now=now,
+                create=replace(record, archive=archive),
+                lock_until=lock_until,
+                count_attempt=True,
+                expires_at=int(now) + self.retention_seconds,
+            ),
         )
         if previous is None:
             return Lock(run=True, status="processing", token=lock_until)
@@ -231,11 +251,12 @@ class Ledger(ABC):
         """Record the outcome of a run: processed or stale (under the lock), or unhandled."""
         self._transition(
             envelope_id,
-            status,
-            Transition(datetime.fromtimestamp(now, tz=UTC), status, note=note),
-            allowed=None,
-            now=now,
-            token=token,
+            Change(
+                Transition(datetime.fromtimestamp(now, tz=UTC), status, note=note),
+                allowed=None,
+                now=now,
+                token=token,
+            ),
         )
 
     def fail(
@@ -256,16 +277,17 @@ class Ledger(ABC):
         message = (str(error) or type(error).__name__)[:MAX_ERROR_CHARS]
         self._transition(
             record.id,
-            status,
-            Transition(datetime.fromtimestamp(now, tz=UTC), status, attempt, f"{type(error).__name__}: {message}"),
-            allowed=None,
-            now=now,
-            token=token,
-            create=record,
-            error=(type(error).__name__, message),
-            keep_lock=keep_lock,
-            attempts_if_new=attempt,
-            expires_at=int(now) + self.retention_seconds,
+            Change(
+                Transition(datetime.fromtimestamp(now, tz=UTC), status, attempt, f"{type(error).__name__}: {message}"),
+                allowed=None,
+                now=now,
+                token=token,
+                create=record,
+                error=(type(error).__name__, message),
+                keep_lock=keep_lock,
+                attempts_if_new=attempt,
+                expires_at=int(now) + self.retention_seconds,
+            ),
         )
 
     # The operator.
@@ -278,11 +300,12 @@ class Ledger(ABC):
         allowed: tuple[Status, ...] = ("failed", "dead", *FINISHED) if force else ("failed", "dead")
         previous = self._transition(
             envelope_id,
-            "queued",
-            Transition(datetime.fromtimestamp(now, tz=UTC), "queued", note="replay"),
-            allowed=allowed,
-            now=now,
-            must_exist=True,
+            Change(
+                Transition(datetime.fromtimestamp(now, tz=UTC), "queued", note="replay"),
+                allowed=allowed,
+                now=now,
+                must_exist=True,
+            ),
         )
         if previous is None:
             return None
@@ -295,11 +318,12 @@ class Ledger(ABC):
         False when it is no longer queued (a copy got through and the processor took it)."""
         previous = self._transition(
             envelope_id,
-            status,
-            Transition(datetime.fromtimestamp(now, tz=UTC), status, note=note),
-            allowed=("queued",),
-            now=now,
-            must_exist=True,
+            Change(
+                Transition(datetime.fromtimestamp(now, tz=UTC), status, note=note),
+                allowed=("queued",),
+                now=now,
+                must_exist=True,
+            ),
         )
         return previous is None
 
@@ -323,26 +347,9 @@ class Ledger(ABC):
     def _release(self, envelope_id: str, token: float) -> None: ...
 
     @abstractmethod
-    def _transition(
-        self,
-        envelope_id: str,
-        status: Status,
-        step: Transition,
-        *,
-        allowed: tuple[Status, ...] | None,
-        now: float,
-        token: float | None = None,
-        create: EventRecord | None = None,
-        lock_until: float | None = None,
-        count_attempt: bool = False,
-        error: tuple[str, str] | None = None,
-        keep_lock: bool = False,
-        must_exist: bool = False,
-        expires_at: int | None = None,
-        attempts_if_new: int = 0,
-    ) -> EventRecord | None:
-        """Move the record to `status`, appending `step` to its history, if its status is
-        in `allowed` (None: any) and no live lock holds it, or `token` is that lock;
+    def _transition(self, envelope_id: str, change: Change) -> EventRecord | None:
+        """Move the record to `change.step`'s status, appending the step to its history, if
+        its status is in `allowed` (None: any) and no live lock holds it, or `token` is that lock;
         a missing record is made from `create` (else, with `must_exist`, refused). None
         when done; else the record as it was."""
 
@@ -566,51 +573,41 @@ class DynamoDBLedger(Ledger):
         except BotoCoreError as exc:
             raise LedgerError(f"ledger release failed: {_code(exc)}") from exc
 
-    def _transition(
-        self,
-        envelope_id: str,
-        status: Status,
-        step: Transition,
-        *,
-        allowed: tuple[Status, ...] | None,
-        now: float,
-        token: float | None = None,
-        create: EventRecord | None = None,
-        lock_until: float | None = None,
-        count_attempt: bool = False,
-        error: tuple[str, str] | None = None,
-        keep_lock: bool = False,
-        must_exist: bool = False,
-        expires_at: int | None = None,
-        attempts_if_new: int = 0,
-    ) -> EventRecord | None:
+    def _transition(self, envelope_id: str, change: Change) -> EventRecord | None:
         update = _Update()
+        create = change.create
         if create is not None:
             for attribute, value in _creation(create).items():
                 update.set(attribute, value, if_absent=True)
             update.set("deliveries", _n(1), if_absent=True)
-            if attempts_if_new and not count_attempt:  # a failure before any lock: what SQS counted
-                update.set("attempts", _n(attempts_if_new), if_absent=True)
-            if expires_at is not None:
-                update.set("expiration", _n(expires_at), if_absent=True)
+            if change.attempts_if_new and not change.count_attempt:  # a failure before any lock: what SQS counted
+                update.set("attempts", _n(change.attempts_if_new), if_absent=True)
+            if change.expires_at is not None:
+                update.set("expiration", _n(change.expires_at), if_absent=True)
+        status = change.step.status
         update.set("status", _s(status))
-        update.set("updated_at", _s(_time(step.at)))
+        update.set("updated_at", _s(_time(change.step.at)))
         history = update.name("history")
         update.sets.append(
             f"{history} = list_append(if_not_exists({history}, {update.value({'L': []})}), "
-            f"{update.value({'L': [_history_item(step)]})})"
+            f"{update.value({'L': [_history_item(change.step)]})})"
         )
-        if count_attempt:
+        if change.count_attempt:
             update.adds.append(f"attempts {update.value(_n(1))}")
-        if lock_until is not None:
-            update.set("lock_until", _n(lock_until))
-        elif not keep_lock:
+        if change.lock_until is not None:
+            update.set("lock_until", _n(change.lock_until))
+        elif not change.keep_lock:
             update.removes.append(update.name("lock_until"))
-        if error is not None:
-            update.set("error_type", _s(error[0]))
-            update.set("last_error", _s(error[1]))
+        if change.error is not None:
+            update.set("error_type", _s(change.error[0]))
+            update.set("last_error", _s(change.error[1]))
         condition = _condition(
-            update, allowed=allowed, now=now, token=token, create=create is not None, must_exist=must_exist
+            update,
+            allowed=change.allowed,
+            now=change.now,
+            token=change.token,
+            create=create is not None,
+            must_exist=change.must_exist,
         )
         try:
             self._update(envelope_id, update, condition, ReturnValuesOnConditionCheckFailure="ALL_OLD")

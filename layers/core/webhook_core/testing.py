@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from webhook_core.certificates import CertificateFetcher, CertificateUnavailableError, install
 from webhook_core.envelope import Envelope
 from webhook_core.errors import BodyStoreError, QueueError, SourceUnavailableError
-from webhook_core.ledger import ABSENT, EventRecord, Ledger, LedgerError, Status, Transition
+from webhook_core.ledger import ABSENT, Change, EventRecord, Ledger, LedgerError, Transition
 from webhook_core.queue import MAX_MESSAGE_BYTES, message_size
 from webhook_core.rejected import DEFAULT_PER_MINUTE, CappedKeeping, RejectedRequest, RejectedStoreError, chosen_ids
 from webhook_core.text import sqs_safe
@@ -71,36 +71,22 @@ class InMemoryLedger(Ledger):
             self.writes += 1
             del self.records[envelope_id]
 
-    def _transition(
-        self,
-        envelope_id: str,
-        status: Status,
-        step: Transition,
-        *,
-        allowed: tuple[Status, ...] | None,
-        now: float,
-        token: float | None = None,
-        create: EventRecord | None = None,
-        lock_until: float | None = None,
-        count_attempt: bool = False,
-        error: tuple[str, str] | None = None,
-        keep_lock: bool = False,
-        must_exist: bool = False,
-        expires_at: int | None = None,
-        attempts_if_new: int = 0,
-    ) -> EventRecord | None:
-        self._call(status)
+    def _transition(self, envelope_id: str, change: Change) -> EventRecord | None:
+        step, create = change.step, change.create
+        self._call(step.status)
+        # Attempts a record is made with: none before its first lock, else what SQS counted.
+        first_attempts = 0 if change.count_attempt else change.attempts_if_new
         current = self.records.get(envelope_id)
         if current is None:
-            if create is None or token is not None:
+            if create is None or change.token is not None:
                 return ABSENT
-            current = replace(
-                create, deliveries=create.deliveries or 1, attempts=0 if count_attempt else attempts_if_new
-            )
-        elif token is not None:
-            if current.lock_until != token:
+            current = replace(create, deliveries=create.deliveries or 1, attempts=first_attempts)
+        elif change.token is not None:
+            if current.lock_until != change.token:
                 return current
-        elif (allowed is not None and current.status not in allowed) or (current.lock_until or 0) >= now:
+        elif (change.allowed is not None and current.status not in change.allowed) or (
+            current.lock_until or 0
+        ) >= change.now:
             return current
         if create is not None and envelope_id in self.records:
             # DynamoDB sets what the record was made without (if_not_exists): a claimed record
@@ -110,18 +96,19 @@ class InMemoryLedger(Ledger):
                 body_ref=current.body_ref or create.body_ref,
                 preset=current.preset or create.preset,
                 secret_index=current.secret_index if current.secret_index is not None else create.secret_index,
-                attempts=current.attempts or (0 if count_attempt else attempts_if_new),
+                attempts=current.attempts or first_attempts,
             )
+        held = current.lock_until if change.keep_lock else None
         self.writes += 1
         self.records[envelope_id] = replace(
             current,
-            status=status,
+            status=step.status,
             updated_at=step.at,
             history=(*current.history, step),
-            attempts=current.attempts + (1 if count_attempt else 0),
-            lock_until=lock_until if lock_until is not None else (current.lock_until if keep_lock else None),
-            error_type=error[0] if error else current.error_type,
-            last_error=error[1] if error else current.last_error,
+            attempts=current.attempts + (1 if change.count_attempt else 0),
+            lock_until=change.lock_until if change.lock_until is not None else held,
+            error_type=change.error[0] if change.error else current.error_type,
+            last_error=change.error[1] if change.error else current.last_error,
             archive=current.archive or (create.archive if create else None),
         )
         return None
