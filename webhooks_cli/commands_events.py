@@ -13,7 +13,6 @@ import click
 from pydantic import ValidationError
 from rich.table import Table
 
-from webhook_core.body_store import S3BodyStore
 from webhook_core.envelope import Envelope
 from webhook_core.errors import BodyStoreError
 from webhook_core.ledger import STATUSES, EventRecord
@@ -37,24 +36,11 @@ from webhooks_cli.events import (
     Filters,
     parse_statuses,
 )
-from webhooks_cli.targets import Target
+from webhooks_cli.operations import events_of
 from webhooks_cli.terminal import shown
 
 F = TypeVar("F", bound=Callable[..., Any])
 STATUS_COLOURS = {"processed": "green", "failed": "yellow", "dead": "red", "unhandled": "cyan", "stale": "dim"}
-
-
-def _events(target: Target) -> Events:
-    resources = target.resources
-    return Events(
-        target.client("dynamodb"),
-        target.client("sqs"),
-        ledger_table=resources.ledger_table,
-        queue_url=resources.queue_url,
-        # Read only for an event's archived envelope and a claim-checked body.
-        bodies=S3BodyStore(resources.body_bucket, client_factory=lambda: target.client("s3")),
-        retention_days=target.retention_days,
-    )
 
 
 def filter_options(function: F) -> F:
@@ -160,7 +146,7 @@ def list_events(
     filters = _filters(source, event_type, statuses)
     start, end = _range(since, until)
     target = target_choice.resolve()
-    listing = _events(target).listing(filters, start, end, limit=limit)
+    listing = events_of(target).listing(filters, start, end, limit=limit)
     now = time.time()
     if as_json:
         sys.stdout.write(json.dumps([record.as_json(now) for record in listing.records], indent=2) + "\n")
@@ -206,7 +192,7 @@ def show(identifier: str, full: bool, since: str | None, target_choice: TargetCh
     IDENTIFIER is the envelope id (`webhooks events list` shows it) or the provider's
     event id, which is searched for in the time index."""
     target = target_choice.resolve()
-    ledger = _events(target)
+    ledger = events_of(target)
     matches = ledger.find(identifier, since=parse_since(since) if since else None)
     if not matches:
         window = f"since {since}" if since else f"in the last {target.retention_days} days"
@@ -309,7 +295,7 @@ def tail(
     filters = _filters(source, event_type, statuses)
     start = parse_since(since) if since else datetime.now(UTC)
     target = target_choice.resolve()
-    follower = _events(target).follow(filters, since=start)
+    follower = events_of(target).follow(filters, since=start)
     if not once:
         console.print(f"following {target.description} (Ctrl-C stops)")
     deadline = time.monotonic() + for_seconds if for_seconds is not None else None
@@ -380,7 +366,7 @@ def replay(
     if not ids and not (filters.given or since or until):
         raise CliError("say which events: IDS, or --since, --until, --status, --source, --type")
     target = target_choice.resolve()
-    ledger = _events(target)
+    ledger = events_of(target)
     records, unmatched = _chosen(ledger, ids, filters, since, until)
     if not records:
         what = ", ".join(ids) if ids else "the filters"

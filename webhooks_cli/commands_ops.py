@@ -17,13 +17,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from webhook_core.body_store import S3BodyStore
 from webhook_core.errors import BodyStoreError
 from webhook_core.ledger import LedgerError
 from webhooks_cli import devsecrets
 from webhooks_cli.aws import describe
-from webhooks_cli.dlq import DeadLetter, DeadLetterQueue, Selection, parse_since
+from webhooks_cli.dlq import DeadLetter, Selection, parse_since
 from webhooks_cli.errors import CliError
+from webhooks_cli.operations import dead_letters_of
 from webhooks_cli.project import Project
 from webhooks_cli.replaying import Outcome, ProgressCallback
 from webhooks_cli.targets import Target, resolve
@@ -97,19 +97,6 @@ def aws_errors(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _queue(target: Target) -> DeadLetterQueue:
-    resources = target.resources
-    return DeadLetterQueue(
-        target.client("sqs"),
-        target.client("dynamodb"),
-        dead_letter_queue_url=resources.dead_letter_queue_url,
-        queue_url=resources.queue_url,
-        ledger_table=resources.ledger_table,
-        # Read only when a claim-checked letter's body is shown or searched.
-        bodies=S3BodyStore(resources.body_bucket, client_factory=lambda: target.client("s3")),
-    )
-
-
 def selection_options(function: F) -> F:
     options = [
         click.option("--grep", help="Only dead letters whose body contains this text."),
@@ -158,7 +145,7 @@ def list_(
 ) -> None:
     """List dead letters with why they failed. Leaves every one in the DLQ."""
     target = target_choice.resolve()
-    letters = _queue(target).select(_selection((), source, event_type, since, grep))
+    letters = dead_letters_of(target).select(_selection((), source, event_type, since, grep))
     now = datetime.now(tz=UTC)
     if as_json:
         sys.stdout.write(json.dumps([letter.as_json(now) for letter in letters], indent=2) + "\n")
@@ -190,7 +177,7 @@ def list_(
 @aws_errors
 def show(identifier: str, full: bool, target_choice: TargetChoice) -> None:
     """Show one dead letter (by message id, its first 8 characters, or envelope id)."""
-    queue = _queue(target_choice.resolve())
+    queue = dead_letters_of(target_choice.resolve())
     letters = queue.select(Selection())
     matches = [
         letter
@@ -296,7 +283,7 @@ def replay(
         click.confirm("--force re-runs handlers that already completed. Continue?", abort=True)
     if selection.everything and not force and not dry_run and not target.local and _move_task(target, rate):
         return
-    queue = _queue(target)
+    queue = dead_letters_of(target)
     with replay_progress(sent="moved", would="would move", failed_note=" (left in the DLQ)") as progress:
         report = queue.replay(selection, rate=rate, force=force, dry_run=dry_run, on_progress=progress)
     if not selection.everything and report.empty:
@@ -386,7 +373,7 @@ def purge(
     """Delete dead letters for good: all, a filtered selection, or IDS."""
     target = target_choice.resolve()
     selection = _selection(ids, source, event_type, since, grep)
-    queue = _queue(target)
+    queue = dead_letters_of(target)
     chosen = queue.select(selection)
     if not chosen:
         console.print("nothing to purge")

@@ -20,6 +20,7 @@ from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -109,6 +110,14 @@ class Listing:
 
 
 @dataclass(frozen=True)
+class Newest:
+    """The newest matching events, newest first, and whether the whole range was searched."""
+
+    records: list[EventRecord]
+    searched_all: bool
+
+
+@dataclass(frozen=True)
 class Change:
     """What `tail` prints: a new event (`previous` None) or an event's new status."""
 
@@ -184,6 +193,23 @@ class Events:
             newest.append(record)
             matched += 1
         return Listing(list(newest), matched)
+
+    def newest(self, filters: Filters, start: datetime, end: datetime, *, limit: int, max_read: int) -> Newest:
+        """The newest `limit` matching events received in [start, end), newest first,
+        reading at most `max_read` records (a page that refreshes itself must not read a
+        busy day whole): `searched_all` says whether every event of the range was read."""
+        now = time.time()
+        found: list[EventRecord] = []
+        read = 0
+        ids = self.ledger.newest_ids(start, end)
+        while len(found) < limit and read < max_read:
+            chunk = list(islice(ids, min(100, max_read - read)))
+            if not chunk:
+                return Newest(found, searched_all=True)
+            read += len(chunk)
+            records = {record.id: record for record in self.ledger.records(chunk)}
+            found += [records[key] for key in chunk if key in records and filters.matches(records[key], now)]
+        return Newest(found[:limit], searched_all=next(ids, None) is None)
 
     def find(self, identifier: str, *, since: datetime | None = None) -> list[EventRecord]:
         """The event with this envelope id; else those whose provider event id it is
