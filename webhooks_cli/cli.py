@@ -21,6 +21,7 @@ from rich.markup import escape
 
 from webhooks_cli import devsecrets, signing
 from webhooks_cli.commands_events import events
+from webhooks_cli.commands_inspect import inspect
 from webhooks_cli.commands_ops import dlq, secrets
 from webhooks_cli.commands_rejected import rejected
 from webhooks_cli.errors import CliError
@@ -81,6 +82,12 @@ def main() -> None:
     help="Fail this fraction of the receiver's DynamoDB writes and SQS sends (503s a provider retries).",
 )
 @click.option(
+    "--inspector-port",
+    default=3100,
+    show_default=True,
+    help="Port of the inspector page and the API docs (0 picks a free one).",
+)
+@click.option(
     "--fresh",
     is_flag=True,
     help="Delete the state kept from the last run (.webhooks-dev/: records, queued messages, dead letters, "
@@ -96,6 +103,7 @@ def dev(
     bind: str | None,
     verbose: bool,
     chaos: float,
+    inspector_port: int,
     fresh: bool,
 ) -> None:
     """Run the whole pipeline locally: AWS emulator, API and processor, on 127.0.0.1.
@@ -111,7 +119,17 @@ def dev(
     max_receives = _max_receive_count(project)
     stack = LocalStack(
         project,
-        DevOptions(port, aws_port, visibility_timeout, aws_only, verbose, chaos, sam_network, fresh=fresh),
+        DevOptions(
+            port,
+            aws_port,
+            visibility_timeout,
+            aws_only,
+            verbose,
+            chaos,
+            sam_network,
+            fresh=fresh,
+            inspector_port=None if aws_only else inspector_port,
+        ),
         on_request=_print_request,
         on_record=lambda outcome: _print_record(outcome, max_receives),
         on_dead_letter=_print_dead_letter,
@@ -170,6 +188,11 @@ def _banner(stack: Any, project: Project, env_file: Path | None) -> None:
         console.print(f"              {webhooks} send stripe --port 3000   (in another terminal)")
     else:
         console.print(f"[bold]Webhooks[/bold]      POST {stack.url}/webhooks/<source>")
+    if stack.inspector is not None:
+        # On lines of their own, as the README shows them: a terminal makes each a link.
+        console.print(f"inspector: {stack.inspector.url}")
+        if stack.inspector.docs is not None:
+            console.print(f"api docs: {stack.inspector.url}docs/")
     _print_state(stack)
     console.print("[bold]Dev secrets[/bold]   (from .dev-secrets.json, git-ignored)")
     for source, value in stack.secrets.items():
@@ -494,6 +517,7 @@ main.add_command(events)
 main.add_command(dlq)
 main.add_command(secrets)
 main.add_command(rejected)
+main.add_command(inspect)
 
 
 # --- providers --------------------------------------------------------------------------

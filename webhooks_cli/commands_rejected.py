@@ -7,13 +7,11 @@ its cause is fixed."""
 from __future__ import annotations
 
 import json
-import re
 import sys
 
 import click
 from rich.table import Table
 
-from webhook_core.rejected import RejectedRequest
 from webhooks_cli.commands_ops import (
     SHOWN_BODY_CHARS,
     TargetChoice,
@@ -23,33 +21,11 @@ from webhooks_cli.commands_ops import (
 )
 from webhooks_cli.dlq import parse_since
 from webhooks_cli.project import Project
-from webhooks_cli.rejections import Rejections
+from webhooks_cli.rejections import Rejections, body_text, header_value, skew_text
 from webhooks_cli.terminal import shown
 
-# Headers whose value is (or carries) a signature or credential: shown cut to this many characters.
-SIGNATURE_HEADER = re.compile(r"sig|hmac|auth|token|secret|x-hub|verif|key", re.IGNORECASE)
-SHOWN_SIGNATURE_CHARS = 10
 # What `rejected show` prints of a body unless --full.
 SHOWN_REJECTED_BODY_CHARS = min(SHOWN_BODY_CHARS, 4_000)
-
-
-def skew_text(request: RejectedRequest) -> str:
-    return "" if request.skew_seconds is None else f"{request.skew_seconds:+.0f}s"
-
-
-def header_value(name: str, value: str) -> str:
-    """A header as shown to the operator: a signature or credential cut short."""
-    if SIGNATURE_HEADER.search(name) and len(value) > SHOWN_SIGNATURE_CHARS:
-        return f"{value[:SHOWN_SIGNATURE_CHARS]}… ({len(value)} characters)"
-    return value
-
-
-def body_text(request: RejectedRequest) -> str:
-    """The kept body, pretty if it is JSON, else as text."""
-    try:
-        return json.dumps(json.loads(request.body), indent=2, ensure_ascii=False)
-    except (ValueError, RecursionError):  # not JSON (or cut): as text
-        return request.body.decode("utf-8", "replace")
 
 
 def _rejections(target_choice: TargetChoice) -> Rejections:

@@ -5,7 +5,9 @@ one once its cause is fixed. `webhooks rejected …` and the inspector both use 
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +33,28 @@ if TYPE_CHECKING:
     from webhooks_cli.targets import Target
 
 METRICS_DISABLED = "POWERTOOLS_METRICS_DISABLED"
+# Headers whose value is (or carries) a signature or credential: shown cut to this many characters.
+SIGNATURE_HEADER = re.compile(r"sig|hmac|auth|token|secret|x-hub|verif|key", re.IGNORECASE)
+SHOWN_SIGNATURE_CHARS = 10
+
+
+def skew_text(request: RejectedRequest) -> str:
+    return "" if request.skew_seconds is None else f"{request.skew_seconds:+.0f}s"
+
+
+def header_value(name: str, value: str) -> str:
+    """A header as shown to the operator: a signature or credential cut short."""
+    if SIGNATURE_HEADER.search(name) and len(value) > SHOWN_SIGNATURE_CHARS:
+        return f"{value[:SHOWN_SIGNATURE_CHARS]}… ({len(value)} characters)"
+    return value
+
+
+def body_text(request: RejectedRequest) -> str:
+    """The kept body, pretty if it is JSON, else as text."""
+    try:
+        return json.dumps(json.loads(request.body), indent=2, ensure_ascii=False)
+    except (ValueError, RecursionError):  # not JSON (or cut): as text
+        return request.body.decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)

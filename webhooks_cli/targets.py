@@ -5,7 +5,8 @@ AWS-compatible endpoint (`--endpoint-url`)."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+import threading
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +54,29 @@ class Target:
     _session: Any
     # RetentionDays: how long the stack keeps an event's record and archived body.
     retention_days: int = RETENTION_DEFAULT_DAYS
+    # A boto3 session is not safe to make clients from in two threads at once (the
+    # inspector serves each request on its own thread).
+    _making_client: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def client(self, service: str) -> Any:
-        if self.local:
-            return self._session.client(
-                service, endpoint_url=self.endpoint_url, region_name="us-east-1", **LOCAL_CREDENTIALS
-            )
-        return self._session.client(service, endpoint_url=self.endpoint_url)
+        with self._making_client:
+            if self.local:
+                return self._session.client(
+                    service, endpoint_url=self.endpoint_url, region_name="us-east-1", **LOCAL_CREDENTIALS
+                )
+            return self._session.client(service, endpoint_url=self.endpoint_url)
+
+
+def local_target(project: Project, endpoint: str, resources: Resources, *, region: str | None = None) -> Target:
+    """The local stack whose emulator answers at `endpoint` (it runs with the template's defaults)."""
+    return Target(
+        f"local stack at {endpoint}",
+        resources,
+        endpoint,
+        True,
+        session(region or "us-east-1", None),
+        _days(None, project),
+    )
 
 
 def write_local_state(project: Project, endpoint: str, resources: Resources, *, url: str | None) -> Path:
@@ -112,14 +129,7 @@ def resolve(
         resources = Resources(**{field.name: state[field.name] for field in fields(Resources)})
     except (ValueError, TypeError, KeyError) as exc:
         raise CliError(f"{state_file} is damaged ({exc}); restart `webhooks dev`") from None
-    target = Target(
-        f"local stack at {endpoint}",
-        resources,
-        endpoint,
-        True,
-        session(region or "us-east-1", None),
-        _days(None, project),  # the local stack runs with the template's defaults
-    )
+    target = local_target(project, endpoint, resources, region=region)
     try:
         target.client("sqs").get_queue_attributes(QueueUrl=resources.dead_letter_queue_url, AttributeNames=["QueueArn"])
     except (BotoCoreError, ClientError) as exc:

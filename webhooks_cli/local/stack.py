@@ -21,6 +21,7 @@ from webhook_core.registry import default_registry
 from webhook_core.sources import load_sources
 from webhooks_cli import devsecrets
 from webhooks_cli.errors import CliError
+from webhooks_cli.inspector.server import Inspector
 from webhooks_cli.local.emulator import Emulator
 from webhooks_cli.local.function_logs import take_over
 from webhooks_cli.local.gateway import Answered, Gateway, Route
@@ -43,8 +44,9 @@ from webhooks_cli.local.resources import (
 from webhooks_cli.local.running import ProjectClaim
 from webhooks_cli.local.runtime import LocalFunction, load_function
 from webhooks_cli.local.samlocal import DESKTOP, FUNCTIONS, LOOPBACK, SamNetwork, env_vars
+from webhooks_cli.operations import StackOperations
 from webhooks_cli.project import Project
-from webhooks_cli.targets import Resources, write_local_state
+from webhooks_cli.targets import Resources, local_target, write_local_state
 
 REGION = "us-east-1"
 # How often the sources file is looked at for an edit.
@@ -65,6 +67,8 @@ class DevOptions:
     sam_network: SamNetwork | None = None
     # Forget the state a previous run kept (persistence) and start clean.
     fresh: bool = False
+    # The inspector page (and the API docs); None: not served.
+    inspector_port: int | None = 3100
 
 
 def port_refused(error: OSError, port: int, option: str, host: str = LOOPBACK) -> CliError:
@@ -105,6 +109,7 @@ class LocalStack:
         self.on_error = on_error
         self.emulator: Emulator | None = None
         self.gateway: Gateway | None = None
+        self.inspector: Inspector | None = None
         self.poller: Poller | None = None
         self.resources: Resources | None = None
         self.secrets: dict[str, Any] = {}
@@ -214,11 +219,30 @@ class LocalStack:
             max_receives=self.max_receives,
             on_dead_letter=self.on_dead_letter,
         )
+        self.inspector = self._inspector()
         self.gateway.start()
         self.poller.start()
+        if self.inspector is not None:
+            self.inspector.start()
         self._sources_watch = threading.Thread(target=self._watch_sources, name="sources-watch", daemon=True)
         self._sources_watch.start()
         self._announce()
+
+    def _inspector(self) -> Inspector | None:
+        """The inspector of this stack, through the same code as `webhooks --stack`'s commands."""
+        if self.options.inspector_port is None:
+            return None
+        assert self.resources is not None
+        target = local_target(self.project, self.aws_endpoint, self.resources)
+        try:
+            return Inspector(
+                StackOperations(target, self.project),
+                port=self.options.inspector_port,
+                docs=None,
+                api_url=self.url,
+            )
+        except OSError as exc:
+            raise port_refused(exc, self.options.inspector_port, "--inspector-port") from None
 
     def _announce(self) -> None:
         """Tell the other commands (and a second `webhooks dev`) where this stack runs."""
@@ -239,6 +263,8 @@ class LocalStack:
             self.poller.stop()
         if self.gateway:
             self.gateway.stop()
+        if self.inspector is not None:
+            self.inspector.stop()
         # Nothing else writes now: what the emulator holds is what the next start gets back.
         self._save_final_state()
         if self.emulator:

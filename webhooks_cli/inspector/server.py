@@ -1,0 +1,372 @@
+"""The inspector's HTTP server, on 127.0.0.1 only: server-rendered pages, a little
+script that refreshes their lists, and forms that replay through the same code as the
+CLI. Nothing it serves loads anything from elsewhere (its Content-Security-Policy says
+so to the browser).
+
+A page on 127.0.0.1 is reachable from any web page the operator's browser opens, by
+a form post or, through DNS rebinding, by a name that resolves here. So every request
+must name this server in its Host header, and every change (a POST) must come from
+this server's own pages: the same origin, and a token only its pages carry."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import jinja2
+from botocore.exceptions import BotoCoreError, ClientError
+
+from webhook_core.errors import WebhookError
+from webhook_core.ledger import STATUSES, LedgerError
+from webhooks_cli.aws import describe
+from webhooks_cli.dlq import Selection
+from webhooks_cli.errors import CliError
+from webhooks_cli.inspector import views
+from webhooks_cli.operations import StackOperations
+from webhooks_cli.terminal import printable
+
+MAX_FORM_BYTES = 16 * 1024
+STATIC = {"inspector.css": "text/css; charset=utf-8", "inspector.js": "text/javascript; charset=utf-8"}
+PAGE_SECURITY = {
+    # Only what this server serves: no script, style, font or image from anywhere else,
+    # no inline script, no framing by another site, forms posting only here.
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; base-uri 'none'; object-src 'none'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    content_type: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class DocsServer(Protocol):
+    """What serves the API docs beside the pages (webhooks_cli.apidocs): `respond(path)`
+    is a response with status, content_type, body and headers, or None for a path it
+    does not serve."""
+
+    def respond(self, path: str) -> Any: ...
+
+
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("webhooks_cli.inspector", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    # Ids, types and bodies come from whoever sent the request: control and bidi
+    # characters are shown as escapes, as on the terminal, so one name cannot pose as another.
+    environment.filters["printable"] = printable
+    environment.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M:%S") + "Z" if moment else "—"
+    environment.filters["clock"] = lambda moment: moment.strftime("%H:%M:%S") if moment else "—"
+    environment.globals["quote"] = lambda value: urlencode({"id": value})
+    return environment
+
+
+class Inspector:
+    """The inspector of one stack, served on http://127.0.0.1:`port`/."""
+
+    def __init__(
+        self,
+        operations: StackOperations,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 3100,
+        docs: DocsServer | None = None,
+        api_url: str | None = None,
+    ) -> None:
+        self.operations = operations
+        self.docs = docs
+        self.api_url = api_url
+        self.token = secrets.token_urlsafe(24)
+        self.templates = _environment()
+        # Replays run one at a time: two clicks on one button must not run a handler twice,
+        # and the code they share with the CLI sets process-wide state while it runs.
+        self._changing = threading.Lock()
+        inspector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                inspector.handle(self)
+
+            do_POST = do_HEAD = do_GET  # noqa: N815
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # the dev stack's output is for deliveries, not page loads
+
+        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, name="inspector", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # --- one request ------------------------------------------------------------
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        url = urlsplit(request.path)
+        params = {name: values[-1] for name, values in parse_qs(url.query, keep_blank_values=True).items()}
+        try:
+            response = self._checked(request, url.path, params)
+        except CliError as exc:
+            response = self._page("problem.html", status=_status_of(exc), message=exc.message)
+        except (BotoCoreError, ClientError) as exc:
+            response = self._page("problem.html", status=502, message=f"the stack did not answer: {describe(exc)}")
+        except (LedgerError, WebhookError) as exc:
+            response = self._page("problem.html", status=502, message=f"the stack did not answer: {exc.detail}")
+        except Exception as exc:  # a fault of this page is said on it, not an empty reply
+            logging.getLogger(__name__).exception("inspector fault on %s", url.path)
+            response = Response(
+                500, "text/plain; charset=utf-8", f"the inspector failed: {type(exc).__name__}\n".encode()
+            )
+        self._send(request, response)
+
+    def _checked(self, request: BaseHTTPRequestHandler, path: str, params: dict[str, str]) -> Response:
+        if not self._host_is_ours(request.headers.get("Host", "")):
+            return Response(421, "text/plain; charset=utf-8", b"this inspector answers only to its own address\n")
+        if request.command == "POST":
+            form = self._form(request)
+            if form is None:
+                return Response(403, "text/plain; charset=utf-8", b"refused: not a form from this inspector\n")
+            return self._change(path, form)
+        return self._read(path, params)
+
+    def _read(self, path: str, params: dict[str, str]) -> Response:
+        if path.startswith("/static/"):
+            return self._static(path.removeprefix("/static/"))
+        served = self.docs.respond(path) if self.docs is not None else None
+        if served is not None:
+            return Response(served.status, served.content_type, served.body, dict(served.headers))
+        route = self._routes().get(path)
+        if route is None:
+            return self._page("problem.html", status=404, message=f"nothing at {path}")
+        return route(params)
+
+    def _host_is_ours(self, host: str) -> bool:
+        return host in {f"127.0.0.1:{self.port}", f"localhost:{self.port}", f"[::1]:{self.port}"}
+
+    def _form(self, request: BaseHTTPRequestHandler) -> dict[str, str] | None:
+        """The posted form, if it came from one of this server's own pages."""
+        origin = request.headers.get("Origin")
+        if origin is not None and origin not in {f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"}:
+            return None
+        length_header = request.headers.get("Content-Length") or "0"
+        if not length_header.isascii() or not length_header.isdigit() or int(length_header) > MAX_FORM_BYTES:
+            request.close_connection = True
+            return None
+        raw = request.rfile.read(int(length_header)).decode("utf-8", "replace")
+        form = {name: values[-1] for name, values in parse_qs(raw, keep_blank_values=True).items()}
+        if not secrets.compare_digest(form.get("token", ""), self.token):
+            return None
+        return form
+
+    def _routes(self) -> dict[str, Callable[[dict[str, str]], Response]]:
+        return {
+            "/": lambda params: Response(302, "text/plain", b"", {"Location": "/events"}),
+            "/events": self._events_page,
+            "/events/rows": self._events_rows,
+            "/event": self._event_page,
+            "/event/replay": self._event_confirm,
+            "/rejected": self._rejected_page,
+            "/rejected/rows": self._rejected_rows,
+            "/rejected/request": self._rejected_request_page,
+            "/rejected/replay": self._rejected_confirm,
+            "/dead-letters": self._dead_page,
+            "/dead-letters/rows": self._dead_rows,
+            "/dead-letters/replay": self._dead_confirm,
+        }
+
+    # --- pages ------------------------------------------------------------------
+
+    def _page(self, template: str, *, status: int = 200, **values: Any) -> Response:
+        values.setdefault("tab", "")
+        page = self.templates.get_template(template).render(
+            stack=self.operations.target.description,
+            api_url=self.api_url,
+            docs=self.docs is not None,
+            token=self.token,
+            statuses=STATUSES,
+            windows=views.WINDOWS,
+            **values,
+        )
+        return Response(status, "text/html; charset=utf-8", page.encode("utf-8"), dict(PAGE_SECURITY))
+
+    def _events_page(self, params: dict[str, str]) -> Response:
+        query = views.Query.parse(params)
+        return self._page(
+            "events.html",
+            tab="events",
+            query=query,
+            rows=views.deliveries(self.operations, query),
+            live="/events/rows?" + urlencode(params),
+        )
+
+    def _events_rows(self, params: dict[str, str]) -> Response:
+        rows = views.deliveries(self.operations, views.Query.parse(params))
+        return self._page("rows_events.html", rows=rows)
+
+    def _event_page(self, params: dict[str, str]) -> Response:
+        detail = views.event_detail(self.operations, _required(params, "id"), full=params.get("full") == "1")
+        return self._page("event.html", tab="events", detail=detail)
+
+    def _event_confirm(self, params: dict[str, str]) -> Response:
+        detail = views.event_detail(self.operations, _required(params, "id"), full=False)
+        back = "/event?" + urlencode({"id": detail.record.id})
+        return self._page(
+            "confirm.html", tab="events", action="event", subject=detail.record.id, detail=detail, back=back
+        )
+
+    def _rejected_page(self, params: dict[str, str]) -> Response:
+        query = views.Query.parse(params)
+        return self._page(
+            "rejected.html",
+            tab="rejected",
+            query=query,
+            rows=views.rejected(self.operations, query),
+            live="/rejected/rows?" + urlencode(params),
+        )
+
+    def _rejected_rows(self, params: dict[str, str]) -> Response:
+        return self._page("rows_events.html", rows=views.rejected(self.operations, views.Query.parse(params)))
+
+    def _rejected_request_page(self, params: dict[str, str]) -> Response:
+        detail = views.rejected_detail(self.operations, _required(params, "id"))
+        return self._page("rejected_request.html", tab="rejected", detail=detail)
+
+    def _rejected_confirm(self, params: dict[str, str]) -> Response:
+        detail = views.rejected_detail(self.operations, _required(params, "id"))
+        back = "/rejected/request?" + urlencode({"id": detail.request.id})
+        return self._page(
+            "confirm.html", tab="rejected", action="rejected", subject=detail.request.id, detail=detail, back=back
+        )
+
+    def _dead_page(self, params: dict[str, str]) -> Response:
+        query = views.Query.parse(params, window=views.DEAD_WINDOW)
+        return self._page(
+            "dead_letters.html",
+            tab="dead",
+            query=query,
+            dead=views.dead_letters(self.operations, query),
+            live="/dead-letters/rows?" + urlencode({"window": query.window, **params}),
+        )
+
+    def _dead_rows(self, params: dict[str, str]) -> Response:
+        dead = views.dead_letters(self.operations, views.Query.parse(params, window=views.DEAD_WINDOW))
+        return self._page("rows_dead.html", rows=dead)
+
+    def _dead_confirm(self, params: dict[str, str]) -> Response:
+        detail = views.event_detail(self.operations, _required(params, "id"), full=False)
+        return self._page(
+            "confirm.html", tab="dead", action="dead", subject=detail.record.id, detail=detail, back="/dead-letters"
+        )
+
+    # --- changes (each asked for on a confirmation page first) --------------------
+
+    def _change(self, path: str, form: dict[str, str]) -> Response:
+        subject = _required(form, "id")
+        with self._changing:
+            if path == "/event/replay":
+                return self._replayed_event(subject, force=form.get("force") == "1")
+            if path == "/dead-letters/replay":
+                return self._replayed_dead_letter(subject)
+            if path == "/rejected/replay":
+                accepted = self.operations.rejections.replay(subject)
+                return self._done(
+                    "rejected", accepted.sentence(), back=("/rejected/request?" + urlencode({"id": subject}))
+                )
+        return self._page("problem.html", status=404, message=f"nothing to do at {path}")
+
+    def _replayed_event(self, envelope_id: str, *, force: bool) -> Response:
+        events = self.operations.events
+        found = events.find(envelope_id)
+        if len(found) != 1:
+            raise CliError(f"no event {envelope_id!r} in the ledger")
+        report = events.replay(found, rate=0, force=force)
+        return self._report("events", report, envelope_id, verb="sent")
+
+    def _replayed_dead_letter(self, envelope_id: str) -> Response:
+        report = self.operations.dead_letters.replay(Selection(ids=(envelope_id,)), rate=0)
+        if report.empty:
+            raise CliError(
+                f"no dead letter of {envelope_id!r} is in the dead-letter queue now "
+                "(replayed or purged already?); `webhooks dlq list` shows them"
+            )
+        return self._report("dead", report, envelope_id, verb="moved to the main queue")
+
+    def _report(self, tab: str, report: Any, envelope_id: str, *, verb: str) -> Response:
+        lines = [f"{envelope_id}: {verb}" for envelope_id in report.sent]
+        lines += [f"{envelope_id}: skipped, {reason}" for envelope_id, reason in report.skipped]
+        lines += [f"{envelope_id}: failed, {reason}" for envelope_id, reason in report.failed]
+        return self._done(tab, "; ".join(lines), back="/event?" + urlencode({"id": envelope_id}))
+
+    def _done(self, tab: str, message: str, *, back: str) -> Response:
+        return self._page("done.html", tab=tab, message=message, back=back)
+
+    # --- plumbing ---------------------------------------------------------------
+
+    def _static(self, name: str) -> Response:
+        content_type = STATIC.get(name)
+        if content_type is None:
+            return self._page("problem.html", status=404, message="no such file")
+        body = resources.files("webhooks_cli.inspector").joinpath("static", name).read_bytes()
+        return Response(200, content_type, body, {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})
+
+    @staticmethod
+    def _send(request: BaseHTTPRequestHandler, response: Response) -> None:
+        request.send_response(response.status)
+        request.send_header("Content-Type", response.content_type)
+        for name, value in response.headers.items():
+            request.send_header(name, value)
+        request.send_header("Content-Length", str(len(response.body)))
+        if request.close_connection:
+            request.send_header("Connection", "close")
+        request.end_headers()
+        if request.command != "HEAD":
+            request.wfile.write(response.body)
+
+
+def _required(params: dict[str, str], name: str) -> str:
+    value = params.get(name, "")
+    if not value:
+        raise views.BadRequestError(f"say which: ?{name}=…")
+    return value
+
+
+def _status_of(error: CliError) -> int:
+    """A problem the operator can act on: 404 for what is not there, else 409 (it cannot
+    be done now: already replayed, does not verify, …)."""
+    if isinstance(error, views.BadRequestError):
+        return 400
+    text = error.message
+    if text.startswith(("no ", "nothing ")) or "no longer" in text or "is kept" in text:
+        return 404
+    return 409
