@@ -17,8 +17,10 @@ The interface, for an HTTP server on 127.0.0.1 (the inspector, `webhooks dev`):
 - `/docs`: 308 to `/docs/`
 - `/docs/`: the Swagger UI page
 - `/docs/<asset>`: one of a fixed list of Swagger UI's files (ASSETS); nothing else
-- `/openapi.json`: the committed document; with `api_url`, its `servers` is that URL,
-  so "Try it out" reaches the running gateway
+- `/openapi.json`: the committed document; with `api_url`, its `servers` is that URL
+  (the running gateway's), which the page shows. The page's Content-Security-Policy
+  allows requests to its own origin only, so "Try it out" against a gateway on another
+  port is refused by the browser (the gateway sends no CORS headers either).
 
 It is thread-safe: it only reads files.
 """
