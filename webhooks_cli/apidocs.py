@@ -30,7 +30,7 @@ from __future__ import annotations
 import html
 import importlib.util
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 DOCS = "/docs"
@@ -135,7 +135,8 @@ class ApiDocs:
         path = path.split("?", 1)[0].split("#", 1)[0]
         fixed = self._fixed.get(path)
         if fixed is not None:
-            return fixed
+            # Its own headers: a caller that adds one must not change the next answer.
+            return replace(fixed, headers=dict(fixed.headers))
         name = path.removeprefix(DOCS + "/")
         if not path.startswith(DOCS + "/") or name not in ASSETS:
             return None

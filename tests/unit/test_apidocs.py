@@ -104,3 +104,9 @@ def test_with_the_stack_url_the_document_names_it_as_its_server() -> None:
 )
 def test_anything_else_is_not_a_docs_path(path: str) -> None:
     assert ApiDocs(COMMITTED).respond(path) is None
+
+
+def test_a_caller_changing_an_answers_headers_does_not_change_the_next_answer() -> None:
+    docs = ApiDocs(COMMITTED)
+    served(docs, "/docs/").headers["Set-Cookie"] = "x=1"
+    assert "Set-Cookie" not in served(docs, "/docs/").headers
