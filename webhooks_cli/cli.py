@@ -31,6 +31,7 @@ from webhooks_cli.project import Project
 from webhooks_cli.terminal import printable
 
 console = Console(highlight=False, soft_wrap=True)
+DEFAULT_INSPECTOR_PORT = 3100
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -83,9 +84,8 @@ def main() -> None:
 )
 @click.option(
     "--inspector-port",
-    default=3100,
-    show_default=True,
-    help="Port of the inspector page and the API docs (0 picks a free one).",
+    type=int,
+    help="Port of the inspector page and the API docs (default: 3100; with --port 0, a free one too).",
 )
 @click.option(
     "--fresh",
@@ -103,7 +103,7 @@ def dev(
     bind: str | None,
     verbose: bool,
     chaos: float,
-    inspector_port: int,
+    inspector_port: int | None,
     fresh: bool,
 ) -> None:
     """Run the whole pipeline locally: AWS emulator, API and processor, on 127.0.0.1.
@@ -128,7 +128,7 @@ def dev(
             chaos,
             sam_network,
             fresh=fresh,
-            inspector_port=None if aws_only else inspector_port,
+            inspector_port=None if aws_only else _inspector_port(inspector_port, port),
         ),
         on_request=_print_request,
         on_record=lambda outcome: _print_record(outcome, max_receives),
@@ -160,6 +160,14 @@ def dev(
     if stack.keeps_state:
         start_clean = escape(f"{webhooks_command()} dev --fresh")
         console.print(f"state kept in {_shown_folder(stack.saved_state.path)} (`{start_clean}` starts clean)")
+
+
+def _inspector_port(given: int | None, api_port: int) -> int:
+    """--inspector-port, else 3100; a stack whose API takes any free port (tests, a second
+    stack) takes any free one for its inspector too, rather than contend for 3100."""
+    if given is not None:
+        return given
+    return 0 if api_port == 0 else DEFAULT_INSPECTOR_PORT
 
 
 def _shown_folder(path: Path) -> str:

@@ -21,17 +21,22 @@ from webhooks_cli.project import Project
 def inspect(port: int, for_seconds: float | None, target_choice: TargetChoice) -> None:
     """Serve the inspector page: deliveries, events, rejected requests and dead letters,
     with replay buttons (each asks first). Ctrl-C stops it."""
+    from webhooks_cli.apidocs import ApiDocs  # noqa: PLC0415 - loaded only here
     from webhooks_cli.inspector.server import Inspector  # noqa: PLC0415 - its templates load only here
     from webhooks_cli.operations import StackOperations  # noqa: PLC0415
 
     project = Project.locate()
     target = target_choice.resolve(project)
+    document = project.root / "openapi.json"
+    docs = ApiDocs(document) if document.is_file() else None
     try:
-        inspector = Inspector(StackOperations(target, project), port=port)
+        inspector = Inspector(StackOperations(target, project), port=port, docs=docs)
     except OSError as exc:
         raise CliError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}): try --port {port + 1}") from None
     inspector.start()
     console.print(f"inspector: {inspector.url}  ({target.description}; Ctrl-C stops it)")
+    if docs is not None:
+        console.print(f"api docs: {inspector.url}docs/")
     try:
         threading.Event().wait(for_seconds)
     except KeyboardInterrupt:

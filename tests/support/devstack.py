@@ -28,6 +28,8 @@ class DevStack:
     process: subprocess.Popen[str]
     url: str = ""
     aws_endpoint: str = ""
+    # The inspector page (and the API docs under docs/), as its banner line says.
+    inspector_url: str = ""
     lines: list[str] = field(default_factory=list)
     secrets_file: Path = Path()
     project_dir: Path = ROOT
@@ -136,12 +138,15 @@ def start_stack(
     try:
         (webhooks,) = stack.wait_for(ready, timeout=STARTUP_SECONDS)
         (emulator,) = stack.wait_for(r"^AWS emulator\s+http://", timeout=5)
+        stack.wait_for(r"^Ctrl-C stops it", timeout=10)  # the end of the banner
     except AssertionError:
         stop(stack)
         raise
     found = re.search(r"(http://127\.0\.0\.1:\d+)", webhooks)
     stack.url = found.group(1) if found else ""
     stack.aws_endpoint = re.search(r"(http://127\.0\.0\.1:\d+)", emulator).group(1)  # type: ignore[union-attr]
+    inspector = [line for line in stack.lines if line.startswith("inspector: http://127.0.0.1:")]
+    stack.inspector_url = inspector[0].removeprefix("inspector: ").strip() if inspector else ""
     return stack
 
 

@@ -23,6 +23,7 @@ def fixture_project(
     (by default the fixture handlers)."""
     destination.mkdir(parents=True)
     shutil.copy2(ROOT / "template.yaml", destination / "template.yaml")
+    shutil.copy2(ROOT / "openapi.json", destination / "openapi.json")  # the API docs the stack serves
     shutil.copytree(ROOT / "events", destination / "events")  # `webhooks sam-events` writes here
     (destination / "layers").mkdir()
     (destination / "layers" / "core").symlink_to(ROOT / "layers" / "core")  # read only, as Lambda's /opt

@@ -88,11 +88,9 @@ class Inspector:
         host: str = "127.0.0.1",
         port: int = 3100,
         docs: DocsServer | None = None,
-        api_url: str | None = None,
     ) -> None:
         self.operations = operations
         self.docs = docs
-        self.api_url = api_url
         self.token = secrets.token_urlsafe(24)
         self.templates = _environment()
         # Replays run one at a time: two clicks on one button must not run a handler twice,
@@ -211,7 +209,6 @@ class Inspector:
         values.setdefault("tab", "")
         page = self.templates.get_template(template).render(
             stack=self.operations.target.description,
-            api_url=self.api_url,
             docs=self.docs is not None,
             token=self.token,
             statuses=STATUSES,

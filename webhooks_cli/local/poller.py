@@ -115,7 +115,8 @@ class Poller:
 
     def stop(self, timeout: float = 5) -> None:
         self._stop.set()
-        self._thread.join(timeout)
+        if self._thread.is_alive():  # a start that failed part way stops a poller never started
+            self._thread.join(timeout)
 
     def _run(self) -> None:
         while not self._stop.is_set():

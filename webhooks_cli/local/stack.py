@@ -20,6 +20,7 @@ from webhook_core.errors import ConfigurationError
 from webhook_core.registry import default_registry
 from webhook_core.sources import load_sources
 from webhooks_cli import devsecrets
+from webhooks_cli.apidocs import ApiDocs
 from webhooks_cli.errors import CliError
 from webhooks_cli.inspector.server import Inspector
 from webhooks_cli.local.emulator import Emulator
@@ -234,13 +235,11 @@ class LocalStack:
             return None
         assert self.resources is not None
         target = local_target(self.project, self.aws_endpoint, self.resources)
+        document = self.project.root / "openapi.json"
+        # A project without its OpenAPI document (`make openapi` writes it) has no docs to serve.
+        docs = ApiDocs(document, api_url=self.url) if document.is_file() else None
         try:
-            return Inspector(
-                StackOperations(target, self.project),
-                port=self.options.inspector_port,
-                docs=None,
-                api_url=self.url,
-            )
+            return Inspector(StackOperations(target, self.project), port=self.options.inspector_port, docs=docs)
         except OSError as exc:
             raise port_refused(exc, self.options.inspector_port, "--inspector-port") from None
 

@@ -1,0 +1,209 @@
+"""The inspector page over real HTTP, as `webhooks dev` serves it: what it shows of
+deliveries, events and rejected requests; that a change needs its own confirmation page's
+form (another site's post, or a request naming another host, changes nothing); that its
+replays run the CLI's own code once; and that nothing a visitor sends gets a 5xx."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ROOT, DevStack, assert_nothing_leaked, start_stack, stop
+from tests.e2e.test_local_stack import post
+from tests.support.leaks import WATCH
+from tests.support.signers import sign
+
+pytestmark = pytest.mark.e2e
+ROTATED = "whsec_rotated_for_the_inspector_0123456789"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    running = start_stack(tmp_path_factory.mktemp("inspector"), "--visibility-timeout", "1")
+    WATCH.watch(ROTATED)
+    try:
+        yield running
+    finally:
+        stop(running)
+    assert_nothing_leaked(running)
+
+
+def fetch(
+    url: str, *, data: dict[str, str] | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, str, dict[str, str]]:
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    request = urllib.request.Request(url, data=body, headers=headers or {})  # noqa: S310 - 127.0.0.1 only
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, response.read().decode(), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(), dict(error.headers)
+
+
+def token_of(page: str) -> str:
+    found = re.search(r'name="token" value="([^"]+)"', page)
+    assert found, page[:2000]
+    return found.group(1)
+
+
+def accepted(stack: DevStack, event_type: str) -> str:
+    """A stripe event sent as a user sends one (`webhooks send`), once it is processed."""
+    sent = stack.cli("send", "stripe", "--type", event_type)
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    envelope_id = str(json.loads(sent.stdout.split("  ")[-1])["id"])
+    stack.wait_for(rf"(processed|unhandled)\s+{re.escape(envelope_id)}\b", timeout=30)
+    return envelope_id
+
+
+def test_the_banner_names_the_inspector_and_the_api_docs(stack: DevStack) -> None:
+    assert stack.inspector_url.startswith("http://127.0.0.1:")
+    assert f"api docs: {stack.inspector_url}docs/" in stack.output()
+    status, page, headers = fetch(stack.inspector_url)  # / leads to the deliveries
+    assert status == 200
+    assert "<h1>Deliveries</h1>" in page
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+
+
+def test_deliveries_show_accepted_events_and_rejected_requests_with_their_reason(stack: DevStack) -> None:
+    envelope_id = accepted(stack, "invoice.payment_failed")
+    forged = sign("stripe", secret=ROTATED, event_type="customer.created")
+    assert post(f"{stack.url}/webhooks/stripe", forged.body, forged.headers)[0] == 401
+
+    status, rows, _ = fetch(f"{stack.inspector_url}events/rows")
+    assert status == 200
+    row = re.search(rf'<tr data-id="{re.escape(envelope_id)}" data-status="processed">(.*?)</tr>', rows, re.S)
+    assert row, rows[:3000]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)
+    assert [re.sub(r"<[^>]+>", "", cell).strip() for cell in cells[2:8]] == [
+        "stripe",
+        "invoice.payment_failed",
+        "202",
+        "processed",
+        "1",
+        "1",
+    ]
+    assert re.search(r'data-status="rejected">.*?<td class="source">stripe</td>.*?signature_mismatch', rows, re.S)
+
+    only_rejected = fetch(f"{stack.inspector_url}events/rows?status=rejected")[1]
+    assert envelope_id not in only_rejected
+    assert "signature_mismatch" in only_rejected
+    only_processed = fetch(f"{stack.inspector_url}events/rows?status=processed&source=stripe")[1]
+    assert envelope_id in only_processed
+    assert "signature_mismatch" not in only_processed
+    assert envelope_id not in fetch(f"{stack.inspector_url}events/rows?type=customer.created")[1]
+
+
+def test_an_event_page_shows_its_timeline_headers_and_body(stack: DevStack) -> None:
+    envelope_id = accepted(stack, "invoice.payment_failed")
+    status, page, _ = fetch(f"{stack.inspector_url}event?" + urllib.parse.urlencode({"id": envelope_id}))
+    assert status == 200
+    assert "invoice.payment_failed" in page
+    timeline = page.split("<h2>Timeline</h2>", 1)[1].split("</table>", 1)[0]
+    steps = re.findall(r'<span class="badge (\w+)">', timeline)
+    assert steps[0] == "received"
+    assert steps[-2:] == ["processing", "processed"]
+    # The envelope keeps only the headers the source names; a signature is never among them.
+    assert "<h2>Headers</h2>" in page
+    assert "stripe-signature" not in page.lower()
+    assert "&#34;type&#34;: &#34;invoice.payment_failed&#34;" in page
+
+
+def test_a_replay_needs_the_pages_own_form_and_runs_the_handler_once_more(stack: DevStack) -> None:
+    envelope_id = accepted(stack, "checkout.session.completed")
+    confirm_url = f"{stack.inspector_url}event/replay?" + urllib.parse.urlencode({"id": envelope_id})
+    status, confirm, _ = fetch(confirm_url)
+    assert status == 200
+    assert "already <strong>processed</strong>" in confirm
+    form = {"id": envelope_id, "force": "1", "token": token_of(confirm)}
+
+    # Another site's page posting to 127.0.0.1, with or without a guessed token: refused.
+    assert fetch(confirm_url, data={**form, "token": "guess"})[0] == 403
+    assert fetch(confirm_url, data=form, headers={"Origin": "https://evil.example"})[0] == 403
+    # A name that resolves here (DNS rebinding) is not this server's name.
+    assert fetch(confirm_url, headers={"Host": f"evil.example:{stack.inspector_url.rsplit(':', 1)[1]}"})[0] == 421
+    assert len(stack.wait_for(rf"processed\s+{re.escape(envelope_id)}\b")) == 1
+
+    status, done, _ = fetch(confirm_url, data=form)
+    assert status == 200, done
+    assert f"{envelope_id}: sent" in done
+    stack.wait_for(rf"processed\s+{re.escape(envelope_id)}\b", count=2, timeout=30)
+
+
+def test_a_rejected_request_is_diagnosed_and_accepted_from_the_page_once_its_secret_is_fixed(
+    stack: DevStack,
+) -> None:
+    signed = sign("github", secret=ROTATED, event_type="issues")
+    assert post(f"{stack.url}/webhooks/github", signed.body, signed.headers)[0] == 401
+    listing = json.loads(stack.cli("rejected", "list", "--json", "--source", "github").stdout)
+    request_id = listing[-1]["id"]
+    page_url = f"{stack.inspector_url}rejected/request?" + urllib.parse.urlencode({"id": request_id})
+    status, page, _ = fetch(page_url)
+    assert status == 200
+    assert "signature_mismatch" in page
+    assert "no secret of the source matched the signature" in page
+
+    confirm_url = f"{stack.inspector_url}rejected/replay?" + urllib.parse.urlencode({"id": request_id})
+    token = token_of(fetch(confirm_url)[1])
+    status, refused, _ = fetch(confirm_url, data={"id": request_id, "token": token})
+    assert status == 409
+    assert "still does not verify" in refused
+
+    fixed = stack.cli("secrets", "set", "github", "-", stdin=ROTATED + "\n")
+    assert fixed.returncode == 0, fixed.stderr
+    status, done, _ = fetch(confirm_url, data={"id": request_id, "token": token})
+    assert status == 200, done
+    assert re.search(r"accepted as github/\S+ and queued", done)
+    status, again, _ = fetch(confirm_url, data={"id": request_id, "token": token})
+    assert "duplicate of github/" in again
+
+
+def test_the_api_docs_and_the_document_are_served_beside_the_pages(stack: DevStack) -> None:
+    status, page, _ = fetch(f"{stack.inspector_url}docs/")
+    assert status == 200
+    assert "swagger-ui" in page
+    status, served, _ = fetch(f"{stack.inspector_url}openapi.json")
+    document = json.loads(served)
+    committed = json.loads((ROOT / "openapi.json").read_text())
+    assert document["servers"] == [{"url": stack.url, "description": "the local stack"}]
+    assert {key: value for key, value in document.items() if key != "servers"} == {
+        key: value for key, value in committed.items() if key != "servers"
+    }
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "nothing-here",
+        "event",
+        "event?id=stripe/evt_never_seen",
+        "event/replay?id=%00%0a",
+        "events?status=bogus",
+        "events?window=99y",
+        "rejected/request?id=../../etc/passwd",
+        "static/../../pyproject.toml",
+        "dead-letters?source=%E2%80%AEevil",
+        "docs/../openapi.json",
+    ],
+)
+def test_what_a_visitor_asks_for_is_never_a_server_error(stack: DevStack, path: str) -> None:
+    status, page, _ = fetch(stack.inspector_url + path)
+    assert status < 500, page
+    assert "Traceback" not in page
+
+
+def test_a_huge_or_bodiless_post_changes_nothing(stack: DevStack) -> None:
+    url = f"{stack.inspector_url}event/replay"
+    assert fetch(url, data={"token": "x" * 50_000})[0] == 403
+    assert fetch(url, data={})[0] == 403
+
+
+def test_the_project_readme_links_the_inspector() -> None:
+    readme = (Path(ROOT) / "README.md").read_text()
+    assert "inspector: http://127.0.0.1:3100/" in readme
