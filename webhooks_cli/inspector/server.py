@@ -42,7 +42,8 @@ PAGE_SECURITY = {
         "frame-ancestors 'none'; form-action 'self'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: with it, a browser sends "Origin: null" on this page's own form posts.
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
@@ -193,6 +194,7 @@ class Inspector:
             "/events": self._events_page,
             "/events/rows": self._events_rows,
             "/event": self._event_page,
+            "/event/record": self._event_record,
             "/event/replay": self._event_confirm,
             "/rejected": self._rejected_page,
             "/rejected/rows": self._rejected_rows,
@@ -235,8 +237,12 @@ class Inspector:
         detail = views.event_detail(self.operations, _required(params, "id"), full=params.get("full") == "1")
         return self._page("event.html", tab="events", detail=detail)
 
+    def _event_record(self, params: dict[str, str]) -> Response:
+        detail = views.event_detail(self.operations, _required(params, "id"), full=False, with_body=False)
+        return self._page("event_record.html", detail=detail)
+
     def _event_confirm(self, params: dict[str, str]) -> Response:
-        detail = views.event_detail(self.operations, _required(params, "id"), full=False)
+        detail = views.event_detail(self.operations, _required(params, "id"), full=False, with_body=False)
         back = "/event?" + urlencode({"id": detail.record.id})
         return self._page(
             "confirm.html", tab="events", action="event", subject=detail.record.id, detail=detail, back=back
@@ -281,7 +287,7 @@ class Inspector:
         return self._page("rows_dead.html", rows=dead)
 
     def _dead_confirm(self, params: dict[str, str]) -> Response:
-        detail = views.event_detail(self.operations, _required(params, "id"), full=False)
+        detail = views.event_detail(self.operations, _required(params, "id"), full=False, with_body=False)
         return self._page(
             "confirm.html", tab="dead", action="dead", subject=detail.record.id, detail=detail, back="/dead-letters"
         )

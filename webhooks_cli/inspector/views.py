@@ -210,34 +210,15 @@ class EventDetail:
     replayable_without_force: bool
 
 
-def event_detail(operations: StackOperations, identifier: str, *, full: bool) -> EventDetail:
+def event_detail(operations: StackOperations, identifier: str, *, full: bool, with_body: bool = True) -> EventDetail:
     matches = operations.events.find(identifier)
     if not matches:
         raise CliError(f"no event {identifier!r} in the ledger (events are kept RetentionDays)")
     if len(matches) > 1:
         raise CliError(f"{len(matches)} events have the provider event id {identifier!r}: open one from the list")
     record = matches[0]
-    headers: list[tuple[str, str]] = []
-    body, note = "", ""
-    try:
-        message = operations.events.archived_message(record)
-    except BodyStoreError as exc:
-        note = f"no body to show: {exc.detail}"
-    else:
-        try:
-            envelope = Envelope.model_validate_json(message)
-        except ValidationError:
-            note, body = "the archived message is not an envelope; as it is", message
-        else:
-            headers = [(name, header_value(name, value)) for name, value in envelope.headers.items()]
-            try:
-                raw = envelope.raw_body(operations.events.bodies)
-            except BodyStoreError as exc:
-                note = f"the claim-checked body cannot be read: {exc.detail}"
-            except ValueError:  # base64 that is not: shown as the text it is
-                raw = envelope.body.encode()
-            if not note:
-                body = _pretty(raw)
+    # The record alone is what a page refreshing an event's status reads.
+    headers, body, note = _archived(operations, record) if with_body else ([], "", "")
     if not full and len(body) > SHOWN_BODY_CHARS:
         note = f"the first {SHOWN_BODY_CHARS:,} of {len(body):,} characters"
         body = body[:SHOWN_BODY_CHARS]
@@ -252,6 +233,26 @@ def event_detail(operations: StackOperations, identifier: str, *, full: bool) ->
         body_note=note,
         replayable_without_force=status not in FINISHED,
     )
+
+
+def _archived(operations: StackOperations, record: EventRecord) -> tuple[list[tuple[str, str]], str, str]:
+    """The headers and pretty body of an event's archived envelope, or why there are none."""
+    try:
+        message = operations.events.archived_message(record)
+    except BodyStoreError as exc:
+        return [], "", f"no body to show: {exc.detail}"
+    try:
+        envelope = Envelope.model_validate_json(message)
+    except ValidationError:
+        return [], message, "the archived message is not an envelope; as it is"
+    headers = [(name, header_value(name, value)) for name, value in envelope.headers.items()]
+    try:
+        raw = envelope.raw_body(operations.events.bodies)
+    except BodyStoreError as exc:
+        return headers, "", f"the claim-checked body cannot be read: {exc.detail}"
+    except ValueError:  # base64 that is not: shown as the text it is
+        raw = envelope.body.encode()
+    return headers, _pretty(raw), ""
 
 
 def _pretty(raw: bytes) -> str:

@@ -1,6 +1,6 @@
-// Live lists: every <tbody data-live="URL"> is re-read from URL every few seconds
-// (server-rendered rows, the same template as the page's first load) while the page is
-// visible. Rows not seen before are marked for a moment.
+// Live parts: every element with data-live="URL" (a list's rows, an event's record) is
+// re-read from URL every few seconds (server-rendered, the same template as the page's
+// first load) while the page is visible. Rows not seen before are marked for a moment.
 "use strict";
 
 const INTERVAL_MS = 2000;
@@ -36,7 +36,7 @@ async function refresh(body, indicator) {
 
 function start() {
   const indicator = document.querySelector("[data-live-status]");
-  for (const body of document.querySelectorAll("tbody[data-live]")) {
+  for (const body of document.querySelectorAll("[data-live]")) {
     body.dataset.lastHtml = body.innerHTML;
     const tick = () => {
       if (document.visibilityState === "visible") refresh(body, indicator);

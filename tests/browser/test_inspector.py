@@ -1,0 +1,137 @@
+"""The inspector in a real browser, against `webhooks dev` as a user runs it: deliveries
+appear live with their status while the page stays open, a forged one under Rejected
+with the check that failed, a broken handler's event under Dead letters with its
+error; after the handler is fixed, the page's Replay button (and its confirmation)
+processes it exactly once. The API docs page renders the receiver's route."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import PageWatch
+from tests.support.devstack import ROOT, DevStack, start_stack, stop
+from tests.support.project import fixture_project
+
+pytestmark = pytest.mark.browser
+
+HANDLERS = Path("functions") / "processor" / "handlers" / "stripe_handlers.py"
+BROKEN = '    raise RuntimeError("the fulfilment service is down")\n'
+# Opt-in: regenerates the README's screenshots (WEBHOOKS_SCREENSHOTS=1).
+SCREENSHOTS = os.environ.get("WEBHOOKS_SCREENSHOTS") == "1"
+IMAGES = ROOT / "docs" / "images"
+# A delivery reaches the page within a refresh (2 s) of being recorded; a handler that
+# fails on every receive is dead after 5 receives. Generous for a loaded machine.
+LIVE_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project whose checkout handler is broken (the other stripe handler works)."""
+    folder = fixture_project(tmp_path_factory.mktemp("inspected") / "project")
+    handlers = folder / HANDLERS
+    original = handlers.read_text()
+    broken = original.replace(
+        "    session = event.payload.data.object\n", "    session = event.payload.data.object\n" + BROKEN, 1
+    )
+    assert broken != original
+    handlers.write_text(broken)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def stack(project: Path) -> Iterator[DevStack]:
+    running = start_stack(project.parent, "--visibility-timeout", "0", project_dir=project)
+    try:
+        yield running
+    finally:
+        stop(running)
+
+
+def sent(stack: DevStack, *arguments: str) -> str:
+    """`webhooks send …` as a user types it: the id the receiver recorded (or its answer)."""
+    result = stack.cli("send", *arguments)
+    answer = json.loads(result.stdout.rsplit("  ", 1)[-1])
+    return str(answer.get("id") or answer)
+
+
+def row(page: Page, envelope_id: str) -> object:
+    return page.locator(f'tr[data-id="{envelope_id}"]')
+
+
+def test_deliveries_appear_live_and_a_dead_letter_is_replayed_once_from_the_page(
+    stack: DevStack, project: Path, page: Page, page_watch: PageWatch
+) -> None:
+    page.goto(stack.inspector_url)
+    expect(page.get_by_role("heading", name="Deliveries")).to_be_visible()
+
+    # Sent while the page is open: each appears without a reload.
+    good = sent(stack, "stripe", "--type", "invoice.payment_failed")
+    sent(stack, "github", "--secret", "not-the-dev-secret")  # forged: 401
+    broken = sent(stack, "stripe", "--type", "checkout.session.completed")
+
+    good_row = page.locator(f'tr[data-id="{good}"]')
+    expect(good_row).to_have_attribute("data-status", "processed", timeout=LIVE_MS)
+    expect(good_row.locator("td.source")).to_have_text("stripe")
+    expect(good_row.locator("td.type")).to_have_text("invoice.payment_failed")
+    expect(good_row.locator("td.http")).to_have_text("202")
+    forged_row = page.locator('tr[data-status="rejected"]').filter(has_text="github")
+    expect(forged_row.locator("td.http")).to_have_text("401", timeout=LIVE_MS)
+    expect(forged_row.locator("td.error")).to_contain_text("signature_mismatch")
+    broken_row = page.locator(f'tr[data-id="{broken}"]')
+    expect(broken_row).to_have_attribute("data-status", "dead", timeout=LIVE_MS * 2)
+    expect(broken_row.locator("td.error")).to_contain_text("RuntimeError: the fulfilment service is down")
+    if SCREENSHOTS:
+        page.screenshot(path=str(IMAGES / "inspector.png"))
+
+    # One event, opened from its row.
+    good_row.locator("td.id a").click()
+    expect(page.get_by_role("heading", name=re.compile("Event"))).to_contain_text(good)
+    expect(page.locator('[data-field="status"]')).to_have_text("processed")
+    expect(page.locator("table.timeline")).to_contain_text("processing")
+
+    # The forged one, under Rejected, with the check that failed.
+    page.get_by_role("link", name="Rejected", exact=True).click()
+    rejected = page.locator('tr[data-status="rejected"]').filter(has_text="github")
+    expect(rejected.locator("td.error")).to_contain_text("signature_mismatch")
+    rejected.locator("td.id a").click()
+    expect(page.locator('[data-field="reason"]')).to_contain_text("signature_mismatch")
+    expect(page.locator('[data-field="diagnosis"]')).to_contain_text("no secret of the source matched")
+
+    # The dead letter, with its error; fixed, then replayed from the page.
+    page.get_by_role("link", name="Dead letters", exact=True).click()
+    dead = page.locator(f'tr[data-id="{broken}"]')
+    expect(dead.locator("td.error")).to_contain_text("the fulfilment service is down")
+    if SCREENSHOTS:
+        page.screenshot(path=str(IMAGES / "inspector-dead-letters.png"))
+    handlers = project / HANDLERS
+    handlers.write_text(handlers.read_text().replace(BROKEN, ""))  # the fix; the stack reloads it
+    dead.get_by_role("link", name="Replay…").click()
+    expect(page.get_by_role("heading", name="Are you sure?")).to_be_visible()
+    expect(page.locator("form.confirm")).to_contain_text("Move the dead letter")
+    page.get_by_role("button", name="Yes, do it").click()
+    expect(page.locator("[data-outcome]")).to_have_text(f"{broken}: moved to the main queue")
+
+    page.get_by_role("link", name="Open it").click()
+    expect(page.locator('[data-field="status"]')).to_have_text("processed", timeout=LIVE_MS)  # the page reloads
+    stack.wait_for(rf"processed\s+{re.escape(broken)}\b", timeout=30)
+    processed = [line for line in stack.lines if re.search(rf"\bprocessed\s+{re.escape(broken)}\b", line)]
+    assert len(processed) == 1, processed
+
+    assert page_watch.console_errors == []
+    assert page_watch.page_errors == []
+
+
+def test_the_api_docs_served_by_the_stack_render_the_receivers_route(
+    stack: DevStack, page: Page, page_watch: PageWatch
+) -> None:
+    page.goto(f"{stack.inspector_url}docs/")
+    expect(page.locator(".opblock-summary-path").first).to_contain_text("/webhooks/{source}")
+    expect(page.get_by_text("Envelope", exact=True).first).to_be_visible()
+    assert page_watch.page_errors == []
