@@ -63,7 +63,7 @@ def list_rejected(
             shown(request.id),
             request.received_time.strftime("%Y-%m-%d %H:%M:%S"),
             shown(request.source),
-            shown(request.reason),
+            shown(request.reason + (f" (since accepted as {request.accepted_as})" if request.accepted_as else "")),
             skew_text(request),
             f"{request.body_size:,}",
         )
@@ -86,6 +86,8 @@ def show_rejected(request_id: str, full: bool, target_choice: TargetChoice) -> N
         console.print(f"[bold]from[/bold]        {shown(request.source_ip)}")
     skew = f" (skew {skew_text(request)})" if request.skew_seconds is not None else ""
     console.print(f"[bold]reason[/bold]      {shown(request.reason)}{skew}")
+    if request.accepted_as:
+        console.print(f"[bold]accepted[/bold]    since, by a replay, as {shown(request.accepted_as)}")
     explained = rejections.explain(request)
     console.print(f"[bold]diagnosis[/bold]   {shown(explained.text)}")
     if explained.verifies:

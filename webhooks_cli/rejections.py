@@ -134,6 +134,8 @@ class Rejections:
         current secrets; if it verifies now, accept it once through the normal path
         (ledger claim and queue: replaying it again is a duplicate). CliError says why not."""
         request = self.get(request_id)
+        if request.accepted_as:
+            return Accepted(request.id, "duplicate", request.accepted_as)
         source = self.source_of(request)
         if request.body_cut:
             raise CliError(
@@ -176,6 +178,8 @@ class Rejections:
             raise CliError(f"{request.id} was not accepted: {exc.detail}") from None
         if isinstance(outcome, HandshakeReply):
             return Accepted(request.id, "handshake")
+        # Marked, so the lists say it is done; the event is in the ledger whatever this write does.
+        self.store.mark_accepted(request, outcome.envelope_id)
         return Accepted(request.id, "duplicate" if outcome.duplicate else "accepted", outcome.envelope_id)
 
 

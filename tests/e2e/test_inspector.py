@@ -162,6 +162,12 @@ def test_a_rejected_request_is_diagnosed_and_accepted_from_the_page_once_its_sec
     assert re.search(r"accepted as github/\S+ and queued", done)
     status, again, _ = fetch(confirm_url, data={"id": request_id, "token": token})
     assert "duplicate of github/" in again
+    # Marked done: its row says as which event, and its page offers no second acceptance.
+    rows = fetch(f"{stack.inspector_url}rejected/rows?source=github")[1]
+    assert re.search(rf'data-id="{re.escape(request_id)}".*?since accepted as github/', rows, re.S)
+    page = fetch(page_url)[1]
+    assert "Verify again and accept" not in page
+    assert 'data-field="accepted"' in page
 
 
 def test_the_api_docs_and_the_document_are_served_beside_the_pages(stack: DevStack) -> None:

@@ -159,6 +159,11 @@ def test_rejected_list_show_and_replay_once_the_secret_is_fixed(operated_stack: 
         time.time(),
     )
     assert "duplicate of stripe/" in cli(stack, "rejected", "replay", mismatch)
+    # Once accepted, the lists say so (and as which event); the one still refused is not marked.
+    marked = {entry["id"]: entry["accepted_as"] for entry in json.loads(cli(stack, "rejected", "list", "--json"))}
+    assert marked == {mismatch: f"stripe/{rotated.event_id}", skewed: None}
+    assert f"since accepted as stripe/{rotated.event_id}" in cli(stack, "rejected", "list")
+    assert f"since, by a replay, as stripe/{rotated.event_id}" in cli(stack, "rejected", "show", mismatch)
 
     # Out of tolerance when it arrived: still refused with the right secret, and the skew named.
     refusal = cli(stack, "rejected", "replay", skewed, exit_code=1)

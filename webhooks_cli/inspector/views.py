@@ -140,7 +140,9 @@ def rejected_row(request: RejectedRequest) -> Row:
         type="",
         http="401",
         status=REJECTED,
-        error=request.reason + (f" (skew {skew})" if skew else ""),
+        error=request.reason
+        + (f" (skew {skew})" if skew else "")
+        + (f"; since accepted as {request.accepted_as}" if request.accepted_as else ""),
         link="/rejected/request?id=",
     )
 

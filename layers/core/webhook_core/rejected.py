@@ -24,7 +24,7 @@ import base64
 import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -70,6 +70,8 @@ class RejectedRequest:
     query: Mapping[str, str] = field(default_factory=dict)
     source_ip: str | None = None
     skew_seconds: float | None = None
+    # Set once an operator's replay accepted it (the envelope id it was accepted as).
+    accepted_as: str | None = None
 
     @property
     def body_cut(self) -> bool:
@@ -80,6 +82,7 @@ class RejectedRequest:
         return datetime.fromtimestamp(self.received_at, tz=UTC)
 
     def to_json(self) -> bytes:
+        accepted = {"accepted_as": self.accepted_as} if self.accepted_as else {}
         return json.dumps(
             {
                 "version": 1,
@@ -93,6 +96,7 @@ class RejectedRequest:
                 "query": dict(self.query),
                 "body_base64": base64.b64encode(self.body).decode("ascii"),
                 "body_size": self.body_size,
+                **accepted,
             }
         ).encode("utf-8")
 
@@ -110,6 +114,7 @@ class RejectedRequest:
             query={str(name): str(value) for name, value in (data.get("query") or {}).items()},
             body=base64.b64decode(data.get("body_base64") or ""),
             body_size=int(data.get("body_size", 0)),
+            accepted_as=data.get("accepted_as") or None,
         )
 
     def summary(self) -> dict[str, Any]:
@@ -122,6 +127,7 @@ class RejectedRequest:
             "skew_seconds": self.skew_seconds,
             "size": self.body_size,
             "source_ip": self.source_ip,
+            "accepted_as": self.accepted_as,
         }
 
 
@@ -159,6 +165,10 @@ class RejectedRequestReader(Protocol):
         ...
 
     def get(self, request_id: str) -> RejectedRequest | None: ...
+
+    def mark_accepted(self, request: RejectedRequest, envelope_id: str) -> None:
+        """Record that an operator's replay accepted it, as this envelope id."""
+        ...
 
 
 class CappedKeeping:
@@ -262,6 +272,17 @@ class AwsRejectedRequests:
                 return None
             raise RejectedStoreError(f"rejected request not read: {_code(exc)}") from exc
         return RejectedRequest.from_json(raw)
+
+    def mark_accepted(self, request: RejectedRequest, envelope_id: str) -> None:
+        try:
+            self._s3().put_object(
+                Bucket=self._bucket,
+                Key=object_key(request.id),
+                Body=replace(request, accepted_as=envelope_id).to_json(),
+                ContentType="application/json",
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise RejectedStoreError(f"rejected request not marked accepted: {_code(exc)}") from exc
 
 
 def chosen_ids(ids: list[str], since: datetime | None) -> list[str]:

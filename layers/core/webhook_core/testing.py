@@ -230,6 +230,9 @@ class InMemoryRejectedRequests:
     def get(self, request_id: str) -> RejectedRequest | None:
         return self.requests.get(request_id)
 
+    def mark_accepted(self, request: RejectedRequest, envelope_id: str) -> None:
+        self.requests[request.id] = replace(request, accepted_as=envelope_id)
+
 
 @dataclass
 class FakeCertificates:
