@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,12 +17,10 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import PageWatch
 from tests.support.devstack import ROOT, DevStack, start_stack, stop
-from tests.support.project import fixture_project
+from tests.support.project import break_checkout_handler, fixture_project
 
 pytestmark = pytest.mark.browser
 
-HANDLERS = Path("functions") / "processor" / "handlers" / "stripe_handlers.py"
-BROKEN = '    raise RuntimeError("the fulfilment service is down")\n'
 # Opt-in: regenerates the README's screenshots (WEBHOOKS_SCREENSHOTS=1).
 SCREENSHOTS = os.environ.get("WEBHOOKS_SCREENSHOTS") == "1"
 IMAGES = ROOT / "docs" / "images"
@@ -32,21 +30,15 @@ LIVE_MS = 30_000
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project whose checkout handler is broken (the other stripe handler works)."""
+def broken_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Callable[[], None]]:
+    """A project whose checkout handler is broken (the invoice handler works), and its fix."""
     folder = fixture_project(tmp_path_factory.mktemp("inspected") / "project")
-    handlers = folder / HANDLERS
-    original = handlers.read_text()
-    broken = original.replace(
-        "    session = event.payload.data.object\n", "    session = event.payload.data.object\n" + BROKEN, 1
-    )
-    assert broken != original
-    handlers.write_text(broken)
-    return folder
+    return folder, break_checkout_handler(folder)
 
 
 @pytest.fixture(scope="module")
-def stack(project: Path) -> Iterator[DevStack]:
+def stack(broken_project: tuple[Path, Callable[[], None]]) -> Iterator[DevStack]:
+    project, _ = broken_project
     running = start_stack(project.parent, "--visibility-timeout", "0", project_dir=project)
     try:
         yield running
@@ -61,12 +53,8 @@ def sent(stack: DevStack, *arguments: str) -> str:
     return str(answer.get("id") or answer)
 
 
-def row(page: Page, envelope_id: str) -> object:
-    return page.locator(f'tr[data-id="{envelope_id}"]')
-
-
 def test_deliveries_appear_live_and_a_dead_letter_is_replayed_once_from_the_page(
-    stack: DevStack, project: Path, page: Page, page_watch: PageWatch
+    stack: DevStack, broken_project: tuple[Path, Callable[[], None]], page: Page, page_watch: PageWatch
 ) -> None:
     page.goto(stack.inspector_url)
     expect(page.get_by_role("heading", name="Deliveries")).to_be_visible()
@@ -110,8 +98,8 @@ def test_deliveries_appear_live_and_a_dead_letter_is_replayed_once_from_the_page
     expect(dead.locator("td.error")).to_contain_text("the fulfilment service is down")
     if SCREENSHOTS:
         page.screenshot(path=str(IMAGES / "inspector-dead-letters.png"))
-    handlers = project / HANDLERS
-    handlers.write_text(handlers.read_text().replace(BROKEN, ""))  # the fix; the stack reloads it
+    _, fix_handler = broken_project
+    fix_handler()  # the running stack reloads it
     dead.get_by_role("link", name="Replay…").click()
     expect(page.get_by_role("heading", name="Are you sure?")).to_be_visible()
     expect(page.locator("form.confirm")).to_contain_text("Move the dead letter")

@@ -11,22 +11,14 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import start_stack, stop
-from tests.support.project import fixture_project
+from tests.support.project import break_checkout_handler, fixture_project
 
 pytestmark = pytest.mark.e2e
-HANDLERS = Path("functions") / "processor" / "handlers" / "stripe_handlers.py"
-BROKEN = '    raise RuntimeError("the fulfilment service is down")\n'
 
 
 def test_dead_letters_are_listed_with_their_reason_and_replayed_once_after_the_fix(tmp_path: Path) -> None:
     project = fixture_project(tmp_path / "project")
-    handlers = project / HANDLERS
-    original = handlers.read_text()
-    broken = original.replace(
-        "    session = event.payload.data.object\n", "    session = event.payload.data.object\n" + BROKEN, 1
-    )
-    assert broken != original
-    handlers.write_text(broken)
+    fix_handler = break_checkout_handler(project)
 
     stack = start_stack(tmp_path, "--visibility-timeout", "0", project_dir=project)
     webhooks = stack.cli
@@ -58,7 +50,7 @@ def test_dead_letters_are_listed_with_their_reason_and_replayed_once_after_the_f
         assert "checkout.session.completed" in shown.stdout
         assert '"payment_status": "paid"' in shown.stdout
 
-        handlers.write_text(original)  # the fix; the running stack reloads it
+        fix_handler()  # the running stack reloads it
         dry = webhooks("dlq", "replay", "--dry-run")
         assert "would move 3, skipped 0, failed 0" in dry.stdout
         replayed = webhooks("dlq", "replay", "--rate", "50")

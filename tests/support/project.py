@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,3 +39,24 @@ def fixture_project(
     (destination / "functions" / "processor" / "sources.json").symlink_to(Path("..", receiver.name, "sources.json"))
     shutil.copytree(handlers, destination / "functions" / "processor" / "handlers", ignore=ignored)
     return destination
+
+
+STRIPE_HANDLERS = Path("functions") / "processor" / "handlers" / "stripe_handlers.py"
+BROKEN_CHECKOUT = '    raise RuntimeError("the fulfilment service is down")\n'
+
+
+def break_checkout_handler(project: Path) -> Callable[[], None]:
+    """Make the fixture project's checkout.session.completed handler raise
+    `RuntimeError: the fulfilment service is down` (the invoice handler still works);
+    the function returned fixes it, as a user edits the file while the stack runs."""
+    handlers = project / STRIPE_HANDLERS
+    original = handlers.read_text()
+    line = "    session = event.payload.data.object\n"
+    broken = original.replace(line, line + BROKEN_CHECKOUT, 1)
+    assert broken != original, "the fixture checkout handler changed: update break_checkout_handler"
+    handlers.write_text(broken)
+
+    def fix() -> None:
+        handlers.write_text(original)
+
+    return fix

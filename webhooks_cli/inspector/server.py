@@ -14,7 +14,6 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any, Protocol
@@ -25,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_core.errors import WebhookError
 from webhook_core.ledger import STATUSES, LedgerError
+from webhooks_cli.apidocs import Response
 from webhooks_cli.aws import describe
 from webhooks_cli.dlq import Selection
 from webhooks_cli.errors import CliError
@@ -48,20 +48,11 @@ PAGE_SECURITY = {
 }
 
 
-@dataclass(frozen=True)
-class Response:
-    status: int
-    content_type: str
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-
-
 class DocsServer(Protocol):
-    """What serves the API docs beside the pages (webhooks_cli.apidocs): `respond(path)`
-    is a response with status, content_type, body and headers, or None for a path it
-    does not serve."""
+    """What serves the API docs beside the pages (webhooks_cli.apidocs.ApiDocs):
+    None for a path it does not serve."""
 
-    def respond(self, path: str) -> Any: ...
+    def respond(self, path: str) -> Response | None: ...
 
 
 def _environment() -> jinja2.Environment:
@@ -164,7 +155,7 @@ class Inspector:
             return self._static(path.removeprefix("/static/"))
         served = self.docs.respond(path) if self.docs is not None else None
         if served is not None:
-            return Response(served.status, served.content_type, served.body, dict(served.headers))
+            return served
         route = self._routes().get(path)
         if route is None:
             return self._page("problem.html", status=404, message=f"nothing at {path}")
@@ -284,7 +275,7 @@ class Inspector:
 
     def _dead_rows(self, params: dict[str, str]) -> Response:
         dead = views.dead_letters(self.operations, views.Query.parse(params, window=views.DEAD_WINDOW))
-        return self._page("rows_dead.html", rows=dead)
+        return self._page("rows_events.html", rows=dead, dead_view=True)
 
     def _dead_confirm(self, params: dict[str, str]) -> Response:
         detail = views.event_detail(self.operations, _required(params, "id"), full=False, with_body=False)
