@@ -160,6 +160,30 @@ class OperatedStack:
         """`webhooks …` through click, its output as a terminal would receive it."""
         return CliRunner().invoke(main, list(arguments), input=stdin)
 
+    def deployed(self, name: str = "deployed") -> list[str]:
+        """These resources as a deployed stack's CloudFormation outputs name them: the
+        options that aim a command at it (`--stack NAME` through this emulator)."""
+        resources = self.resources
+        outputs = {
+            "EventsQueueUrl": resources.queue_url,
+            "EventsQueueArn": resources.queue_arn,
+            "DeadLetterQueueUrl": resources.dead_letter_queue_url,
+            "DeadLetterQueueArn": resources.dead_letter_queue_arn,
+            "LedgerTableName": resources.ledger_table,
+            "SourceSecretsArn": resources.secret_id,
+            "BodyBucketName": resources.body_bucket,
+        }
+        self.client("cloudformation").create_stack(
+            StackName=name,
+            TemplateBody=json.dumps(
+                {
+                    "Resources": {"Nothing": {"Type": "AWS::SQS::Queue"}},
+                    "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+                }
+            ),
+        )
+        return ["--stack", name, "--region", REGION, "--endpoint-url", self.endpoint]
+
 
 @pytest.fixture
 def operated_stack(

@@ -6,7 +6,12 @@ it once when its cause is fixed."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 import time
+import urllib.request
 from typing import Any
 
 import pytest
@@ -20,7 +25,7 @@ from tests.support.signers import SECRETS, Signed, sign
 from webhook_core.body_store import S3BodyStore
 from webhook_core.captured import CapturedSecrets
 from webhook_core.errors import SignatureError
-from webhook_core.ledger import DynamoDBLedger
+from webhook_core.ledger import DynamoDBLedger, Outcome
 from webhook_core.queue import EnvelopeQueue
 from webhook_core.receiving import Delivery, Receiver
 from webhook_core.rejected import COUNTER_PREFIX, OBJECT_PREFIX, AwsRejectedRequests, RejectedRequest
@@ -181,26 +186,7 @@ def test_an_unknown_id_is_a_one_line_error(operated_stack: OperatedStack) -> Non
 
 def test_it_works_on_a_deployed_stack_found_through_its_outputs(operated_stack: OperatedStack) -> None:
     stack = operated_stack
-    resources = stack.resources
-    outputs = {
-        "EventsQueueUrl": resources.queue_url,
-        "EventsQueueArn": resources.queue_arn,
-        "DeadLetterQueueUrl": resources.dead_letter_queue_url,
-        "DeadLetterQueueArn": resources.dead_letter_queue_arn,
-        "LedgerTableName": resources.ledger_table,
-        "SourceSecretsArn": resources.secret_id,
-        "BodyBucketName": resources.body_bucket,
-    }
-    stack.client("cloudformation").create_stack(
-        StackName="deployed",
-        TemplateBody=json.dumps(
-            {
-                "Resources": {"Nothing": {"Type": "AWS::SQS::Queue"}},
-                "Outputs": {key: {"Value": value} for key, value in outputs.items()},
-            }
-        ),
-    )
-    target = ["--stack", "deployed", "--region", "us-east-1", "--endpoint-url", stack.endpoint]
+    target = stack.deployed()
     WATCH.watch(ROTATED)
     cli(stack, "secrets", "set", "stripe", ROTATED, *target)
     signed = sign("stripe", secret=ROTATED)
@@ -214,3 +200,33 @@ def test_it_works_on_a_deployed_stack_found_through_its_outputs(operated_stack: 
     assert "the body was altered in transit: a trailing newline was added in transit" in shown
     refused = cli(stack, "rejected", "replay", entry["id"], *target, exit_code=1)
     assert "a trailing newline was added in transit" in refused
+
+
+def test_webhooks_inspect_serves_a_deployed_stack_on_this_machine_only(operated_stack: OperatedStack) -> None:
+    """`webhooks inspect --stack NAME`: the page on 127.0.0.1, reading the deployed stack
+    with the operator's credentials (here, the emulator's)."""
+    stack = operated_stack
+    target = stack.deployed()
+    cli(stack, "secrets", "set", "stripe", SECRETS["stripe"][0], *target)
+    receiver = receiver_of(stack)
+    good = sign("stripe")
+    outcome = receiver.accept(Delivery("stripe", {k.lower(): v for k, v in good.headers.items()}, good.body))
+    assert isinstance(outcome, Outcome)
+    refused_and_kept(receiver, sign("stripe", secret=ROTATED))
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local")
+    command = [sys.executable, "-m", "webhooks_cli", "inspect", *target, "--port", "0", "--for", "60"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        found = re.match(r"inspector: (http://127\.0\.0\.1:\d+/)\s+\(stack deployed;", banner)
+        assert found, banner + process.stdout.read(2000)
+        with urllib.request.urlopen(found.group(1) + "events/rows", timeout=30) as response:  # noqa: S310
+            rows = response.read().decode()
+        assert f'data-id="{outcome.envelope_id}"' in rows
+        assert "signature_mismatch" in rows
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
