@@ -101,8 +101,8 @@ def busy_port() -> Iterator[int]:
         listening.close()
 
 
-@pytest.mark.parametrize("option", ["--port", "--aws-port"])
+@pytest.mark.parametrize("option", ["--port", "--aws-port", "--inspector-port"])
 def test_a_busy_port_says_which_and_how_to_choose_another(tmp_path: Path, busy_port: int, option: str) -> None:
-    ports = {"--port": "0", "--aws-port": "0", option: str(busy_port)}
+    ports = {"--port": "0", "--aws-port": "0", "--inspector-port": "0", option: str(busy_port)}
     result = webhooks_dev(tmp_path, fixture_project(tmp_path / "project"), *(x for o in ports.items() for x in o))
     assert one_line(result) == f'Error: port {busy_port} is in use: make dev ARGS="{option} {busy_port + 1}"'

@@ -117,7 +117,8 @@ class Inspector:
         self._thread.start()
 
     def stop(self) -> None:
-        self.server.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for serve_forever, which never started
+            self.server.shutdown()
         self.server.server_close()
 
     # --- one request ------------------------------------------------------------

@@ -202,7 +202,8 @@ class Gateway:
         self._thread.start()
 
     def stop(self) -> None:
-        self.server.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for serve_forever, which never started
+            self.server.shutdown()
         self.server.server_close()
 
     def handle(self, request: BaseHTTPRequestHandler) -> None:
