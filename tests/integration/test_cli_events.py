@@ -319,6 +319,17 @@ def test_a_processed_event_is_skipped_without_force_and_run_exactly_once_more_wi
     ledgered.process()
     assert Counter(ledgered.runs)[done] == 2
     assert ledgered.record(done).status == "processed"
+    # The replay's run is the event's second, though its message was received once.
+    shown = ledgered.webhooks("events", "show", done)
+    assert shown.exit_code == 0, shown.output
+    assert re.search(r"status\s+processed after 2 attempt", shown.output)
+    timeline = shown.output.split("timeline", 1)[1]
+    assert re.findall(r"(processing|processed)\s+attempt (\d)", timeline) == [
+        ("processing", "1"),
+        ("processed", "1"),
+        ("processing", "2"),
+        ("processed", "2"),
+    ]
 
 
 def test_two_concurrent_force_replays_of_one_event_run_it_exactly_once_more(ledgered: Ledgered) -> None:
