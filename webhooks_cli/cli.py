@@ -203,9 +203,8 @@ def _banner(stack: Any, project: Project, env_file: Path | None) -> None:
             console.print(f"api docs: {stack.inspector.url}docs/")
     _print_state(stack)
     console.print("[bold]Dev secrets[/bold]   (from .dev-secrets.json, git-ignored)")
-    for source, value in stack.secrets.items():
-        active = devsecrets.active_secrets(value)
-        console.print(f"  {source:<12} {active[0] if active else '(none: answers 503)'}")
+    for entry, shown in devsecrets.shown_in_banner(stack.secrets):
+        console.print(f"  {entry:<12} {escape(shown)}")
     if env_file is None:
         # `send` finds this stack's port in the state file it writes: no --port needed.
         console.print(f"[bold]Try[/bold]           {webhooks} send stripe")

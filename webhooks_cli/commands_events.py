@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 from rich.table import Table
+from rich.text import Text
 
 from webhook_core.envelope import Envelope
 from webhook_core.errors import BodyStoreError
@@ -155,24 +156,69 @@ def list_events(
     title = f"{listing.matched} event(s) received {_when(start)} to {_when(min(end, datetime.now(UTC)))}"
     if more:
         title += f", the newest {len(listing.records)} shown (--limit)"
-    table = Table(title=f"{title} — {target.description}", title_justify="left")
-    # An id is copied from here into `events show` and `replay`: kept on one line (a digest-keyed
-    # id is 71 characters); the last error gives way first.
-    longest_id = max((len(shown(record.id)) for record in listing.records), default=2)
-    for column in ("received", "id", "source", "type", "status", "deliveries", "attempts", "last error"):
-        table.add_column(column, overflow="fold", min_width=min(longest_id, 100) if column == "id" else None)
-    for record in listing.records:
-        table.add_row(
+    title = f"{title} — {target.description}"
+    rows: list[Row] = [
+        (
             _when(record.received_at),
             shown(record.id),
             shown(record.source),
             shown(record.type),
-            _status(record.view(now)),
+            record.view(now),
             str(record.deliveries),
             str(record.attempts),
             shown(_error(record)[:80]),
         )
-    console.print(table)
+        for record in listing.records
+    ]
+    if _table_width(rows) <= console.width:
+        _print_table(title, rows)
+    else:
+        _print_two_lines(title, rows)
+
+
+LIST_COLUMNS = ("received", "id", "source", "type", "status", "deliveries", "attempts", "last error")
+# What the last error may fold to in the table before the listing turns to two lines an event.
+LAST_ERROR_MIN_WIDTH = 24
+Row = tuple[str, str, str, str, str, str, str, str]
+
+
+def _column_widths(rows: list[Row]) -> list[int]:
+    """Each column's width with every cell whole, but the last error's: what it may be folded to."""
+    widths = [
+        max([len(header), *(Text.from_markup(row[index]).cell_len for row in rows)])
+        for index, header in enumerate(LIST_COLUMNS)
+    ]
+    widths[-1] = min(widths[-1], LAST_ERROR_MIN_WIDTH)
+    return widths
+
+
+def _table_width(rows: list[Row]) -> int:
+    return sum(_column_widths(rows)) + 3 * len(LIST_COLUMNS) + 1  # a border and a space either side of each cell
+
+
+def _print_table(title: str, rows: list[Row]) -> None:
+    table = Table(title=title, title_justify="left")
+    # Every cell whole (an id is copied from here into `events show` and `replay`, and a
+    # digest-keyed id is 78 characters); only the last error folds.
+    for column, width in zip(LIST_COLUMNS, _column_widths(rows), strict=True):
+        last = column == LIST_COLUMNS[-1]
+        table.add_column(column, overflow="fold", min_width=width, no_wrap=not last)
+    for received, envelope_id, source, event_type, status, deliveries, attempts, error in rows:
+        table.add_row(received, envelope_id, source, event_type, _status(status), deliveries, attempts, error)
+    # Not soft-wrapped: soft-wrapped, rich lays the table out past the terminal's width.
+    console.print(table, soft_wrap=False)
+
+
+def _print_two_lines(title: str, rows: list[Row]) -> None:
+    """Each event on two lines, for a terminal too narrow for the table (80 columns): its id
+    alone and whole (to copy into `events show` and `replay`), then its fields, the last
+    error last, cut to the width."""
+    console.print(title, soft_wrap=False)
+    console.print("[dim]id\n  received  status  deliveries/attempts  source  type  last error[/dim]")
+    for received, envelope_id, source, event_type, status, deliveries, attempts, error in rows:
+        console.print(envelope_id, soft_wrap=True, highlight=False)
+        fields = f"  {received}  {_status(status)}  {deliveries}/{attempts}  {source}  {event_type}  {error}"
+        console.print(fields.rstrip(), no_wrap=True, overflow="ellipsis", highlight=False)
 
 
 @events.command()

@@ -109,6 +109,25 @@ def signing_secret(document: dict[str, Any], source: str) -> str | None:
     return None
 
 
+def shown_in_banner(document: dict[str, Any]) -> list[tuple[str, str]]:
+    """Each entry as `webhooks dev`'s banner shows it: what a provider's test settings
+    need. A shared secret (or a GET check's token) is shown as it is; a public-key
+    source's public key is shown, never the private key `webhooks send` signs with
+    (printing it would put key material in terminal scrollback for no use)."""
+    shown: list[tuple[str, str]] = []
+    for entry, value in document.items():
+        if entry.endswith(f"/{SIGNING_KEY}"):
+            continue
+        active = active_secrets(value)
+        if not active:
+            shown.append((entry, "(none: answers 503)"))
+        elif active_secrets(document.get(f"{entry}/{SIGNING_KEY}")):
+            shown.append((entry, f"public key {active[0]}  (signed by `webhooks send`)"))
+        else:
+            shown.append((entry, active[0]))
+    return shown
+
+
 def save(path: Path, document: dict[str, Any]) -> None:
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     os.chmod(path, 0o600)

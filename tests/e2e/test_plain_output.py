@@ -150,3 +150,34 @@ def test_an_edited_sources_file_is_reloaded_and_a_broken_one_is_said_and_kept_ou
     sent = stack.cli("send", "acme")
     assert sent.returncode == 0, sent.stdout + sent.stderr
     stack.wait_for(r"POST /webhooks/acme  202 accepted ")
+
+
+def test_with_verbose_each_functions_logs_and_metrics_carry_the_templates_service_name(tmp_path: Path) -> None:
+    template = Project.locate().template["Resources"]
+    services = {
+        function: template[logical_id]["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+        for function, logical_id in (("receiver", "ReceiverFunction"), ("processor", "ProcessorFunction"))
+    }
+    verbose = start_stack(tmp_path, "--verbose")
+    try:
+        # A type no handler is registered for: the processor logs that it acknowledged it.
+        body = json.dumps({"id": "evt_service_name", "object": "event", "type": "customer.created", "data": {}})
+        secret = devsecrets.signing_secret(json.loads(verbose.secrets_file.read_text()), "stripe")
+        assert secret is not None
+        delivery = signing.sign(SOURCES["stripe"], secret, body=body.encode())
+        status, answer = post(f"{verbose.url}/webhooks/stripe", delivery)
+        assert status == 202
+        envelope_id = json.loads(answer)["id"]
+        verbose.wait_for(rf"processed\s+{re.escape(envelope_id)}\s.*no handler registered")
+        lines = [json.loads(line) for line in list(verbose.lines) if line.startswith("{")]
+        service_of = {line["message"]: line["service"] for line in lines if line.get("envelope_id") == envelope_id}
+        assert service_of == {
+            "accepted": services["receiver"],
+            "no handler for this event type; acknowledged": services["processor"],
+        }, verbose.output()
+        metrics = {name: line.get("service") for line in lines if "_aws" in line for name in line if name[0].isupper()}
+        assert metrics["Accepted"] == services["receiver"]
+        assert metrics["VerifiedWithSecret"] == services["receiver"]
+        assert metrics["UnhandledType"] == services["processor"]
+    finally:
+        stop(verbose)

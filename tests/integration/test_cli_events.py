@@ -204,6 +204,48 @@ def test_list_filters_by_source_type_and_status_and_its_json_carries_each_event(
     assert ledgered.webhooks("events", "list", "--since", "yesterday").exit_code == 1
 
 
+def test_the_list_is_readable_at_80_columns_and_every_id_stays_whole_and_copyable(
+    ledgered: Ledgered, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    push = ledgered.deliver("github")  # a digest id: 78 characters with its source
+    failing = ledgered.deliver("stripe", event_type=FAILING_TYPE)
+    ledgered.process()
+
+    monkeypatch.setenv("COLUMNS", "80")
+    narrow = ledgered.webhooks("events", "list")
+    assert narrow.exit_code == 0, narrow.output
+    lines = narrow.output.splitlines()
+    # Each id on a line of its own, whole; the event's fields on the line under it.
+    assert push in lines
+    assert failing in lines
+    assert all(len(line) <= 80 for line in lines if line not in (push, failing)), narrow.output
+    pushed = lines[lines.index(push) + 1].split()
+    assert pushed[2:6] == ["unhandled", "1/1", "github", "push"]
+    dead = lines[lines.index(failing) + 1]
+    assert dead.split()[2:6] == ["dead", "1/5", "stripe", FAILING_TYPE]
+    assert "RuntimeError: the pay" in dead
+    assert dead.endswith("…")
+    assert "deliveries/attempts" in narrow.output  # the legend says what d/a is
+
+    monkeypatch.setenv("COLUMNS", "200")
+    wide = ledgered.webhooks("events", "list")
+    assert wide.exit_code == 0, wide.output
+    header = next(line for line in wide.output.splitlines() if "received" in line and "attempts" in line)
+    assert [cell.strip() for cell in re.split("[│┃]", header)[1:-1]] == [
+        "received",
+        "id",
+        "source",
+        "type",
+        "status",
+        "deliveries",
+        "attempts",
+        "last error",
+    ]
+    assert any(push in line for line in wide.output.splitlines())
+    assert "RuntimeError: the payment" in wide.output  # the last error folds first
+    assert all(len(line) <= 200 for line in wide.output.splitlines()[1:]), wide.output
+
+
 def test_a_range_over_two_days_reads_both_days_partitions(ledgered: Ledgered) -> None:
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     late, early, outside = today - timedelta(days=1, minutes=30), today - timedelta(hours=23, minutes=30), today
@@ -319,6 +361,17 @@ def test_a_processed_event_is_skipped_without_force_and_run_exactly_once_more_wi
     ledgered.process()
     assert Counter(ledgered.runs)[done] == 2
     assert ledgered.record(done).status == "processed"
+    # The replay's run is the event's second, though its message was received once.
+    shown = ledgered.webhooks("events", "show", done)
+    assert shown.exit_code == 0, shown.output
+    assert re.search(r"status\s+processed after 2 attempt", shown.output)
+    timeline = shown.output.split("timeline", 1)[1]
+    assert re.findall(r"(processing|processed)\s+attempt (\d)", timeline) == [
+        ("processing", "1"),
+        ("processed", "1"),
+        ("processing", "2"),
+        ("processed", "2"),
+    ]
 
 
 def test_two_concurrent_force_replays_of_one_event_run_it_exactly_once_more(ledgered: Ledgered) -> None:

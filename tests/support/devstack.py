@@ -19,7 +19,8 @@ from tests.support.project import fixture_project
 ROOT = Path(__file__).resolve().parents[2]
 # The stack's own project folder names its sources and handlers: not the settings the
 # tests give the functions they run in their own process (tests/conftest.py).
-NOT_PASSED_ON = ("SOURCES_FILE", "HANDLERS_MODULE")
+# What the tests set for the functions they run in process, which a user's shell does not.
+NOT_PASSED_ON = ("SOURCES_FILE", "HANDLERS_MODULE", "POWERTOOLS_SERVICE_NAME")
 STARTUP_SECONDS = 60
 
 

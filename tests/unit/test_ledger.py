@@ -207,3 +207,45 @@ def test_a_dynamodb_failure_is_a_ledger_error_the_receiver_answers_503() -> None
         ledger.claim(record(), in_flight_until=NOW + 8, now=NOW)
     assert isinstance(raised.value, ServiceUnavailableError)
     assert raised.value.status == 503
+
+
+def test_a_replay_keeps_counting_attempts_and_each_step_names_its_run(ledger: Ledger) -> None:
+    # The first message dies on its first receive; `webhooks dlq replay` sends a new
+    # message, which SQS counts from 1 again: the ledger's runs go on from 2.
+    first = ledger.lock(record(), attempt=1, lock_until=NOW + 30, now=NOW, archive=None)
+    ledger.fail(record(), RuntimeError("boom"), attempt=1, dead=True, now=NOW + 1, token=first.token)
+    assert ledger.reopen("stripe/evt_1", now=NOW + 2, force=False) is None
+    second = ledger.lock(record(), attempt=1, lock_until=NOW + 40, now=NOW + 3, archive=None)
+    ledger.fail(record(), RuntimeError("boom again"), attempt=1, dead=False, now=NOW + 4, token=second.token)
+    third = ledger.lock(record(), attempt=2, lock_until=NOW + 50, now=NOW + 5, archive=None)
+    ledger.finish("stripe/evt_1", "processed", token=third.token, now=NOW + 6)
+    kept = ledger.get("stripe/evt_1")
+    assert kept is not None
+    assert kept.attempts == 3
+    assert [(step.status, step.attempt) for step in kept.history] == [
+        ("processing", 1),
+        ("dead", 1),
+        ("queued", 0),
+        ("processing", 2),
+        ("failed", 2),
+        ("processing", 3),
+        ("processed", 3),
+    ]
+    assert [
+        (each.id, [step.attempt for step in each.history])
+        for each in ledger.between(datetime.fromtimestamp(NOW - 1, tz=UTC), datetime.fromtimestamp(NOW + 1, tz=UTC))
+    ] == [("stripe/evt_1", [1, 1, 0, 2, 2, 3, 3])]
+
+
+def test_a_record_made_by_a_failure_counts_its_later_runs_on_from_what_sqs_counted(ledger: Ledger) -> None:
+    ledger.fail(record(), RuntimeError("the lock was never taken"), attempt=3, dead=False, now=NOW)
+    lock = ledger.lock(record(), attempt=4, lock_until=NOW + 30, now=NOW + 1, archive=None)
+    ledger.finish("stripe/evt_1", "processed", token=lock.token, now=NOW + 2)
+    kept = ledger.get("stripe/evt_1")
+    assert kept is not None
+    assert kept.attempts == 4
+    assert [(step.status, step.attempt) for step in kept.history] == [
+        ("failed", 3),
+        ("processing", 4),
+        ("processed", 4),
+    ]

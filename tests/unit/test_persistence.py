@@ -9,12 +9,13 @@ import os
 import stat
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from webhook_core.sources import Source
-from webhooks_cli import devsecrets
+from webhooks_cli import cli, devsecrets
 from webhooks_cli.errors import CliError
 from webhooks_cli.local.persistence import (
     SNAPSHOT_NAME,
@@ -25,6 +26,7 @@ from webhooks_cli.local.persistence import (
     Snapshot,
     StateFolder,
 )
+from webhooks_cli.project import Project
 
 
 def odd_snapshot() -> Snapshot:
@@ -202,3 +204,28 @@ def test_autosave_reports_a_failure_once_and_keeps_trying() -> None:
     assert done.wait(10)
     autosave.stop()
     assert reported == ["saving the state failed: OSError: [Errno 28] No space left on device"]
+
+
+def test_the_banner_shows_shared_secrets_and_public_keys_never_a_private_key(
+    tmp_path: Path, fixture_sources: dict[str, Source], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sources = {name: fixture_sources[name] for name in ("stripe", "ed25519", "sendgrid")}
+    document = devsecrets.ensure(tmp_path / "dev-secrets.json", sources)
+    stack = SimpleNamespace(
+        aws_endpoint="http://127.0.0.1:4566",
+        url="http://127.0.0.1:3000",
+        secrets=document,
+        saved_state=SimpleNamespace(path=tmp_path / ".webhooks-dev"),
+        restored=None,
+    )
+
+    cli._banner(stack, Project.locate(), None)
+
+    banner = capsys.readouterr().out
+    shown = {line.split()[0]: line.split(None, 1)[1] for line in banner.splitlines() if line.startswith("  ")}
+    assert shown["stripe"] == document["stripe"][0]  # what the provider's test settings need
+    for name in ("ed25519", "sendgrid"):
+        assert shown[name].startswith(f"public key {document[name][0]} ")
+        assert "signed by `webhooks send`" in shown[name]
+        assert document[f"{name}/signing_key"][0] not in banner
+    assert not [name for name in shown if name.endswith("/signing_key")]

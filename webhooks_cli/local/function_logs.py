@@ -7,7 +7,9 @@ logger, created when the CLI first imported it, before `webhooks dev` chose a le
 `webhooks dev` sets them itself, once its options are known:
 
 - the logger's keys (function_name, envelope_id, …) are kept per thread, so each
-  function's lines carry its own;
+  function's lines carry its own; its `service` (and the metrics') is the running
+  function's POWERTOOLS_SERVICE_NAME in template.yaml, as each function's own process
+  reads it on Lambda (here the logger was made before, from no such variable);
 - its JSON lines and the metrics reach the terminal only with --verbose;
 - every line an invocation logs is handed to that invocation (runtime.Invocation), so
   the readable lines can say why a delivery was refused or what a record failed on.
@@ -20,7 +22,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 from webhooks_cli.local.runtime import LoggedLine, current_invocation
@@ -47,6 +49,9 @@ class PerThreadKeysFormatter(LambdaPowertoolsFormatter):
         keys: dict[str, Any] | None = getattr(self._per_thread, "keys", None)
         if keys is None:
             keys = self._per_thread.keys = dict(self._first_keys)
+        invocation = current_invocation()
+        if invocation is not None and invocation.service:
+            keys["service"] = invocation.service  # what clear_state put back is the process's
         return keys
 
     @log_format.setter
@@ -72,10 +77,39 @@ class InvocationLines(logging.Handler):
         )
 
 
-def take_over(logger: Logger, *, verbose: bool) -> Callable[[], None]:
-    """Configure the functions' logger for `webhooks dev` (their metrics follow
-    POWERTOOLS_METRICS_DISABLED, which the stack sets); the function returned puts the
-    logger back as it was."""
+def _service_per_invocation(metrics: Metrics) -> Callable[[], None]:
+    """The metrics' `service` dimension: the running function's (a property in place of
+    the provider's attribute, which the one process's two functions would share); the
+    function returned puts the provider back as it was."""
+    provider = metrics.provider
+    shared = type(provider)
+
+    class PerInvocationService(shared):  # type: ignore[valid-type,misc]
+        @property
+        def service(self) -> str | None:
+            invocation = current_invocation()
+            if invocation is not None and invocation.service:
+                return invocation.service
+            configured: str | None = self.__dict__.get("service")
+            return configured
+
+        @service.setter
+        def service(self, value: str | None) -> None:
+            self.__dict__["service"] = value
+
+    provider.__class__ = PerInvocationService
+
+    def give_back() -> None:
+        provider.__class__ = shared
+
+    return give_back
+
+
+def take_over(logger: Logger, *, verbose: bool, metrics: Metrics | None = None) -> Callable[[], None]:
+    """Configure the functions' logger (and metrics) for `webhooks dev` (their metrics
+    follow POWERTOOLS_METRICS_DISABLED, which the stack sets); the function returned puts
+    them back as they were."""
+    give_back_metrics = _service_per_invocation(metrics) if metrics is not None else None
     handler = logger.registered_handler
     before = (handler.formatter, handler.level, logger.log_level)
     formatter = PerThreadKeysFormatter()
@@ -91,5 +125,7 @@ def take_over(logger: Logger, *, verbose: bool) -> Callable[[], None]:
         handler.setFormatter(before[0])
         handler.setLevel(before[1])
         logger.setLevel(before[2])
+        if give_back_metrics is not None:
+            give_back_metrics()
 
     return give_back

@@ -47,10 +47,13 @@ class LoggedLine:
 
 @dataclass
 class Invocation:
-    """One call of a function and what it logged meanwhile (function_logs fills `logged`)."""
+    """One call of a function and what it logged meanwhile (function_logs fills `logged`);
+    `service` is the function's POWERTOOLS_SERVICE_NAME in template.yaml, which its logs
+    and metrics carry (one process runs both functions: no one environment can say it)."""
 
     context: LambdaContext
     logged: list[LoggedLine] = field(default_factory=list)
+    service: str = ""
 
 
 # Each function runs on a thread of its own per call (the gateway's request threads, the
@@ -70,6 +73,8 @@ class LocalFunction:
     memory_mb: int
     # The module the handler is in (None for a bare handler): what its caches live in.
     module: ModuleType | None = None
+    # Its POWERTOOLS_SERVICE_NAME in template.yaml.
+    service: str = ""
 
     def invoke(self, event: dict[str, Any]) -> Any:
         return self.call(event)[0]
@@ -77,7 +82,7 @@ class LocalFunction:
     def call(self, event: dict[str, Any]) -> tuple[Any, Invocation]:
         """The handler's result and the invocation, with what it logged (an exception
         the handler raises propagates, as the runtime reports it)."""
-        invocation = Invocation(LambdaContext(self.name, self.timeout_seconds, self.memory_mb))
+        invocation = Invocation(LambdaContext(self.name, self.timeout_seconds, self.memory_mb), service=self.service)
         _running.invocation = invocation
         try:
             return self.handler(event, invocation.context), invocation
@@ -86,7 +91,7 @@ class LocalFunction:
 
 
 def load_function(
-    name: str, *, code_dir: Path, layer_dir: Path, handler: str, timeout: float, memory: int
+    name: str, *, code_dir: Path, layer_dir: Path, handler: str, timeout: float, memory: int, service: str = ""
 ) -> LocalFunction:
     """Import `handler` ("module.function") from `code_dir` under a name of its own,
     so two functions' `app` modules can live in one process."""
@@ -101,4 +106,4 @@ def load_function(
     module: ModuleType = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    return LocalFunction(name, getattr(module, function_name), timeout, memory, module)
+    return LocalFunction(name, getattr(module, function_name), timeout, memory, module, service)

@@ -170,9 +170,12 @@ class LocalStack:
             **self.function_environments["ProcessorFunction"],
             **self._local_environment(),
         }
-        self.environment["POWERTOOLS_SERVICE_NAME"] = "webhooks-local"
+        # Each function's own (receiver, processor): its invocations carry it (runtime.Invocation).
+        self.environment.pop("POWERTOOLS_SERVICE_NAME", None)
         os.environ.update(self.environment)
-        self._give_back_logs = take_over(observability.logger, verbose=self.options.verbose)
+        self._give_back_logs = take_over(
+            observability.logger, verbose=self.options.verbose, metrics=observability.metrics
+        )
         if self.options.aws_only:
             self._announce()
             return
@@ -360,6 +363,7 @@ class LocalStack:
             handler=str(properties.get("Handler", "app.lambda_handler")),
             timeout=float(properties.get("Timeout", globals_function.get("Timeout", 3))),
             memory=int(properties.get("MemorySize", globals_function.get("MemorySize", 128))),
+            service=self.function_environments[logical_id].get("POWERTOOLS_SERVICE_NAME", ""),
         )
 
     def _watch_sources(self) -> None:

@@ -77,6 +77,26 @@ class Transition:
     note: str = ""
 
 
+def numbered(history: Iterable[Transition]) -> tuple[Transition, ...]:
+    """The history with each run's steps numbered by the run: the n-th lock (a handler
+    run) is attempt n, and the failure or outcome after it carries the same number, so a
+    replay's runs go on from the ones before it (the record's `attempts` counts them all).
+
+    A step is written with the receive count of the SQS message that ran it (what the
+    dead-letter rule uses), and a lock cannot write its run number in the same write
+    (DynamoDB has no arithmetic inside the history's list); so it is numbered as read.
+    A failure before any lock made the record with what SQS counted: runs go on from it."""
+    steps: list[Transition] = []
+    run = 0
+    for step in history:
+        if step.status == "processing":
+            run += 1
+        elif step.status in ("failed", "dead") and run == 0:
+            run = step.attempt
+        steps.append(replace(step, attempt=run) if run and step.status not in ("received", "queued") else step)
+    return tuple(steps)
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """One transition as a backend applies it (Ledger._transition): the step appended to
@@ -412,7 +432,7 @@ def _record(item: Mapping[str, Any]) -> EventRecord:
         value = text(name)
         return datetime.fromisoformat(value) if value else None
 
-    history = tuple(
+    history = numbered(
         Transition(
             at=datetime.fromisoformat(entry["M"]["at"]["S"]),
             status=entry["M"]["status"]["S"],

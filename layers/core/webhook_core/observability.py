@@ -24,7 +24,11 @@ def count_once(name: str, **dimensions: str) -> None:
     `metrics` does not: the check is made here."""
     if is_metrics_disabled():
         return
-    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
+    # The shared metrics' service (POWERTOOLS_SERVICE_NAME), which `webhooks dev` sets per function.
+    service = {"service": metrics.service} if metrics.service else None
+    with single_metric(
+        name=name, unit=MetricUnit.Count, value=1, namespace=metrics.namespace, default_dimensions=service
+    ) as metric:
         for dimension, value in dimensions.items():
             metric.add_dimension(name=dimension, value=value)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from webhook_core.certificates import CertificateFetcher, CertificateUnavailableError, install
 from webhook_core.envelope import Envelope
 from webhook_core.errors import BodyStoreError, QueueError, SourceUnavailableError
-from webhook_core.ledger import ABSENT, Change, EventRecord, Ledger, LedgerError, Transition
+from webhook_core.ledger import ABSENT, Change, EventRecord, Ledger, LedgerError, Transition, numbered
 from webhook_core.queue import MAX_MESSAGE_BYTES, message_size
 from webhook_core.rejected import DEFAULT_PER_MINUTE, CappedKeeping, RejectedRequest, RejectedStoreError, chosen_ids
 from webhook_core.text import sqs_safe
@@ -114,11 +114,17 @@ class InMemoryLedger(Ledger):
         return None
 
     def get(self, envelope_id: str) -> EventRecord | None:
-        return self.records.get(envelope_id)
+        kept = self.records.get(envelope_id)
+        return _as_read(kept) if kept is not None else None
 
     def between(self, start: datetime, end: datetime) -> Iterator[EventRecord]:
-        chosen = [record for record in self.records.values() if start <= record.received_at < end]
+        chosen = [_as_read(record) for record in self.records.values() if start <= record.received_at < end]
         yield from sorted(chosen, key=lambda record: (record.received_at, record.id))
+
+
+def _as_read(record: EventRecord) -> EventRecord:
+    """A record as the DynamoDB adapter reads it back: its history numbered by run."""
+    return replace(record, history=numbered(record.history))
 
 
 @dataclass
