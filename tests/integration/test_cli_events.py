@@ -532,7 +532,7 @@ def test_tail_follows_until_its_time_is_up(ledgered: Ledgered) -> None:
 
     worker = threading.Thread(target=traffic)
     worker.start()
-    result = ledgered.webhooks("events", "tail", "--for", "5", "--interval", "0.3")
+    result = ledgered.webhooks("events", "tail", "--for", "12", "--interval", "0.3")
     worker.join(30)
     assert result.exit_code == 0, result.output
     (arrived,) = arrivals

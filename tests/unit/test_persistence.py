@@ -217,6 +217,7 @@ def test_the_banner_shows_shared_secrets_and_public_keys_never_a_private_key(
         secrets=document,
         saved_state=SimpleNamespace(path=tmp_path / ".webhooks-dev"),
         restored=None,
+        inspector=None,
     )
 
     cli._banner(stack, Project.locate(), None)
