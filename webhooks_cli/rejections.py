@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
     from webhooks_cli.targets import Target
 
 METRICS_DISABLED = "POWERTOOLS_METRICS_DISABLED"
+# How long a listing keeps a kept request it read before reading it again (to see a mark
+# another operator's replay made).
+REREAD_SECONDS = 30.0
 # Headers whose value is (or carries) a signature or credential: shown cut to this many characters.
 SIGNATURE_HEADER = re.compile(r"sig|hmac|auth|token|secret|x-hub|verif|key", re.IGNORECASE)
 SHOWN_SIGNATURE_CHARS = 10
@@ -94,11 +98,21 @@ class Rejections:
             dynamodb=target.client("dynamodb"),
             s3_factory=lambda: target.client("s3"),
         )
+        self._read: dict[str, tuple[float, RejectedRequest | None]] = {}
 
     def newest(self, *, source: str | None = None, since: datetime | None = None, limit: int) -> list[RejectedRequest]:
-        """The newest `limit` kept requests, oldest first."""
-        ids = self.store.ids(source=source, since=since)[-limit:]
-        return [request for request in (self.store.get(request_id) for request_id in ids) if request is not None]
+        """The newest `limit` kept requests, oldest first. Each is read once and then kept
+        for REREAD_SECONDS (a page refreshing every few seconds lists them again and again;
+        only a replay's mark changes a kept request)."""
+        now = time.monotonic()
+        chosen = self.store.ids(source=source, since=since)[-limit:]
+        for request_id in chosen:
+            read = self._read.get(request_id)
+            if read is None or now - read[0] > REREAD_SECONDS:
+                self._read[request_id] = (now, self.store.get(request_id))
+        for request_id in [key for key in self._read if key not in chosen]:
+            del self._read[request_id]
+        return [request for request in (self._read[key][1] for key in chosen) if request is not None]
 
     def get(self, request_id: str) -> RejectedRequest:
         request = self.store.get(request_id)
@@ -180,6 +194,7 @@ class Rejections:
             return Accepted(request.id, "handshake")
         # Marked, so the lists say it is done; the event is in the ledger whatever this write does.
         self.store.mark_accepted(request, outcome.envelope_id)
+        self._read.pop(request.id, None)
         return Accepted(request.id, "duplicate" if outcome.duplicate else "accepted", outcome.envelope_id)
 
 

@@ -85,9 +85,10 @@ class Inspector:
         self.docs = docs
         self.token = secrets.token_urlsafe(24)
         self.templates = _environment()
-        # Replays run one at a time: two clicks on one button must not run a handler twice,
-        # and the code they share with the CLI sets process-wide state while it runs.
-        self._changing = threading.Lock()
+        # One request at a time reaches the stack: two clicks on one button must not run a
+        # handler twice, the code shared with the CLI keeps caches that are not thread-safe,
+        # and a replay sets process-wide state while it runs. Pages are small and few.
+        self._stack_access = threading.Lock()
         inspector = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -160,7 +161,8 @@ class Inspector:
         route = self._routes().get(path)
         if route is None:
             return self._page("problem.html", status=404, message=f"nothing at {path}")
-        return route(params)
+        with self._stack_access:
+            return route(params)
 
     def _host_is_ours(self, host: str) -> bool:
         return host in {f"127.0.0.1:{self.port}", f"localhost:{self.port}", f"[::1]:{self.port}"}
@@ -288,7 +290,7 @@ class Inspector:
 
     def _change(self, path: str, form: dict[str, str]) -> Response:
         subject = _required(form, "id")
-        with self._changing:
+        with self._stack_access:
             if path == "/event/replay":
                 return self._replayed_event(subject, force=form.get("force") == "1")
             if path == "/dead-letters/replay":
