@@ -132,6 +132,12 @@ class Inspector:
     # --- one request ------------------------------------------------------------
 
     def handle(self, request: BaseHTTPRequestHandler) -> None:
+        if request.command == "POST" or _has_body(request):
+            # A body this server does not read (a post refused for its Host or Origin, a
+            # chunked one, a GET's) would be parsed as the next request on a kept-alive
+            # connection: one naming 127.0.0.1, past the Host check that refused the first.
+            # So the connection ends with the answer; posts are rare (a replay's click).
+            request.close_connection = True
         url = urlsplit(request.path)
         params = {name: values[-1] for name, values in parse_qs(url.query, keep_blank_values=True).items()}
         try:
@@ -355,6 +361,10 @@ class Inspector:
         request.end_headers()
         if request.command != "HEAD":
             request.wfile.write(response.body)
+
+
+def _has_body(request: BaseHTTPRequestHandler) -> bool:
+    return "Transfer-Encoding" in request.headers or (request.headers.get("Content-Length") or "0").strip() != "0"
 
 
 def _required(params: dict[str, str], name: str) -> str:

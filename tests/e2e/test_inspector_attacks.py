@@ -1,0 +1,67 @@
+"""The inspector page attacked over real HTTP: what a hostile web page (through the
+operator's browser) or a hostile webhook sender can make it do. Each test is one way in
+that was open once."""
+
+from __future__ import annotations
+
+import socket
+import urllib.parse
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.conftest import DevStack, assert_nothing_leaked, start_stack, stop
+from tests.e2e.test_inspector import accepted
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    running = start_stack(tmp_path_factory.mktemp("inspector-attacks"), "--visibility-timeout", "1")
+    try:
+        yield running
+    finally:
+        stop(running)
+    assert_nothing_leaked(running)
+
+
+def port_of(stack: DevStack) -> int:
+    return int(stack.inspector_url.rstrip("/").rsplit(":", 1)[1])
+
+
+def exchange(stack: DevStack, raw: bytes) -> bytes:
+    """Everything the inspector answers on one connection to `raw`, until it closes
+    the connection or is silent for 3 s."""
+    answer = b""
+    with socket.create_connection(("127.0.0.1", port_of(stack)), timeout=3) as connection:
+        connection.sendall(raw)
+        try:
+            while chunk := connection.recv(65536):
+                answer += chunk
+        except TimeoutError:
+            pass
+    return answer
+
+
+@pytest.mark.parametrize("refused_by", ["host", "origin", "chunked"])
+def test_a_refused_posts_body_is_never_read_as_a_second_request(stack: DevStack, refused_by: str) -> None:
+    """A post refused for its Host (a DNS-rebound name) or its Origin (another site)
+    carries a body the server never read: on a kept-alive connection it was parsed as
+    the next request, one that names 127.0.0.1 and so passed the Host check and got a
+    confirmation page with the form token. A chunked body was never read at all."""
+    envelope_id = accepted(stack, "invoice.payment_failed")
+    port = port_of(stack)
+    smuggled = (
+        f"GET /event/replay?{urllib.parse.urlencode({'id': envelope_id})} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+    ).encode()
+    headers = {
+        "host": f"Host: evil.example:{port}\r\nContent-Length: {len(smuggled)}\r\n",
+        "origin": f"Host: 127.0.0.1:{port}\r\nOrigin: https://evil.example\r\nContent-Length: {len(smuggled)}\r\n",
+        "chunked": f"Host: 127.0.0.1:{port}\r\nTransfer-Encoding: chunked\r\n",
+    }[refused_by]
+    request = f"POST /event/replay HTTP/1.1\r\n{headers}Content-Type: text/plain\r\n\r\n".encode()
+    answer = exchange(stack, request + smuggled)
+    assert answer.startswith((b"HTTP/1.1 403", b"HTTP/1.1 421")), answer[:200]
+    assert answer.count(b"HTTP/1.1 ") == 1, answer.decode("latin-1")[:3000]
+    assert b'name="token"' not in answer
