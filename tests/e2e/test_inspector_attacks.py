@@ -4,14 +4,16 @@ that was open once."""
 
 from __future__ import annotations
 
+import re
 import socket
+import time
 import urllib.parse
 from collections.abc import Iterator
 
 import pytest
 
 from tests.e2e.conftest import DevStack, assert_nothing_leaked, start_stack, stop
-from tests.e2e.test_inspector import accepted
+from tests.e2e.test_inspector import accepted, fetch, form_of
 
 pytestmark = pytest.mark.e2e
 
@@ -65,3 +67,22 @@ def test_a_refused_posts_body_is_never_read_as_a_second_request(stack: DevStack,
     assert answer.startswith((b"HTTP/1.1 403", b"HTTP/1.1 421")), answer[:200]
     assert answer.count(b"HTTP/1.1 ") == 1, answer.decode("latin-1")[:3000]
     assert b'name="token"' not in answer
+
+
+def test_a_confirmed_form_posted_again_does_not_run_the_handler_again(stack: DevStack) -> None:
+    """Reloading the Done page re-posts its form (the browser asks, the operator says yes);
+    so does a second tab on the same confirmation. One confirmation is one run."""
+    envelope_id = accepted(stack, "checkout.session.completed")
+    confirm_url = f"{stack.inspector_url}event/replay?" + urllib.parse.urlencode({"id": envelope_id})
+    confirm = fetch(confirm_url)[1]
+    form = form_of(confirm)
+    status, done, _ = fetch(confirm_url, data=form)
+    assert status == 200, done
+    assert f"{envelope_id}: sent" in done
+    stack.wait_for(rf"processed\s+{re.escape(envelope_id)}\b", count=2, timeout=30)
+
+    status, again, _ = fetch(confirm_url, data=form)
+    assert status == 409, again
+    assert "changed since" in again
+    time.sleep(3)  # a second run would have been processed by now
+    assert len(stack.wait_for(rf"processed\s+{re.escape(envelope_id)}\b", count=2)) == 2

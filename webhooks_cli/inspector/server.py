@@ -24,7 +24,7 @@ import jinja2
 from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_core.errors import WebhookError
-from webhook_core.ledger import STATUSES, LedgerError
+from webhook_core.ledger import STATUSES, EventRecord, LedgerError
 from webhooks_cli.aws import describe
 from webhooks_cli.dlq import Selection
 from webhooks_cli.errors import CliError
@@ -251,7 +251,13 @@ class Inspector:
         detail = views.event_detail(self.operations, _required(params, "id"), full=False, with_body=False)
         back = "/event?" + urlencode({"id": detail.record.id})
         return self._page(
-            "confirm.html", tab="events", action="event", subject=detail.record.id, detail=detail, back=back
+            "confirm.html",
+            tab="events",
+            action="event",
+            subject=detail.record.id,
+            seen=_version(detail.record),
+            detail=detail,
+            back=back,
         )
 
     def _rejected_page(self, params: dict[str, str]) -> Response:
@@ -275,7 +281,13 @@ class Inspector:
         detail = views.rejected_detail(self.operations, _required(params, "id"))
         back = "/rejected/request?" + urlencode({"id": detail.request.id})
         return self._page(
-            "confirm.html", tab="rejected", action="rejected", subject=detail.request.id, detail=detail, back=back
+            "confirm.html",
+            tab="rejected",
+            action="rejected",
+            subject=detail.request.id,
+            seen="",
+            detail=detail,
+            back=back,
         )
 
     def _dead_page(self, params: dict[str, str]) -> Response:
@@ -295,7 +307,13 @@ class Inspector:
     def _dead_confirm(self, params: dict[str, str]) -> Response:
         detail = views.event_detail(self.operations, _required(params, "id"), full=False, with_body=False)
         return self._page(
-            "confirm.html", tab="dead", action="dead", subject=detail.record.id, detail=detail, back="/dead-letters"
+            "confirm.html",
+            tab="dead",
+            action="dead",
+            subject=detail.record.id,
+            seen=_version(detail.record),
+            detail=detail,
+            back="/dead-letters",
         )
 
     # --- changes (each asked for on a confirmation page first) --------------------
@@ -303,6 +321,8 @@ class Inspector:
     def _change(self, path: str, form: dict[str, str]) -> Response:
         subject = _required(form, "id")
         with self._changing:
+            if path in ("/event/replay", "/dead-letters/replay"):
+                self._unchanged_since_confirmed(subject, form.get("seen", ""))
             if path == "/event/replay":
                 return self._replayed_event(subject, force=form.get("force") == "1")
             if path == "/dead-letters/replay":
@@ -313,6 +333,19 @@ class Inspector:
                     "rejected", accepted.sentence(), back=("/rejected/request?" + urlencode({"id": subject}))
                 )
         return self._page("problem.html", status=404, message=f"nothing to do at {path}")
+
+    def _unchanged_since_confirmed(self, envelope_id: str, seen: str) -> None:
+        """A confirmation is for the event as its page showed it. Reloading the Done page
+        posts the form again, and so does a second tab on the same confirmation: by then
+        the replay has moved the record on, and a forced replay would run it once more."""
+        found = self.operations.events.find(envelope_id)
+        if len(found) != 1:
+            raise CliError(f"no event {envelope_id!r} in the ledger")
+        if not seen or not secrets.compare_digest(_version(found[0]), seen):
+            raise CliError(
+                f"event {envelope_id!r} changed since this replay was confirmed (replayed already?): "
+                "open it again to see where it is and replay from there"
+            )
 
     def _replayed_event(self, envelope_id: str, *, force: bool) -> Response:
         events = self.operations.events
@@ -361,6 +394,12 @@ class Inspector:
         request.end_headers()
         if request.command != "HEAD":
             request.wfile.write(response.body)
+
+
+def _version(record: EventRecord) -> str:
+    """What changes whenever an event's record does (a replay, a delivery, an attempt)."""
+    updated = record.updated_at.isoformat() if record.updated_at else ""
+    return f"{record.status}|{record.attempts}|{record.deliveries}|{len(record.history)}|{updated}"
 
 
 def _has_body(request: BaseHTTPRequestHandler) -> bool:
