@@ -4,6 +4,7 @@ that was open once."""
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import time
@@ -14,6 +15,8 @@ import pytest
 
 from tests.e2e.conftest import DevStack, assert_nothing_leaked, start_stack, stop
 from tests.e2e.test_inspector import accepted, fetch, form_of
+from tests.e2e.test_local_stack import post
+from tests.support.signers import sign
 
 pytestmark = pytest.mark.e2e
 
@@ -86,3 +89,27 @@ def test_a_confirmed_form_posted_again_does_not_run_the_handler_again(stack: Dev
     assert "changed since" in again
     time.sleep(3)  # a second run would have been processed by now
     assert len(stack.wait_for(rf"processed\s+{re.escape(envelope_id)}\b", count=2)) == 2
+
+
+def test_bidi_overrides_in_a_senders_body_are_shown_escaped(stack: DevStack) -> None:
+    """The body is the sender's: a right-to-left override in it would show "gnp.exe" as
+    "exe.png" and an amount of "0001" as "1000", as it would in an id (already escaped)."""
+    secret = json.loads(stack.secrets_file.read_text())["stripe"][0]
+    body = json.dumps(
+        {"id": "evt_bidi_in_body", "type": "invoice.paid", "object": "event", "data": {"amount": "\u202e0001"}}
+    ).encode()
+    signed = sign("stripe", body, secret=secret)
+    assert post(f"{stack.url}/webhooks/stripe", body, signed.headers)[0] == 202
+    forged = sign("stripe", body, secret="whsec_not_the_sources_secret_0123456789")
+    assert post(f"{stack.url}/webhooks/stripe", body, forged.headers)[0] == 401
+
+    event = fetch(f"{stack.inspector_url}event?id=stripe/evt_bidi_in_body")[1]
+    listing = json.loads(stack.cli("rejected", "list", "--json", "--source", "stripe").stdout)
+    rejected_url = f"{stack.inspector_url}rejected/request?" + urllib.parse.urlencode({"id": listing[-1]["id"]})
+    rejected = fetch(rejected_url)[1]
+    assert "evt_bidi_in_body" in rejected
+    for page in (event, rejected):
+        shown_body = page.split('<pre class="body">', 1)[1].split("</pre>", 1)[0]
+        assert "\u202e" not in shown_body
+        assert "\\u202e0001" in shown_body
+        assert "\n" in shown_body  # still laid out on lines

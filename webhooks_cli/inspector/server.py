@@ -73,6 +73,10 @@ def _environment() -> jinja2.Environment:
     # Ids, types and bodies come from whoever sent the request: control and bidi
     # characters are shown as escapes, as on the terminal, so one name cannot pose as another.
     environment.filters["printable"] = printable
+    # A body is the sender's too, shown on its lines: the same escapes within each line.
+    environment.filters["printable_lines"] = lambda text: "\n".join(
+        "\t".join(printable(part) for part in line.split("\t")) for line in text.split("\n")
+    )
     environment.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M:%S") + "Z" if moment else "—"
     environment.filters["clock"] = lambda moment: moment.strftime("%H:%M:%S") if moment else "—"
     environment.globals["quote"] = lambda value: urlencode({"id": value})
