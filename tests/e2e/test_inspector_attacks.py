@@ -113,3 +113,12 @@ def test_bidi_overrides_in_a_senders_body_are_shown_escaped(stack: DevStack) -> 
         assert "\u202e" not in shown_body
         assert "\\u202e0001" in shown_body
         assert "\n" in shown_body  # still laid out on lines
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"])
+def test_another_method_is_refused_not_a_server_error(stack: DevStack, method: str) -> None:
+    """Anyone who can reach the port chooses the method: a 501 said the server failed."""
+    request = f"{method} /events HTTP/1.1\r\nHost: 127.0.0.1:{port_of(stack)}\r\nConnection: close\r\n\r\n"
+    answer = exchange(stack, request.encode())
+    assert answer.startswith(b"HTTP/1.1 405"), answer[:200]
+    assert b"Allow: GET, HEAD, POST" in answer

@@ -109,7 +109,9 @@ class Inspector:
             def do_GET(self) -> None:
                 inspector.handle(self)
 
-            do_POST = do_HEAD = do_GET  # noqa: N815
+            # Every other method a client may send is refused (405), not left to the
+            # base class's "501 Unsupported method", which says the server failed.
+            do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = do_GET  # noqa: N815
 
             def log_message(self, format: str, *args: Any) -> None:
                 return  # the dev stack's output is for deliveries, not page loads
@@ -162,6 +164,8 @@ class Inspector:
     def _checked(self, request: BaseHTTPRequestHandler, path: str, params: dict[str, str]) -> Response:
         if not self._host_is_ours(request.headers.get("Host", "")):
             return Response(421, "text/plain; charset=utf-8", b"this inspector answers only to its own address\n")
+        if request.command not in ("GET", "HEAD", "POST"):
+            return Response(405, "text/plain; charset=utf-8", b"GET, HEAD or POST only\n", {"Allow": "GET, HEAD, POST"})
         if request.command == "POST":
             form = self._form(request)
             if form is None:
