@@ -122,3 +122,21 @@ def test_another_method_is_refused_not_a_server_error(stack: DevStack, method: s
     answer = exchange(stack, request.encode())
     assert answer.startswith(b"HTTP/1.1 405"), answer[:200]
     assert b"Allow: GET, HEAD, POST" in answer
+
+
+def test_a_lone_surrogate_in_a_senders_json_is_shown_not_a_server_error(stack: DevStack) -> None:
+    """`"\\ud800"` is valid JSON in plain ASCII, but no UTF-8 can encode what it decodes to:
+    a page that re-shows the body as pretty JSON could not be sent at all (a 500)."""
+    secret = json.loads(stack.secrets_file.read_text())["stripe"][0]
+    body = b'{"id": "evt_lone_surrogate", "type": "invoice.paid", "object": "event", "data": {"note": "\\ud800"}}'
+    assert post(f"{stack.url}/webhooks/stripe", body, sign("stripe", body, secret=secret).headers)[0] == 202
+    forged = sign("stripe", body, secret="whsec_not_the_sources_secret_0123456789")
+    assert post(f"{stack.url}/webhooks/stripe", body, forged.headers)[0] == 401
+    listing = json.loads(stack.cli("rejected", "list", "--json", "--source", "stripe").stdout)
+    for url in (
+        f"{stack.inspector_url}event?id=stripe/evt_lone_surrogate",
+        f"{stack.inspector_url}rejected/request?" + urllib.parse.urlencode({"id": listing[-1]["id"]}),
+    ):
+        status, page, _ = fetch(url)
+        assert status == 200, page
+        assert "\\ud800" in page.split('<pre class="body">', 1)[1]
