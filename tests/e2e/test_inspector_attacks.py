@@ -140,3 +140,13 @@ def test_a_lone_surrogate_in_a_senders_json_is_shown_not_a_server_error(stack: D
         status, page, _ = fetch(url)
         assert status == 200, page
         assert "\\ud800" in page.split('<pre class="body">', 1)[1]
+
+
+def test_a_request_naming_two_hosts_is_refused(stack: DevStack) -> None:
+    """Only the first Host header was checked: one naming this server followed by another
+    naming any other (HTTP says a request with two is refused, 400) was answered."""
+    port = port_of(stack)
+    hosts = f"Host: 127.0.0.1:{port}\r\nHost: evil.example:{port}\r\n"
+    request = f"GET /events HTTP/1.1\r\n{hosts}Connection: close\r\n\r\n"
+    answer = exchange(stack, request.encode())
+    assert answer.startswith(b"HTTP/1.1 421"), answer[:200]

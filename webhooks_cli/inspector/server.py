@@ -162,7 +162,8 @@ class Inspector:
         self._send(request, response)
 
     def _checked(self, request: BaseHTTPRequestHandler, path: str, params: dict[str, str]) -> Response:
-        if not self._host_is_ours(request.headers.get("Host", "")):
+        hosts = request.headers.get_all("Host") or [""]
+        if len(hosts) != 1 or not self._host_is_ours(hosts[0]):
             return Response(421, "text/plain; charset=utf-8", b"this inspector answers only to its own address\n")
         if request.command not in ("GET", "HEAD", "POST"):
             return Response(405, "text/plain; charset=utf-8", b"GET, HEAD or POST only\n", {"Allow": "GET, HEAD, POST"})
