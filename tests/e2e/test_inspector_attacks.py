@@ -150,3 +150,21 @@ def test_a_request_naming_two_hosts_is_refused(stack: DevStack) -> None:
     request = f"GET /events HTTP/1.1\r\n{hosts}Connection: close\r\n\r\n"
     answer = exchange(stack, request.encode())
     assert answer.startswith(b"HTTP/1.1 421"), answer[:200]
+
+
+def test_a_request_that_never_finishes_does_not_hold_the_server_forever(stack: DevStack) -> None:
+    """Each connection has a thread: one that sends half a request (or half a form) and
+    then nothing held its thread for as long as it stayed open, with no limit on how many."""
+    port = port_of(stack)
+    for partial in (
+        b"GET /events HTTP/1.1\r\n",
+        f"POST /event/replay HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 100\r\n\r\ntoken=".encode(),
+    ):
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+            connection.sendall(partial)
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+        assert time.monotonic() - started < 20, answer[:200]
+        assert b"HTTP/1.1 5" not in answer

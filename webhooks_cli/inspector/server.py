@@ -33,6 +33,8 @@ from webhooks_cli.operations import StackOperations
 from webhooks_cli.terminal import printable
 
 MAX_FORM_BYTES = 16 * 1024
+# A browser's request arrives whole in milliseconds, and a page's refresh comes every 2 s.
+IDLE_SECONDS = 10
 STATIC = {"inspector.css": "text/css; charset=utf-8", "inspector.js": "text/javascript; charset=utf-8"}
 PAGE_SECURITY = {
     # Only what this server serves: no script, style, font or image from anywhere else,
@@ -105,6 +107,9 @@ class Inspector:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Each connection has a thread: one that stops sending part way (or stays idle
+            # between requests) is closed after this long, not kept for as long as it likes.
+            timeout = IDLE_SECONDS
 
             def do_GET(self) -> None:
                 inspector.handle(self)
@@ -197,7 +202,11 @@ class Inspector:
         if not length_header.isascii() or not length_header.isdigit() or int(length_header) > MAX_FORM_BYTES:
             request.close_connection = True
             return None
-        raw = request.rfile.read(int(length_header)).decode("utf-8", "replace")
+        try:
+            raw = request.rfile.read(int(length_header)).decode("utf-8", "replace")
+        except TimeoutError:  # a form that never arrives whole is no form
+            request.close_connection = True
+            return None
         form = {name: values[-1] for name, values in parse_qs(raw, keep_blank_values=True).items()}
         if not secrets.compare_digest(form.get("token", ""), self.token):
             return None
