@@ -168,3 +168,12 @@ def test_a_request_that_never_finishes_does_not_hold_the_server_forever(stack: D
                 answer += chunk
         assert time.monotonic() - started < 20, answer[:200]
         assert b"HTTP/1.1 5" not in answer
+
+
+def test_no_page_it_serves_can_be_framed_by_another_site(stack: DevStack) -> None:
+    """The inspector's pages said frame-ancestors 'none'; the API docs beside them did not
+    (default-src does not cover framing), so any site could frame them under its own."""
+    for path in ("events", "docs/"):
+        status, _, headers = fetch(stack.inspector_url + path)
+        assert status == 200
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], path
