@@ -177,3 +177,10 @@ def test_no_page_it_serves_can_be_framed_by_another_site(stack: DevStack) -> Non
         status, _, headers = fetch(stack.inspector_url + path)
         assert status == 200
         assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], path
+
+
+def test_a_non_ascii_token_is_refused_not_a_server_error(stack: DevStack) -> None:
+    """secrets.compare_digest raises TypeError for str holding non-ASCII: any client of
+    the port (or another site's form post) got a 500 instead of the refusal."""
+    status, page, _ = fetch(f"{stack.inspector_url}event/replay", data={"id": "stripe/evt_x", "token": "é"})
+    assert status == 403, page

@@ -208,7 +208,8 @@ class Inspector:
             request.close_connection = True
             return None
         form = {name: values[-1] for name, values in parse_qs(raw, keep_blank_values=True).items()}
-        if not secrets.compare_digest(form.get("token", ""), self.token):
+        # As bytes: compare_digest raises TypeError for a str holding non-ASCII.
+        if not secrets.compare_digest(form.get("token", "").encode(), self.token.encode()):
             return None
         return form
 
@@ -359,7 +360,7 @@ class Inspector:
         found = self.operations.events.find(envelope_id)
         if len(found) != 1:
             raise CliError(f"no event {envelope_id!r} in the ledger")
-        if not seen or not secrets.compare_digest(_version(found[0]), seen):
+        if not seen or not secrets.compare_digest(_version(found[0]).encode(), seen.encode()):
             raise CliError(
                 f"event {envelope_id!r} changed since this replay was confirmed (replayed already?): "
                 "open it again to see where it is and replay from there"
