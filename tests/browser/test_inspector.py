@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from tests.browser.conftest import PageWatch
 from tests.e2e.test_local_stack import post
@@ -151,7 +151,12 @@ def test_a_hostile_senders_fields_are_text_on_every_page_and_after_a_live_refres
     in attributes (data-id) and in links. The page's CSP would block inline script as
     well; this checks that no element is made at all."""
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def opened(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", opened)
     page.goto(stack.inspector_url)
     expect(page.get_by_role("heading", name="Deliveries")).to_be_visible()
 
