@@ -59,7 +59,9 @@ ASSET_CACHE = "public, max-age=3600"
 # Swagger UI styles elements inline and draws some icons as data: URIs.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; connect-src 'self'; font-src 'self' data:; base-uri 'none'; form-action 'none'"
+    "img-src 'self' data:; connect-src 'self'; font-src 'self' data:; base-uri 'none'; form-action 'none'; "
+    # Not framed by another site's page (default-src does not cover it).
+    "frame-ancestors 'none'"
 )
 
 INITIALIZER_SCRIPT = """\

@@ -9,15 +9,18 @@ from __future__ import annotations
 import json
 import os
 import re
+import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from tests.browser.conftest import PageWatch
+from tests.e2e.test_local_stack import post
 from tests.support.devstack import ROOT, DevStack, start_stack, stop
 from tests.support.project import break_checkout_handler, fixture_project
+from tests.support.signers import sign
 
 pytestmark = pytest.mark.browser
 
@@ -122,4 +125,55 @@ def test_the_api_docs_served_by_the_stack_render_the_receivers_route(
     page.goto(f"{stack.inspector_url}docs/")
     expect(page.locator(".opblock-summary-path").first).to_contain_text("/webhooks/{source}")
     expect(page.get_by_text("Envelope", exact=True).first).to_be_visible()
+    assert page_watch.page_errors == []
+
+
+HOSTILE = "\"'><img src=x onerror=alert(1)><script>alert(2)</script>"
+
+
+def test_a_hostile_senders_fields_are_text_on_every_page_and_after_a_live_refresh(
+    stack: DevStack, page: Page, page_watch: PageWatch
+) -> None:
+    """Ids, types, headers, query strings and bodies are the sender's: markup in them
+    stays text in the first render, in the rows the page's script swaps in (innerHTML),
+    in attributes (data-id) and in links. The page's CSP would block inline script as
+    well; this checks that no element is made at all."""
+    dialogs: list[str] = []
+
+    def opened(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", opened)
+    page.goto(stack.inspector_url)
+    expect(page.get_by_role("heading", name="Deliveries")).to_be_visible()
+
+    secret = json.loads(stack.secrets_file.read_text())["stripe"][0]
+    body = json.dumps({"id": "evt_" + HOSTILE, "type": "t" + HOSTILE, "object": "event", "note": HOSTILE}).encode()
+    url = f"{stack.url}/webhooks/stripe"
+    assert post(url, body, sign("stripe", body, secret=secret).headers)[0] == 202
+    forged = sign("stripe", body, secret="whsec_not_the_sources_secret_0123456789")
+    assert post(url + "?q=" + urllib.parse.quote(HOSTILE), body, {**forged.headers, "X-Note": HOSTILE})[0] == 401
+
+    hostile_row = page.locator("tr[data-status]").filter(has_text="onerror").first
+    expect(hostile_row).to_be_visible(timeout=LIVE_MS)  # swapped in by the live refresh
+    assert page.locator("main img, main script").count() == 0
+    event_row = page.locator("tr[data-status]").filter(has_text="stripe/evt_").filter(has_text="onerror")
+    expect(event_row.locator("td.id")).to_have_text(f"stripe/evt_{HOSTILE}")
+    assert event_row.get_attribute("data-id") == f"stripe/evt_{HOSTILE}"
+
+    event_row.locator("td.id a").click()
+    expect(page.get_by_role("heading", name=re.compile("Event"))).to_contain_text(HOSTILE)
+    expect(page.locator("pre.body")).to_contain_text("<script>alert(2)</script>")
+    assert page.locator("main img, main script").count() == 0
+
+    page.get_by_role("link", name="Rejected", exact=True).click()
+    page.locator('tr[data-status="rejected"] td.id a').first.click()
+    expect(page.locator("table.headers")).to_contain_text(HOSTILE)
+    assert page.locator("main img, main script").count() == 0
+    page.get_by_role("link", name="Verify again and accept…").click()
+    expect(page.get_by_role("heading", name="Are you sure?")).to_be_visible()
+    assert page.locator("main img, main script").count() == 0
+
+    assert dialogs == []
     assert page_watch.page_errors == []

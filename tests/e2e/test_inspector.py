@@ -53,6 +53,13 @@ def token_of(page: str) -> str:
     return found.group(1)
 
 
+def form_of(page: str) -> dict[str, str]:
+    """A confirmation page's form as its button posts it: every hidden field."""
+    form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page))
+    assert form.get("token") == token_of(page)
+    return form
+
+
 def accepted(stack: DevStack, event_type: str) -> str:
     """A stripe event sent as a user sends one (`webhooks send`), once it is processed."""
     sent = stack.cli("send", "stripe", "--type", event_type)
@@ -121,7 +128,8 @@ def test_a_replay_needs_the_pages_own_form_and_runs_the_handler_once_more(stack:
     status, confirm, _ = fetch(confirm_url)
     assert status == 200
     assert "already <strong>processed</strong>" in confirm
-    form = {"id": envelope_id, "force": "1", "token": token_of(confirm)}
+    form = form_of(confirm)
+    assert form["force"] == "1"
 
     # Another site's page posting to 127.0.0.1, with or without a guessed token: refused.
     assert fetch(confirm_url, data={**form, "token": "guess"})[0] == 403

@@ -186,6 +186,16 @@ def test_a_forgery_is_no_alteration_and_a_fixed_secret_verifies() -> None:
     assert (fixed.verifies, fixed.secret_index) == (True, 0)
 
 
+def test_a_lone_surrogate_in_the_senders_json_is_diagnosed_not_a_crash() -> None:
+    """`\\ud800` is valid JSON in ASCII; what it decodes to has no UTF-8 form, so the
+    re-serialised variants that keep non-ASCII unescaped cannot be made, only skipped."""
+    body = b'{"id": "evt_1", "object": "event", "type": "customer.updated", "data": {"note": "\\ud800"}}'
+    forged = sign("stripe", body, secret="whsec_forged_by_someone", timestamp=NOW)
+    request = _kept_as_received(forged.body, forged)
+    diagnosis = diagnose(SOURCES["stripe"], SECRETS["stripe"], request)
+    assert (diagnosis.verifies, diagnosis.alteration) == (False, None)
+
+
 def test_the_receiver_cold_start_loads_no_diagnosis() -> None:
     script = (
         "import sys, json\n"

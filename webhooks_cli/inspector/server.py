@@ -23,7 +23,7 @@ import jinja2
 from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_core.errors import WebhookError
-from webhook_core.ledger import STATUSES, LedgerError
+from webhook_core.ledger import STATUSES, EventRecord, LedgerError
 from webhooks_cli.apidocs import Response
 from webhooks_cli.aws import describe
 from webhooks_cli.dlq import Selection
@@ -33,6 +33,8 @@ from webhooks_cli.operations import StackOperations
 from webhooks_cli.terminal import printable
 
 MAX_FORM_BYTES = 16 * 1024
+# A browser's request arrives whole in milliseconds, and a page's refresh comes every 2 s.
+IDLE_SECONDS = 10
 STATIC = {"inspector.css": "text/css; charset=utf-8", "inspector.js": "text/javascript; charset=utf-8"}
 PAGE_SECURITY = {
     # Only what this server serves: no script, style, font or image from anywhere else,
@@ -64,6 +66,10 @@ def _environment() -> jinja2.Environment:
     # Ids, types and bodies come from whoever sent the request: control and bidi
     # characters are shown as escapes, as on the terminal, so one name cannot pose as another.
     environment.filters["printable"] = printable
+    # A body is the sender's too, shown on its lines: the same escapes within each line.
+    environment.filters["printable_lines"] = lambda text: "\n".join(
+        "\t".join(printable(part) for part in line.split("\t")) for line in text.split("\n")
+    )
     environment.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M:%S") + "Z" if moment else "—"
     environment.filters["clock"] = lambda moment: moment.strftime("%H:%M:%S") if moment else "—"
     environment.globals["quote"] = lambda value: urlencode({"id": value})
@@ -93,11 +99,16 @@ class Inspector:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Each connection has a thread: one that stops sending part way (or stays idle
+            # between requests) is closed after this long, not kept for as long as it likes.
+            timeout = IDLE_SECONDS
 
             def do_GET(self) -> None:
                 inspector.handle(self)
 
-            do_POST = do_HEAD = do_GET  # noqa: N815
+            # Every other method a client may send is refused (405), not left to the
+            # base class's "501 Unsupported method", which says the server failed.
+            do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = do_GET  # noqa: N815
 
             def log_message(self, format: str, *args: Any) -> None:
                 return  # the dev stack's output is for deliveries, not page loads
@@ -125,6 +136,12 @@ class Inspector:
     # --- one request ------------------------------------------------------------
 
     def handle(self, request: BaseHTTPRequestHandler) -> None:
+        if request.command == "POST" or _has_body(request):
+            # A body this server does not read (a post refused for its Host or Origin, a
+            # chunked one, a GET's) would be parsed as the next request on a kept-alive
+            # connection: one naming 127.0.0.1, past the Host check that refused the first.
+            # So the connection ends with the answer; posts are rare (a replay's click).
+            request.close_connection = True
         url = urlsplit(request.path)
         params = {name: values[-1] for name, values in parse_qs(url.query, keep_blank_values=True).items()}
         try:
@@ -143,8 +160,11 @@ class Inspector:
         self._send(request, response)
 
     def _checked(self, request: BaseHTTPRequestHandler, path: str, params: dict[str, str]) -> Response:
-        if not self._host_is_ours(request.headers.get("Host", "")):
+        hosts = request.headers.get_all("Host") or [""]
+        if len(hosts) != 1 or not self._host_is_ours(hosts[0]):
             return Response(421, "text/plain; charset=utf-8", b"this inspector answers only to its own address\n")
+        if request.command not in ("GET", "HEAD", "POST"):
+            return Response(405, "text/plain; charset=utf-8", b"GET, HEAD or POST only\n", {"Allow": "GET, HEAD, POST"})
         if request.command == "POST":
             form = self._form(request)
             if form is None:
@@ -176,9 +196,14 @@ class Inspector:
         if not length_header.isascii() or not length_header.isdigit() or int(length_header) > MAX_FORM_BYTES:
             request.close_connection = True
             return None
-        raw = request.rfile.read(int(length_header)).decode("utf-8", "replace")
+        try:
+            raw = request.rfile.read(int(length_header)).decode("utf-8", "replace")
+        except TimeoutError:  # a form that never arrives whole is no form
+            request.close_connection = True
+            return None
         form = {name: values[-1] for name, values in parse_qs(raw, keep_blank_values=True).items()}
-        if not secrets.compare_digest(form.get("token", ""), self.token):
+        # As bytes: compare_digest raises TypeError for a str holding non-ASCII.
+        if not secrets.compare_digest(form.get("token", "").encode(), self.token.encode()):
             return None
         return form
 
@@ -239,7 +264,13 @@ class Inspector:
         detail = views.event_detail(self.operations, _required(params, "id"), full=False, with_body=False)
         back = "/event?" + urlencode({"id": detail.record.id})
         return self._page(
-            "confirm.html", tab="events", action="event", subject=detail.record.id, detail=detail, back=back
+            "confirm.html",
+            tab="events",
+            action="event",
+            subject=detail.record.id,
+            seen=_version(detail.record),
+            detail=detail,
+            back=back,
         )
 
     def _rejected_page(self, params: dict[str, str]) -> Response:
@@ -263,7 +294,13 @@ class Inspector:
         detail = views.rejected_detail(self.operations, _required(params, "id"))
         back = "/rejected/request?" + urlencode({"id": detail.request.id})
         return self._page(
-            "confirm.html", tab="rejected", action="rejected", subject=detail.request.id, detail=detail, back=back
+            "confirm.html",
+            tab="rejected",
+            action="rejected",
+            subject=detail.request.id,
+            seen="",
+            detail=detail,
+            back=back,
         )
 
     def _dead_page(self, params: dict[str, str]) -> Response:
@@ -283,7 +320,13 @@ class Inspector:
     def _dead_confirm(self, params: dict[str, str]) -> Response:
         detail = views.event_detail(self.operations, _required(params, "id"), full=False, with_body=False)
         return self._page(
-            "confirm.html", tab="dead", action="dead", subject=detail.record.id, detail=detail, back="/dead-letters"
+            "confirm.html",
+            tab="dead",
+            action="dead",
+            subject=detail.record.id,
+            seen=_version(detail.record),
+            detail=detail,
+            back="/dead-letters",
         )
 
     # --- changes (each asked for on a confirmation page first) --------------------
@@ -291,6 +334,8 @@ class Inspector:
     def _change(self, path: str, form: dict[str, str]) -> Response:
         subject = _required(form, "id")
         with self._stack_access:
+            if path in ("/event/replay", "/dead-letters/replay"):
+                self._unchanged_since_confirmed(subject, form.get("seen", ""))
             if path == "/event/replay":
                 return self._replayed_event(subject, force=form.get("force") == "1")
             if path == "/dead-letters/replay":
@@ -301,6 +346,19 @@ class Inspector:
                     "rejected", accepted.sentence(), back=("/rejected/request?" + urlencode({"id": subject}))
                 )
         return self._page("problem.html", status=404, message=f"nothing to do at {path}")
+
+    def _unchanged_since_confirmed(self, envelope_id: str, seen: str) -> None:
+        """A confirmation is for the event as its page showed it. Reloading the Done page
+        posts the form again, and so does a second tab on the same confirmation: by then
+        the replay has moved the record on, and a forced replay would run it once more."""
+        found = self.operations.events.find(envelope_id)
+        if len(found) != 1:
+            raise CliError(f"no event {envelope_id!r} in the ledger")
+        if not seen or not secrets.compare_digest(_version(found[0]).encode(), seen.encode()):
+            raise CliError(
+                f"event {envelope_id!r} changed since this replay was confirmed (replayed already?): "
+                "open it again to see where it is and replay from there"
+            )
 
     def _replayed_event(self, envelope_id: str, *, force: bool) -> Response:
         events = self.operations.events
@@ -349,6 +407,16 @@ class Inspector:
         request.end_headers()
         if request.command != "HEAD":
             request.wfile.write(response.body)
+
+
+def _version(record: EventRecord) -> str:
+    """What changes whenever an event's record does (a replay, a delivery, an attempt)."""
+    updated = record.updated_at.isoformat() if record.updated_at else ""
+    return f"{record.status}|{record.attempts}|{record.deliveries}|{len(record.history)}|{updated}"
+
+
+def _has_body(request: BaseHTTPRequestHandler) -> bool:
+    return "Transfer-Encoding" in request.headers or (request.headers.get("Content-Length") or "0").strip() != "0"
 
 
 def _required(params: dict[str, str], name: str) -> str:

@@ -48,11 +48,14 @@ def _json_variants(body: bytes) -> list[tuple[str, bytes]]:
                 ("indented 2", {"indent": 2}),
             ):
                 text = json.dumps(document, sort_keys=sort_keys, ensure_ascii=ascii_only, **options)
+                try:
+                    encoded = text.encode("utf-8")
+                except UnicodeEncodeError:
+                    # A lone surrogate ("\ud800" in the sender's JSON) has no UTF-8 form:
+                    # no sender signed this variant, and the body is the sender's to choose.
+                    continue
                 variants.append(
-                    (
-                        f"JSON re-serialised in transit (the signed body was {name}{order}{escaped})",
-                        text.encode("utf-8"),
-                    )
+                    (f"JSON re-serialised in transit (the signed body was {name}{order}{escaped})", encoded)
                 )
     return variants
 
