@@ -198,7 +198,7 @@ def _banner(stack: Any, project: Project, env_file: Path | None) -> None:
         console.print(f"[bold]Webhooks[/bold]      POST {stack.url}/webhooks/<source>")
     if stack.inspector is not None:
         # On lines of their own, as the README shows them: a terminal makes each a link.
-        console.print(f"inspector: {stack.inspector.url}")
+        console.print(f"inspector: {escape(stack.inspector.login_url)}")
         if stack.inspector.docs is not None:
             console.print(f"api docs: {stack.inspector.url}docs/")
     _print_state(stack)

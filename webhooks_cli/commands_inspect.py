@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 import click
+from rich.markup import escape
 
 from webhooks_cli.commands_ops import TargetChoice, aws_errors, console, target_options
 from webhooks_cli.errors import CliError
@@ -34,7 +35,7 @@ def inspect(port: int, for_seconds: float | None, target_choice: TargetChoice) -
     except OSError as exc:
         raise CliError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}): try --port {port + 1}") from None
     inspector.start()
-    console.print(f"inspector: {inspector.url}  ({target.description}; Ctrl-C stops it)")
+    console.print(f"inspector: {escape(inspector.login_url)}  ({target.description}; Ctrl-C stops it)")
     if docs is not None:
         console.print(f"api docs: {inspector.url}docs/")
     try:

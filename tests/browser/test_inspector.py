@@ -59,7 +59,7 @@ def sent(stack: DevStack, *arguments: str) -> str:
 def test_deliveries_appear_live_and_a_dead_letter_is_replayed_once_from_the_page(
     stack: DevStack, broken_project: tuple[Path, Callable[[], None]], page: Page, page_watch: PageWatch
 ) -> None:
-    page.goto(stack.inspector_url)
+    page.goto(stack.inspector_login)
     expect(page.get_by_role("heading", name="Deliveries")).to_be_visible()
 
     # Sent while the page is open: each appears without a reload.
@@ -145,7 +145,7 @@ def test_a_hostile_senders_fields_are_text_on_every_page_and_after_a_live_refres
         dialog.dismiss()
 
     page.on("dialog", opened)
-    page.goto(stack.inspector_url)
+    page.goto(stack.inspector_login)
     expect(page.get_by_role("heading", name="Deliveries")).to_be_visible()
 
     secret = json.loads(stack.secrets_file.read_text())["stripe"][0]

@@ -17,6 +17,7 @@ import pytest
 
 from tests.e2e.conftest import ROOT, DevStack, assert_nothing_leaked, start_stack, stop
 from tests.e2e.test_local_stack import post
+from tests.support.devstack import INSPECTOR_KEYS
 from tests.support.leaks import WATCH
 from tests.support.signers import sign
 
@@ -36,15 +37,24 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
 
 
 def fetch(
-    url: str, *, data: dict[str, str] | None = None, headers: dict[str, str] | None = None
+    url: str, *, data: dict[str, str] | None = None, headers: dict[str, str] | None = None, opened: bool = True
 ) -> tuple[int, str, dict[str, str]]:
+    """`url` as a browser that `opened` the banner's link asks for it (with its cookie)."""
     body = urllib.parse.urlencode(data).encode() if data is not None else None
-    request = urllib.request.Request(url, data=body, headers=headers or {})  # noqa: S310 - 127.0.0.1 only
+    sent = {**(cookie_for(url) if opened else {}), **(headers or {})}
+    request = urllib.request.Request(url, data=body, headers=sent)  # noqa: S310 - 127.0.0.1 only
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             return response.status, response.read().decode(), dict(response.headers)
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode(), dict(error.headers)
+
+
+def cookie_for(url: str) -> dict[str, str]:
+    base = re.match(r"http://127\.0\.0\.1:(\d+)/", url)
+    assert base, url
+    key = INSPECTOR_KEYS[base.group(0)]
+    return {"Cookie": f"webhooks-inspector-{base.group(1)}={key}"}
 
 
 def token_of(page: str) -> str:
@@ -76,6 +86,36 @@ def test_the_banner_names_the_inspector_and_the_api_docs(stack: DevStack) -> Non
     assert status == 200
     assert "<h1>Deliveries</h1>" in page
     assert "default-src 'self'" in headers["Content-Security-Policy"]
+
+
+def test_the_pages_open_only_with_the_key_the_banner_printed(stack: DevStack) -> None:
+    """Any user or process on the machine reaches 127.0.0.1: the link's key lets in only
+    who has the printed link, swapped at once for a cookie other sites' requests lack."""
+    status, page, _ = fetch(f"{stack.inspector_url}events", opened=False)
+    assert status == 401
+    assert "open the inspector from the link its command printed" in page
+    assert fetch(f"{stack.inspector_url}events?key=guessed", opened=False)[0] == 401
+    wrong = {"Cookie": f"webhooks-inspector-{stack.inspector_url.rsplit(':', 1)[1].rstrip('/')}=guessed"}
+    assert fetch(f"{stack.inspector_url}events", headers=wrong, opened=False)[0] == 401
+    assert fetch(f"{stack.inspector_url}events/rows", opened=False)[0] == 401
+
+    opener = urllib.request.build_opener(NoRedirect)
+    with pytest.raises(urllib.error.HTTPError) as redirected:
+        opener.open(stack.inspector_login, timeout=30)
+    assert redirected.value.code == 303
+    assert redirected.value.headers["Location"] == "/"  # the address bar keeps no key
+    cookie = redirected.value.headers["Set-Cookie"]
+    assert cookie.startswith(f"webhooks-inspector-{stack.inspector_url.rsplit(':', 1)[1].rstrip('/')}=")
+    assert "HttpOnly" in cookie
+    assert "SameSite=Strict" in cookie
+    # Its script, style and API docs hold nothing of the stack's: they need no key.
+    assert fetch(f"{stack.inspector_url}static/inspector.js", opened=False)[0] == 200
+    assert fetch(f"{stack.inspector_url}docs/", opened=False)[0] == 200
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
 
 
 def test_deliveries_show_accepted_events_and_rejected_requests_with_their_reason(stack: DevStack) -> None:
@@ -220,4 +260,4 @@ def test_a_huge_or_bodiless_post_changes_nothing(stack: DevStack) -> None:
 
 def test_the_project_readme_links_the_inspector() -> None:
     readme = (Path(ROOT) / "README.md").read_text()
-    assert "inspector: http://127.0.0.1:3100/" in readme
+    assert "inspector: http://127.0.0.1:3100/?key=" in readme

@@ -57,14 +57,20 @@ def test_a_refused_posts_body_is_never_read_as_a_second_request(stack: DevStack,
     confirmation page with the form token. A chunked body was never read at all."""
     envelope_id = accepted(stack, "invoice.payment_failed")
     port = port_of(stack)
+    # Both carry the cookie of a browser that opened the inspector's link.
+    cookie = f"Cookie: {stack.inspector_cookie['Cookie']}\r\n"
     smuggled = (
-        f"GET /event/replay?{urllib.parse.urlencode({'id': envelope_id})} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+        f"GET /event/replay?{urllib.parse.urlencode({'id': envelope_id})} HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{port}\r\n{cookie}\r\n"
     ).encode()
-    headers = {
-        "host": f"Host: evil.example:{port}\r\nContent-Length: {len(smuggled)}\r\n",
-        "origin": f"Host: 127.0.0.1:{port}\r\nOrigin: https://evil.example\r\nContent-Length: {len(smuggled)}\r\n",
-        "chunked": f"Host: 127.0.0.1:{port}\r\nTransfer-Encoding: chunked\r\n",
-    }[refused_by]
+    headers = (
+        cookie
+        + {
+            "host": f"Host: evil.example:{port}\r\nContent-Length: {len(smuggled)}\r\n",
+            "origin": f"Host: 127.0.0.1:{port}\r\nOrigin: https://evil.example\r\nContent-Length: {len(smuggled)}\r\n",
+            "chunked": f"Host: 127.0.0.1:{port}\r\nTransfer-Encoding: chunked\r\n",
+        }[refused_by]
+    )
     request = f"POST /event/replay HTTP/1.1\r\n{headers}Content-Type: text/plain\r\n\r\n".encode()
     answer = exchange(stack, request + smuggled)
     assert answer.startswith((b"HTTP/1.1 403", b"HTTP/1.1 421")), answer[:200]

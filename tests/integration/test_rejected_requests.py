@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from typing import Any
 
@@ -221,9 +222,15 @@ def test_webhooks_inspect_serves_a_deployed_stack_on_this_machine_only(operated_
     try:
         assert process.stdout is not None
         banner = process.stdout.readline()
-        found = re.match(r"inspector: (http://127\.0\.0\.1:\d+/)\s+\(stack deployed;", banner)
+        found = re.match(r"inspector: (http://127\.0\.0\.1:(\d+)/)\?key=(\S+)\s+\(stack deployed;", banner)
         assert found, banner + process.stdout.read(2000)
-        with urllib.request.urlopen(found.group(1) + "events/rows", timeout=30) as response:  # noqa: S310
+        url, port, key = found.groups()
+        with pytest.raises(urllib.error.HTTPError) as locked:  # the pages open only with the printed key
+            urllib.request.urlopen(url + "events/rows", timeout=30)  # noqa: S310
+        assert locked.value.code == 401
+        cookie = {"Cookie": f"webhooks-inspector-{port}={key}"}
+        opened = urllib.request.Request(url + "events/rows", headers=cookie)  # noqa: S310
+        with urllib.request.urlopen(opened, timeout=30) as response:  # noqa: S310
             rows = response.read().decode()
         assert f'data-id="{outcome.envelope_id}"' in rows
         assert "signature_mismatch" in rows

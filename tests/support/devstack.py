@@ -22,6 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # What the tests set for the functions they run in process, which a user's shell does not.
 NOT_PASSED_ON = ("SOURCES_FILE", "HANDLERS_MODULE", "POWERTOOLS_SERVICE_NAME")
 STARTUP_SECONDS = 60
+# Each running stack's inspector address and the key its banner printed, for a test's
+# HTTP client to send as the browser that opened the link would (its cookie).
+INSPECTOR_KEYS: dict[str, str] = {}
 
 
 @dataclass
@@ -29,8 +32,10 @@ class DevStack:
     process: subprocess.Popen[str]
     url: str = ""
     aws_endpoint: str = ""
-    # The inspector page (and the API docs under docs/), as its banner line says.
+    # The inspector page (and the API docs under docs/), and the key its banner line's
+    # link carries (the pages open only with it: `inspector_login`, or `inspector_cookie`).
     inspector_url: str = ""
+    inspector_key: str = ""
     lines: list[str] = field(default_factory=list)
     secrets_file: Path = Path()
     project_dir: Path = ROOT
@@ -42,6 +47,17 @@ class DevStack:
     @property
     def state_file(self) -> Path:
         return self.secrets_file.with_name("dev-state.json")
+
+    @property
+    def inspector_login(self) -> str:
+        """The link the banner prints: it opens the inspector in a browser."""
+        return f"{self.inspector_url}?key={self.inspector_key}"
+
+    @property
+    def inspector_cookie(self) -> dict[str, str]:
+        """The header a browser sends once it opened `inspector_login`."""
+        port = self.inspector_url.rstrip("/").rsplit(":", 1)[1]
+        return {"Cookie": f"webhooks-inspector-{port}={self.inspector_key}"}
 
     def output(self) -> str:
         return "\n".join(self.lines)
@@ -146,8 +162,11 @@ def start_stack(
     found = re.search(r"(http://127\.0\.0\.1:\d+)", webhooks)
     stack.url = found.group(1) if found else ""
     stack.aws_endpoint = re.search(r"(http://127\.0\.0\.1:\d+)", emulator).group(1)  # type: ignore[union-attr]
-    inspector = [line for line in stack.lines if line.startswith("inspector: http://127.0.0.1:")]
-    stack.inspector_url = inspector[0].removeprefix("inspector: ").strip() if inspector else ""
+    for line in stack.lines:
+        printed = re.match(r"inspector: (http://127\.0\.0\.1:\d+/)\?key=(\S+)", line)
+        if printed:
+            stack.inspector_url, stack.inspector_key = printed.groups()
+            INSPECTOR_KEYS[stack.inspector_url] = stack.inspector_key
     return stack
 
 

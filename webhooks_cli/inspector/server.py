@@ -14,6 +14,7 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable
+from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any, Protocol
@@ -90,6 +91,8 @@ class Inspector:
         self.operations = operations
         self.docs = docs
         self.token = secrets.token_urlsafe(24)
+        # Who may open the pages at all: the printed link carries it (see _unlocked).
+        self.key = secrets.token_urlsafe(24)
         self.templates = _environment()
         # One request at a time reaches the stack: two clicks on one button must not run a
         # handler twice, the code shared with the CLI keeps caches that are not thread-safe,
@@ -124,6 +127,16 @@ class Inspector:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def login_url(self) -> str:
+        """The address its command prints: the key in it opens the pages in that browser."""
+        return f"{self.url}?key={self.key}"
+
+    @property
+    def _cookie(self) -> str:
+        # Cookies are kept per host, not per port: each inspector has a name of its own.
+        return f"webhooks-inspector-{self.port}"
 
     def start(self) -> None:
         self._thread.start()
@@ -165,6 +178,10 @@ class Inspector:
             return Response(421, "text/plain; charset=utf-8", b"this inspector answers only to its own address\n")
         if request.command not in ("GET", "HEAD", "POST"):
             return Response(405, "text/plain; charset=utf-8", b"GET, HEAD or POST only\n", {"Allow": "GET, HEAD, POST"})
+        if not self._opens_without_key(path):
+            refused = self._unlocked(request, path, params)
+            if refused is not None:
+                return refused
         if request.command == "POST":
             form = self._form(request)
             if form is None:
@@ -184,6 +201,35 @@ class Inspector:
         with self._stack_access:
             return route(params)
 
+    def _opens_without_key(self, path: str) -> bool:
+        """Its script, style and the API docs hold nothing of the stack's."""
+        return path.startswith(("/static/", "/docs")) or path == "/openapi.json"
+
+    def _unlocked(self, request: BaseHTTPRequestHandler, path: str, params: dict[str, str]) -> Response | None:
+        """None when the request carries this inspector's key (its cookie), else the answer.
+        Any user or process on this machine can reach 127.0.0.1; with `--stack` the pages
+        act with the operator's AWS credentials, so only who has the printed link gets in.
+        The link's key is swapped at once for a cookie scripts cannot read and other sites'
+        requests do not carry, and the address bar keeps no key."""
+        given = params.get("key")
+        if given is not None and request.command == "GET" and _same(given, self.key):
+            cookie = f"{self._cookie}={self.key}; HttpOnly; SameSite=Strict; Path=/"
+            return Response(303, "text/plain; charset=utf-8", b"", {"Location": path, "Set-Cookie": cookie})
+        cookies = SimpleCookie()
+        try:
+            cookies.load(request.headers.get("Cookie") or "")
+        except CookieError:
+            cookies = SimpleCookie()
+        held = cookies.get(self._cookie)
+        if held is not None and _same(held.value, self.key):
+            return None
+        return self._page(
+            "problem.html",
+            status=401,
+            message="open the inspector from the link its command printed (inspector: http://127.0.0.1:…/?key=…): "
+            "the key keeps other users of this machine out",
+        )
+
     def _host_is_ours(self, host: str) -> bool:
         return host in {f"127.0.0.1:{self.port}", f"localhost:{self.port}", f"[::1]:{self.port}"}
 
@@ -202,8 +248,7 @@ class Inspector:
             request.close_connection = True
             return None
         form = {name: values[-1] for name, values in parse_qs(raw, keep_blank_values=True).items()}
-        # As bytes: compare_digest raises TypeError for a str holding non-ASCII.
-        if not secrets.compare_digest(form.get("token", "").encode(), self.token.encode()):
+        if not _same(form.get("token", ""), self.token):
             return None
         return form
 
@@ -354,7 +399,7 @@ class Inspector:
         found = self.operations.events.find(envelope_id)
         if len(found) != 1:
             raise CliError(f"no event {envelope_id!r} in the ledger")
-        if not seen or not secrets.compare_digest(_version(found[0]).encode(), seen.encode()):
+        if not seen or not _same(_version(found[0]), seen):
             raise CliError(
                 f"event {envelope_id!r} changed since this replay was confirmed (replayed already?): "
                 "open it again to see where it is and replay from there"
@@ -407,6 +452,11 @@ class Inspector:
         request.end_headers()
         if request.command != "HEAD":
             request.wfile.write(response.body)
+
+
+def _same(given: str, expected: str) -> bool:
+    """In constant time, as bytes: compare_digest raises TypeError for a str holding non-ASCII."""
+    return secrets.compare_digest(given.encode(), expected.encode())
 
 
 def _version(record: EventRecord) -> str:
