@@ -72,6 +72,9 @@ window.addEventListener("load", function () {
     deepLinking: true,
     // Swagger UI would send the document to its online validator for a badge.
     validatorUrl: null,
+    // No "Try it out": a webhook must be signed as its provider signs it (`webhooks send`
+    // does), and the API, like API Gateway's, answers no cross-origin request.
+    supportedSubmitMethods: [],
     presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
     layout: "BaseLayout",
   });

@@ -201,7 +201,7 @@ def _print_letter(letter: DeadLetter, *, full: bool = False) -> None:
     if record is not None:
         console.print(f"[bold]ledger[/bold]       {record.view()} after {record.attempts} attempt(s)")
     if record is not None and record.last_error:
-        when = record.updated_at.isoformat() if record.updated_at else "?"
+        when = letter.failed_at.isoformat() if letter.failed_at else "?"
         console.print(f"[bold]last failure[/bold] {shown(letter.last_error)}  ({when})")
         console.print("             (`webhooks events show` gives its whole timeline)")
     else:

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from webhook_core.body_store import BodyStore
 from webhook_core.envelope import BodyRef, Envelope
 from webhook_core.errors import BodyStoreError
-from webhook_core.ledger import FINISHED, DynamoDBLedger, EventRecord
+from webhook_core.ledger import FINISHED, DynamoDBLedger, EventRecord, Transition
 from webhooks_cli.errors import CliError
 from webhooks_cli.replaying import (
     ALREADY_PROCESSED,
@@ -66,9 +66,28 @@ class DeadLetter:
 
     @property
     def receive_count(self) -> int:
+        """The attempts that ended in the DLQ, as the ledger numbered them: SQS's own count
+        on a dead letter also counts each listing's receive, and the record's attempts go
+        on counting once the event is replayed."""
+        dead = self._dead_step
+        if dead is not None and dead.attempt:
+            return dead.attempt
         if self.record is not None and self.record.attempts:
             return self.record.attempts
         return int(self.attributes.get("ApproximateReceiveCount", "0"))
+
+    @property
+    def failed_at(self) -> datetime | None:
+        """When it was dead-lettered (not when its record last changed: a replay moves that)."""
+        dead = self._dead_step
+        if dead is not None:
+            return dead.at
+        return self.record.updated_at if self.record is not None else None
+
+    @property
+    def _dead_step(self) -> Transition | None:
+        history = self.record.history if self.record is not None else ()
+        return next((step for step in reversed(history) if step.status == "dead"), None)
 
     @property
     def sent_at(self) -> datetime:
@@ -121,7 +140,7 @@ class DeadLetter:
             "receive_count": self.receive_count,
             "last_error": self.last_error,
             "status": self.record.view() if self.record else None,
-            "failed_at": self.record.updated_at.isoformat() if self.record and self.record.updated_at else None,
+            "failed_at": self.failed_at.isoformat() if self.failed_at else None,
             "sent_at": self.sent_at.isoformat(),
             "age_seconds": int((now - self.sent_at).total_seconds()),
         }

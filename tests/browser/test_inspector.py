@@ -95,6 +95,11 @@ def test_deliveries_appear_live_and_a_dead_letter_is_replayed_once_from_the_page
     expect(page.locator('[data-field="reason"]')).to_contain_text("signature_mismatch")
     expect(page.locator('[data-field="diagnosis"]')).to_contain_text("no secret of the source matched")
 
+    # A dead event's own page offers to move its dead letter back (a replay from the
+    # archive would leave the letter in the DLQ).
+    page.goto(f"{stack.inspector_url}event?" + urllib.parse.urlencode({"id": broken}))
+    expect(page.locator("p.actions a.button")).to_have_text(["Replay its dead letter…"])
+
     # The dead letter, with its error; fixed, then replayed from the page.
     page.get_by_role("link", name="Dead letters", exact=True).click()
     dead = page.locator(f'tr[data-id="{broken}"]')
@@ -114,6 +119,11 @@ def test_deliveries_appear_live_and_a_dead_letter_is_replayed_once_from_the_page
     stack.wait_for(rf"processed\s+{re.escape(broken)}\b", timeout=30)
     processed = [line for line in stack.lines if re.search(rf"\bprocessed\s+{re.escape(broken)}\b", line)]
     assert len(processed) == 1, processed
+    # Its error is history now: on its page, not in red in the list.
+    expect(page.locator('[data-field="last-error"]')).to_contain_text("from an earlier attempt")
+    page.get_by_role("link", name="Deliveries", exact=True).click()
+    expect(page.locator(f'tr[data-id="{broken}"]')).to_have_attribute("data-status", "processed")
+    expect(page.locator(f'tr[data-id="{broken}"] td.error')).to_have_text("")
 
     assert page_watch.console_errors == []
     assert page_watch.page_errors == []

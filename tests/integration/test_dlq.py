@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -195,3 +196,27 @@ def test_an_already_processed_envelope_is_skipped_unless_forced(dead: Dead) -> N
     record = dead.dlq.ledger.get(done)
     assert record is not None
     assert record.status == "queued"  # reopened: the processor runs it once more
+
+
+def test_a_dead_letter_replayed_from_the_archive_still_says_when_and_after_how_many_receives_it_died(
+    dead: Dead,
+) -> None:
+    """`events replay` runs a dead event again from the archive (its letter stays until
+    purged): its record's attempts and time move on, the letter's receives and failure
+    time do not."""
+    replayed = dead.ids[0]
+    died_at = dead.dlq.ledger.get(replayed).updated_at  # type: ignore[union-attr]
+    assert dead.dlq.ledger.reopen(replayed, now=time.time() + 1, force=True) is None
+    record = dead.dlq.ledger.get(replayed)
+    assert record is not None
+    later = time.time() + 5
+    lock = dead.dlq.ledger.lock(record, attempt=1, lock_until=later + 30, now=later, archive=None)
+    assert lock.run
+    dead.dlq.ledger.finish(replayed, "processed", token=lock.token, now=later)
+    assert dead.dlq.ledger.get(replayed).attempts == 6  # type: ignore[union-attr]
+
+    (letter,) = dead.dlq.select(Selection(ids=(replayed,)))
+    assert letter.receive_count == 5
+    assert letter.failed_at == died_at
+    document = letter.as_json(datetime.now(UTC))
+    assert (document["receive_count"], document["failed_at"]) == (5, died_at.isoformat())  # type: ignore[union-attr]

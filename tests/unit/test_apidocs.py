@@ -110,3 +110,10 @@ def test_a_caller_changing_an_answers_headers_does_not_change_the_next_answer() 
     docs = ApiDocs(COMMITTED)
     served(docs, "/docs/").headers["Set-Cookie"] = "x=1"
     assert "Set-Cookie" not in served(docs, "/docs/").headers
+
+
+def test_the_docs_offer_no_try_it_out_which_could_only_send_an_unsigned_webhook() -> None:
+    docs = ApiDocs(COMMITTED, api_url="http://127.0.0.1:3000")
+    script = docs.respond("/docs/initializer.js")
+    assert script is not None
+    assert "supportedSubmitMethods: []" in script.body.decode()

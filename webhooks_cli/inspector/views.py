@@ -31,6 +31,8 @@ MAX_READ = 1_000
 # What an event page shows of a body before "show all".
 SHOWN_BODY_CHARS = 20_000
 REJECTED = "rejected"
+# Statuses whose last error is the event's present trouble.
+UNFINISHED = ("received", "queued", "processing", "failed", "dead")
 
 
 class BadRequestError(CliError):
@@ -91,8 +93,9 @@ class Rows:
 
 
 def _latency(record: EventRecord) -> str:
-    """Received to the handler's first outcome (processed, unhandled, stale or dead)."""
-    for step in record.history:
+    """Received to the handler's latest outcome (processed, unhandled, stale or dead):
+    for an event replayed after it died, to when it was finally processed."""
+    for step in reversed(record.history):
         if step.status in (*FINISHED, "dead"):
             return _duration((step.at - record.received_at).total_seconds())
     return ""
@@ -126,7 +129,8 @@ def event_row(record: EventRecord, now: float) -> Row:
         deliveries=str(record.deliveries),
         attempts=str(record.attempts),
         latency=_latency(record),
-        error=_error(record)[:200],
+        # An error the event got past (processed after a replay) is history, on its page.
+        error=_error(record)[:200] if record.view(now) in UNFINISHED else "",
         link="/event?id=",
     )
 

@@ -23,7 +23,7 @@ async function refresh(body, indicator) {
       }
     }
     if (indicator) {
-      indicator.textContent = "live · " + new Date().toLocaleTimeString();
+      indicator.textContent = "live · " + new Date().toISOString().slice(11, 19) + "Z";
       indicator.classList.remove("stale");
     }
   } catch (error) {
