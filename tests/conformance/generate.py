@@ -106,6 +106,9 @@ KIND_FIELDS: dict[str, dict[str, str]] = {
     "twilio": {"id_header": "I-Twilio-Idempotency-Token", "type_path": "type"},
 }
 FIELD_OPTIONS = ("id_header", "id_path", "type_header", "type_path")
+# Presets whose provider's SDK verifies but cannot sign: the accepted cases signed by
+# `reference_headers` are checked by it (tests/unit/test_presets.py), by signature header.
+CHECKED_BY = {"cronofy-hmac-sha256": "pycronofy's Client.hmac_valid"}
 DEFAULT_TOLERANCE = {"paddle": 5}
 ED25519_DEFAULTS = {
     "header": "X-Signature-Ed25519",
@@ -311,7 +314,8 @@ def reference_headers(
         content = content.replace(placeholder, value)
     content = content.replace(b"{body}", body)
     mac = hmac.new(key, content, getattr(hashlib, recipe.get("algorithm", "sha256"))).digest()
-    encoded = mac.hex() if recipe.get("encoding", "hex") == "hex" else base64.b64encode(mac).decode()
+    encoding = recipe.get("encoding", "hex")
+    encoded = mac.hex() if encoding == "hex" else base64.b64encode(mac).decode()
     headers: dict[str, str] = {}
     if recipe.get("signature_format") == "keyed_list":
         parts = [f"{recipe['timestamp_key']}={sent}"] if recipe.get("timestamp_key") else []
@@ -378,10 +382,11 @@ def signed_headers(  # noqa: PLR0911 - one return per provider library
     if kind == "basic":
         return {"Authorization": "Basic " + base64.b64encode(secret.encode()).decode()}, {}, "RFC 7617"
     recipe = KIND_RECIPES.get(kind, options)
+    checked_by = CHECKED_BY.get(recipe.get("header", "").lower())
     return (
         reference_headers(recipe, body, secret, timestamp, EVENT_ID, url),
         {},
-        "the documented algorithm (reference_headers)",
+        "the documented algorithm (reference_headers)" + (f"; accepted cases pass {checked_by}" if checked_by else ""),
     )
 
 
@@ -493,6 +498,24 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
                 "expect": {"verdict": "accepted", "status": 202, "event_id": other_id, "type": event_type},
             }
         )
+    if full.get("signature_format") == "list":
+        # The provider signs with each of its active secrets and lists every signature
+        # (Cronofy while an application has two client secrets): one of them is ours.
+        listed_body, listed_ids, listed_id, _ = event(kind, full, "evt_conformance_0005")
+        theirs, _, _ = signed_headers(kind, full, listed_body, other, NOW, url)
+        ours, _, _ = signed_headers(kind, full, listed_body, signing, NOW, url)
+        listed = {
+            **content_type,
+            **listed_ids,
+            recipe["header"]: theirs[recipe["header"]] + "," + ours[recipe["header"]],
+        }
+        cases.append(
+            {
+                "name": "another event listing a signature by another secret, then ours",
+                "request": request("POST", url, listed, listed_body, {}),
+                "expect": {"verdict": "accepted", "status": 202, "event_id": listed_id, "type": event_type},
+            }
+        )
     wrong_headers, wrong_query, _ = signed(body, secret=other)
     cases.append(
         {
@@ -512,7 +535,8 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
     # Cut by one whole encoded unit, so what is left still decodes: a shorter signature, not garbage.
     base64_kinds = {"shopify", "square", "standard", "svix", "twilio", "basic", "mandrill", "sendgrid"}
     encoding = full.get("encoding") or ("base64" if kind in base64_kinds else "hex")
-    truncated = {**headers, signature_header: headers[signature_header][: -(2 if encoding == "hex" else 4)]}
+    cut = 2 if encoding == "hex" else 4
+    truncated = {**headers, signature_header: headers[signature_header][:-cut]}
     cases.append(
         {
             "name": "signature truncated",

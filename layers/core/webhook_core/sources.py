@@ -362,8 +362,9 @@ class HmacSource(_Handshakes):
     algorithm: Literal["sha1", "sha256", "sha512"] = "sha256"
     encoding: Literal["hex", "base64"] = "hex"
     prefix: str = Field("", max_length=64)
-    # plain: `<prefix><signature>`; keyed_list: `t=…,v1=…`; versioned_list: `v1,<sig> v1,<sig>`.
-    signature_format: Literal["plain", "keyed_list", "versioned_list"] = "plain"
+    # plain: `<prefix><signature>`; list: `<sig>,<sig>` separated by list_separator, one per
+    # secret the provider signs with (Cronofy); keyed_list: `t=…,v1=…`; versioned_list: `v1,<sig> v1,<sig>`.
+    signature_format: Literal["plain", "list", "keyed_list", "versioned_list"] = "plain"
     signature_keys: tuple[Annotated[str, Field(min_length=1, max_length=32)], ...] = Field((), max_length=8)
     timestamp_key: str | None = Field(None, min_length=1, max_length=32)
     list_separator: Literal[",", ";", " "] = ","

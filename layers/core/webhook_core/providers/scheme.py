@@ -22,7 +22,7 @@ from webhook_core.text import sent_bytes
 
 Algorithm = Literal["sha1", "sha256", "sha512"]
 Encoding = Literal["hex", "base64"]
-SignatureFormat = Literal["plain", "keyed_list", "versioned_list"]
+SignatureFormat = Literal["plain", "list", "keyed_list", "versioned_list"]
 KeyFormat = Literal["text", "base64", "whsec_base64"]
 # How the timestamp is written: Unix seconds, Unix milliseconds (HubSpot, Webflow) or
 # RFC 3339 (Twitch, Zendesk). The signed content always uses the text exactly as sent.
@@ -174,7 +174,9 @@ class SignatureScheme:
     algorithm: Algorithm = "sha256"
     encoding: Encoding = "hex"
     signature_format: SignatureFormat = "plain"
-    # plain: the header is `<prefix><signature>`.
+    # plain: the header is `<prefix><signature>`; list: `<prefix><signature>` items separated
+    # by list_separator, one per secret the provider signs with (Cronofy while an
+    # application has several active client secrets).
     prefix: str = ""
     # keyed_list (Stripe `t=…,v1=…`): keys whose values are signatures, and the separator.
     signature_keys: tuple[str, ...] = ()
@@ -304,10 +306,16 @@ class SignatureScheme:
     def _parse_header(self, header: str) -> tuple[list[bytes], str | None]:
         encoded: list[str] = []
         timestamp: str | None = None
-        if self.signature_format == "plain":
-            value = header.strip()
-            if value.startswith(self.prefix):
-                encoded.append(value[len(self.prefix) :])
+        if self.signature_format in {"plain", "list"}:
+            items = (
+                [header]
+                if self.signature_format == "plain"
+                else header.split(self.list_separator, MAX_CANDIDATES)[:MAX_CANDIDATES]
+            )
+            for item in items:
+                value = item.strip()
+                if value.startswith(self.prefix):
+                    encoded.append(value[len(self.prefix) :])
         elif self.signature_format == "keyed_list":
             for item in header.split(self.list_separator):
                 key, sep, value = item.strip().partition("=")
