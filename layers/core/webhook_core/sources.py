@@ -360,7 +360,8 @@ class HmacSource(_Handshakes):
     # X-DocuSign-Signature-2…, Box's secondary); every signature found is tried.
     alternative_headers: tuple[HeaderName, ...] = Field((), max_length=15)
     algorithm: Literal["sha1", "sha256", "sha512"] = "sha256"
-    encoding: Literal["hex", "base64"] = "hex"
+    # base64url: URL-safe and unpadded (Sanity).
+    encoding: Literal["hex", "base64", "base64url"] = "hex"
     prefix: str = Field("", max_length=64)
     # plain: `<prefix><signature>`; list: `<sig>,<sig>` separated by list_separator, one per
     # secret the provider signs with (Cronofy); keyed_list: `t=…,v1=…`; versioned_list: `v1,<sig> v1,<sig>`.
