@@ -20,6 +20,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from webhook_core.bodies import BodyFormat
+from webhook_core.errors import SignatureError
+from webhook_core.providers.adyen import AdyenScheme
 from webhook_core.providers.forms import FormScheme
 from webhook_core.providers.mailgun import MailgunScheme
 from webhook_core.providers.scheme import format_timestamp
@@ -140,7 +142,7 @@ def sample_body(source: Source, event_type: str | None, event_id: str, now: int)
     return chosen, json.dumps(filled).encode(), headers
 
 
-def sign(
+def sign(  # noqa: PLR0912 - one branch per place a provider puts its signature
     source: Source,
     secret: str,
     *,
@@ -175,6 +177,8 @@ def sign(
     if isinstance(scheme, MailgunScheme):  # the signature goes into the body, keeping a retry's token
         derived = chosen or derived_type(source, sample_headers, body, form_post)
         return _sign_mailgun(source, scheme, body, secret, event_id, derived, now, sample_headers)
+    if isinstance(scheme, AdyenScheme):  # each notification item's signature goes into the body
+        return _sign_adyen(source, scheme, body, secret, event_id, sample_headers)
     try:
         if form_post and isinstance(scheme, TwilioScheme | FormScheme):  # a form's parameters, not its bytes
             signature, query = scheme.sign_form(body, secret), {}
@@ -242,6 +246,25 @@ def _sign_mailgun(  # noqa: PLR0917 - what `sign` has at hand, passed on as is
         event_id=token,
         event_type=event_type,
         body=scheme.sign_body(body, secret, timestamp=now, token=token),
+        headers=headers,
+    )
+
+
+def _sign_adyen(  # noqa: PLR0917 - what `sign` has at hand, passed on as is
+    source: Source, scheme: AdyenScheme, body: bytes, secret: str, event_id: str, sample_headers: dict[str, str]
+) -> Delivery:
+    try:
+        signed = scheme.sign_body(body, secret)
+    except SignatureError:
+        raise CliError("an Adyen body is a notification: a JSON object with notificationItems") from None
+    except ValueError as exc:
+        raise CliError(f"the secret of source {source.name!r} is not in its kind's format: {exc}") from exc
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **sample_headers}
+    return Delivery(
+        source=source.name,
+        event_id=event_id,
+        event_type=derived_type(source, headers, signed, False),
+        body=signed,
         headers=headers,
     )
 

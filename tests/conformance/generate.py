@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import Adyen.util
 import nacl.signing
 import slack_sdk.signature
 import standardwebhooks.webhooks
@@ -162,13 +163,16 @@ def secrets_for(name: str, kind: str, options: dict[str, Any]) -> tuple[str, str
     if kind == "sendgrid":
         own, another = (sendgrid_key(seed) for seed in (label, label + b"/other"))
         return sendgrid_public(own), sendgrid_private(own), sendgrid_private(another)
+    # Shared secrets: the receiver holds what the sender signs with.
     if kind == "basic":
-        return "webhooks:" + name, "webhooks:" + name, "webhooks:other-" + name
-    if options.get("key_format") == "base64":
+        keys = ["webhooks:" + name, "webhooks:other-" + name]
+    elif kind == "adyen":  # the HMAC key as Adyen's Customer Area shows it: 32 bytes in hex
+        keys = [hashlib.sha256(seed).hexdigest().upper() for seed in (label, label + b"/other")]
+    elif options.get("key_format") == "base64":
         keys = [base64.b64encode(hashlib.sha256(seed).digest()).decode() for seed in (label, label + b"/other")]
-        return keys[0], keys[0], keys[1]
-    text = f"conformance-secret-{name}"
-    return text, text, text + "-other"
+    else:
+        keys = [f"conformance-secret-{name}", f"conformance-secret-{name}-other"]
+    return keys[0], keys[0], keys[1]
 
 
 # --- bodies and event facts -----------------------------------------------------------------
@@ -1484,7 +1488,116 @@ def build_paypal(name: str, options: dict[str, Any], full: dict[str, Any]) -> di
     return vector
 
 
-OWN_BUILDERS = {"mailgun": build_mailgun, "sns": build_sns, "paypal": build_paypal}
+# --- Adyen: one signature per notification item, inside the body -----------------------------
+
+ADYEN_PSP_REFERENCE = "7914073381342284"
+
+
+def adyen_item(key: str, **changes: Any) -> dict[str, Any]:
+    """A NotificationRequestItem signed by Adyen's SDK (generate_notification_sig) with `key`."""
+    item: dict[str, Any] = {
+        "additionalData": {"authCode": "039404", "cardSummary": "1111"},
+        "amount": {"currency": "EUR", "value": 1130},
+        "eventCode": EVENT_TYPE,
+        "eventDate": "2026-11-25T10:46:35+01:00",
+        "merchantAccountCode": "ConformanceMerchant",
+        "merchantReference": "héllo:wörld",  # non-ASCII and a colon, on purpose
+        "operations": ["CANCEL", "CAPTURE", "REFUND"],
+        "paymentMethod": "visa",
+        "pspReference": ADYEN_PSP_REFERENCE,
+        "reason": "039404:1111:03/2030",
+        "success": "true",
+    }
+    item.update(changes)
+    signed = {name: value for name, value in item.items() if name != "additionalData"}
+    item["additionalData"] = {
+        **item["additionalData"],
+        "hmacSignature": Adyen.util.generate_notification_sig(signed, key).decode(),
+    }
+    return item
+
+
+def adyen_body(*items: dict[str, Any]) -> bytes:
+    document = {"live": "false", "notificationItems": [{"NotificationRequestItem": item} for item in items]}
+    return json.dumps(document, ensure_ascii=False).encode()
+
+
+def build_adyen(name: str, options: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
+    configured, signing, other = secrets_for(name, "adyen", full)
+    url = BASE_URL + name.split("-", 1)[1]
+    json_type = {"Content-Type": "application/json"}
+    body = adyen_body(adyen_item(signing))
+    event_id = hashlib.sha256(body).hexdigest()  # Adyen sends no event id: the body's digest
+    accepted = {"verdict": "accepted", "status": 202, "event_id": event_id, "type": EVENT_TYPE}
+    again = {"verdict": "duplicate", "status": 200, "event_id": event_id}
+
+    def post(label: str, payload: bytes, expect: dict[str, Any], headers: dict[str, str] = json_type) -> dict[str, Any]:
+        return {"name": label, "request": request("POST", url, headers, payload, {}), "expect": expect}
+
+    def edited(item: dict[str, Any], **changes: Any) -> dict[str, Any]:
+        return {**item, **changes}
+
+    genuine = adyen_item(signing)
+    unsigned = edited(genuine, additionalData={"hmacSignature": genuine["additionalData"]["hmacSignature"]})
+    truncated = edited(genuine, additionalData={"hmacSignature": genuine["additionalData"]["hmacSignature"][:-4]})
+    capture = adyen_item(
+        signing, eventCode="CAPTURE", pspReference="8814073381342285", originalReference=ADYEN_PSP_REFERENCE
+    )
+    batch = adyen_body(adyen_item(signing, pspReference="7914073381342286"), capture)
+    cases = [
+        post("signed by the provider", body, accepted),
+        post("the same delivery again (a provider's retry)", body, again),
+        post(
+            "the same delivery replayed with another Content-Type",
+            body,
+            again,
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        ),
+        # The signature covers eight fields of the item: the captured signature with other
+        # unsigned data (additionalData, reason, …) is the same delivery, never a new event.
+        post("the captured notification replayed with other unsigned fields", adyen_body(unsigned), again),
+        post("signed with another secret", adyen_body(adyen_item(other)), rejected("signature_mismatch")),
+        post(
+            "a signed field changed (the amount)",
+            adyen_body(edited(genuine, amount={"currency": "EUR", "value": 1})),
+            rejected("signature_mismatch"),
+        ),
+        post(
+            "a signed field changed (success)",
+            adyen_body(edited(genuine, success="false")),
+            rejected("signature_mismatch"),
+        ),
+        post(
+            "hmacSignature missing",
+            adyen_body(edited(genuine, additionalData={"authCode": "039404"})),
+            rejected("missing_signature"),
+        ),
+        post("signature truncated", adyen_body(truncated), rejected("signature_mismatch")),
+        post("no notificationItems", json.dumps({"live": "false"}).encode(), rejected("missing_signature")),
+        post("empty body", b"", rejected("missing_signature")),
+        post(
+            "a batch of two items, each signed",
+            batch,
+            {"verdict": "accepted", "status": 202, "event_id": hashlib.sha256(batch).hexdigest(), "type": EVENT_TYPE},
+        ),
+        # Adyen's SDK checks the first item only; every item must verify here.
+        post(
+            "a batch whose second item is signed with another secret",
+            adyen_body(adyen_item(signing, pspReference="7914073381342287"), adyen_item(other, eventCode="CAPTURE")),
+            rejected("signature_mismatch"),
+        ),
+    ]
+    cases.append(get_refused(url))
+    return vector_of(
+        name,
+        options,
+        configured,
+        "Adyen (Adyen.util.generate_notification_sig); accepted cases pass Adyen.util.is_valid_hmac_notification",
+        cases,
+    )
+
+
+OWN_BUILDERS = {"mailgun": build_mailgun, "sns": build_sns, "paypal": build_paypal, "adyen": build_adyen}
 
 
 def build_all() -> dict[str, dict[str, Any]]:

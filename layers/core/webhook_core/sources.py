@@ -236,6 +236,17 @@ class PayPalSource(_Source):
         return paypal.spec(self.tolerance_seconds)
 
 
+class AdyenSource(_Source):
+    """Adyen standard webhooks; each secret is the webhook's HMAC key (hex), as the Customer Area shows it."""
+
+    kind: Literal["adyen"]
+
+    def spec(self) -> ProviderSpec:
+        from webhook_core.providers import adyen  # noqa: PLC0415 - only sources of this kind need it
+
+        return adyen.spec()
+
+
 class _EventLocations(_Source):
     """Where the provider puts an event's facts: a header or a dotted path into the JSON body."""
 
@@ -463,7 +474,8 @@ SourceConfig = Annotated[
     | MailgunSource
     | SendGridSource
     | SnsSource
-    | PayPalSource,
+    | PayPalSource
+    | AdyenSource,
     Field(discriminator="kind"),
 ]
 _SOURCE = TypeAdapter(SourceConfig)
@@ -487,6 +499,7 @@ KINDS = (
     "sendgrid",
     "sns",
     "paypal",
+    "adyen",
 )
 
 
