@@ -486,6 +486,8 @@ def _secret_format(kind: str) -> str:  # noqa: PLR0911 - one form per provider's
         return "a PayPal source takes a webhook ID it accepts"
     if kind == "adyen":
         return "an Adyen source takes the webhook's HMAC key, hexadecimal as the Customer Area shows it"
+    if kind == "braintree":
+        return "a Braintree source takes an API private key"
     return "it does not decode as this source's key_format says"
 
 

@@ -25,6 +25,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import Adyen.util
+import braintree
+import braintree.webhook_testing_gateway
 import nacl.signing
 import slack_sdk.signature
 import standardwebhooks.webhooks
@@ -1597,7 +1599,126 @@ def build_adyen(name: str, options: dict[str, Any], full: dict[str, Any]) -> dic
     )
 
 
-OWN_BUILDERS = {"mailgun": build_mailgun, "sns": build_sns, "paypal": build_paypal, "adyen": build_adyen}
+# --- Braintree: bt_signature and bt_payload, a form post ---------------------------------------
+
+BRAINTREE_PUBLIC_KEY = "conformance_public_key"
+
+
+class _FrozenUtc(datetime):
+    """The SDK stamps its sample notifications with the current time: the vectors' own."""
+
+    @classmethod
+    def utcnow(cls) -> _FrozenUtc:  # the name the SDK calls
+        return cls.fromtimestamp(NOW - 5, tz=UTC).replace(tzinfo=None)
+
+
+def braintree_sample(
+    private_key: str, kind: str, subject_id: str, public_key: str = BRAINTREE_PUBLIC_KEY
+) -> dict[str, str]:
+    """{bt_signature, bt_payload} as Braintree's SDK makes them (WebhookTesting.sample_notification)."""
+    gateway = braintree.BraintreeGateway(
+        braintree.Configuration(
+            environment=braintree.Environment.Sandbox,
+            merchant_id="conformance_merchant",
+            public_key=public_key,
+            private_key=private_key,
+        )
+    )
+    testing = braintree.webhook_testing_gateway
+    original, testing.datetime = testing.datetime, _FrozenUtc  # the SDK's clock
+    try:
+        sample = gateway.webhook_testing.sample_notification(kind, subject_id)
+    finally:
+        testing.datetime = original
+    # The payload comes as bytes (base64.encodebytes): the form carries its text.
+    return {"bt_signature": str(sample["bt_signature"]), "bt_payload": sample["bt_payload"].decode("ascii")}
+
+
+def build_braintree(name: str, options: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
+    configured, signing, other = secrets_for(name, "braintree", full)
+    url = BASE_URL + name.split("-", 1)[1]
+    form = {"Content-Type": FORM_TYPE}
+    kind = braintree.WebhookNotification.Kind.SubscriptionChargedSuccessfully
+    sample = braintree_sample(signing, kind, "conformance_subscription_1")
+    body = urlencode(sample).encode()
+    event_id = hashlib.sha256(body).hexdigest()  # Braintree sends no event id: the body's digest
+    again = {"verdict": "duplicate", "status": 200, "event_id": event_id}
+
+    def post(label: str, payload: bytes, expect: dict[str, Any], headers: dict[str, str] = form) -> dict[str, Any]:
+        return {"name": label, "request": request("POST", url, headers, payload, {}), "expect": expect}
+
+    signature, payload = sample["bt_signature"], sample["bt_payload"]
+    other_sample = braintree_sample(other, kind, "conformance_subscription_1")
+    dispute = braintree_sample(signing, braintree.WebhookNotification.Kind.DisputeOpened, "conformance_dispute_1")
+    rotated = {
+        "bt_signature": braintree_sample(other, "dispute_opened", "x", "retired_public_key")["bt_signature"]
+        + "&"
+        + dispute["bt_signature"],
+        "bt_payload": dispute["bt_payload"],
+    }
+    middle = len(payload) // 2
+    flipped = payload[:middle] + ("B" if payload[middle] == "A" else "A") + payload[middle + 1 :]
+    cases = [
+        post(
+            "signed by the provider",
+            body,
+            {"verdict": "accepted", "status": 202, "event_id": event_id, "type": kind},
+        ),
+        post("the same delivery again (a provider's retry)", body, again),
+        post("the same delivery replayed with another Content-Type", body, again, {"Content-Type": "application/json"}),
+        # The signature binds bt_payload: the parameters in another order, or the payload
+        # without the newline some frameworks strip, are the same delivery.
+        post(
+            "the same delivery with its parameters in another order",
+            urlencode({"bt_payload": payload, "bt_signature": signature}).encode(),
+            again,
+        ),
+        post(
+            "the same delivery with the payload's last newline stripped",
+            urlencode({"bt_signature": signature, "bt_payload": payload.rstrip("\n")}).encode(),
+            again,
+        ),
+        post("signed with another secret", urlencode(other_sample).encode(), rejected("signature_mismatch")),
+        post("bt_signature missing", urlencode({"bt_payload": payload}).encode(), rejected("missing_signature")),
+        post(
+            "signature truncated",
+            urlencode({"bt_signature": signature[:-2], "bt_payload": payload}).encode(),
+            rejected("malformed_signature"),
+        ),
+        post(
+            "one payload character changed",
+            urlencode({"bt_signature": signature, "bt_payload": flipped}).encode(),
+            rejected("signature_mismatch"),
+        ),
+        post("empty body", b"", rejected("missing_signature")),
+        post(
+            "another notification listing another API key's signature, then ours",
+            urlencode(rotated).encode(),
+            {
+                "verdict": "accepted",
+                "status": 202,
+                "event_id": hashlib.sha256(urlencode(rotated).encode()).hexdigest(),
+                "type": "dispute_opened",
+            },
+        ),
+        get_refused(url),
+    ]
+    return vector_of(
+        name,
+        options,
+        configured,
+        "braintree (WebhookTesting.sample_notification); accepted cases pass braintree's WebhookNotification.parse",
+        cases,
+    )
+
+
+OWN_BUILDERS = {
+    "mailgun": build_mailgun,
+    "sns": build_sns,
+    "paypal": build_paypal,
+    "adyen": build_adyen,
+    "braintree": build_braintree,
+}
 
 
 def build_all() -> dict[str, dict[str, Any]]:

@@ -247,6 +247,17 @@ class AdyenSource(_Source):
         return adyen.spec()
 
 
+class BraintreeSource(_Source):
+    """Braintree webhooks (bt_signature / bt_payload form posts); each secret is an API private key."""
+
+    kind: Literal["braintree"]
+
+    def spec(self) -> ProviderSpec:
+        from webhook_core.providers import braintree  # noqa: PLC0415 - only sources of this kind need it
+
+        return braintree.spec()
+
+
 class _EventLocations(_Source):
     """Where the provider puts an event's facts: a header or a dotted path into the JSON body."""
 
@@ -475,7 +486,8 @@ SourceConfig = Annotated[
     | SendGridSource
     | SnsSource
     | PayPalSource
-    | AdyenSource,
+    | AdyenSource
+    | BraintreeSource,
     Field(discriminator="kind"),
 ]
 _SOURCE = TypeAdapter(SourceConfig)
@@ -500,6 +512,7 @@ KINDS = (
     "sns",
     "paypal",
     "adyen",
+    "braintree",
 )
 
 
