@@ -12,10 +12,12 @@ from webhooks_cli import signing
 # Options a preset leaves to the user (the URL the provider signs); a stand-in lets it be described.
 PLACEHOLDER_URL = "https://example.com/webhooks/{name}"
 # Kinds whose scheme is not a SignatureScheme: what their signature covers, in words.
-HMAC_FORM_KINDS = {"twilio", "mandrill", "mailgun"}
+HMAC_FORM_KINDS = {"twilio", "mandrill", "mailgun", "adyen", "braintree"}
 # Kinds whose signature and timestamp travel in the body.
 IN_BODY = {
     "mailgun": ("body signature.signature (or parent-signature)", "body signature.timestamp"),
+    "adyen": ("body notificationItems[].NotificationRequestItem.additionalData.hmacSignature, every item", None),
+    "braintree": ("form parameter bt_signature (<public key>|<hex>, & between keys)", None),
     "sns": ("body Signature (certificate from https://sns.<region>.amazonaws.com only)", "body Timestamp"),
 }
 SIGNED_CONTENT = {

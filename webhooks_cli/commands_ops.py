@@ -469,7 +469,7 @@ def list_secrets(target_choice: TargetChoice) -> None:
     console.print(table)
 
 
-def _secret_format(kind: str) -> str:
+def _secret_format(kind: str) -> str:  # noqa: PLR0911 - one form per provider's secret
     """What a secret of `kind` looks like, for the error that refuses one."""
     if kind == "ed25519":
         return (
@@ -484,6 +484,10 @@ def _secret_format(kind: str) -> str:
         return "an SNS source takes a TopicArn it accepts"
     if kind == "paypal":
         return "a PayPal source takes a webhook ID it accepts"
+    if kind == "adyen":
+        return "an Adyen source takes the webhook's HMAC key, hexadecimal as the Customer Area shows it"
+    if kind == "braintree":
+        return "a Braintree source takes an API private key"
     return "it does not decode as this source's key_format says"
 
 

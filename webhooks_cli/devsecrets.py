@@ -14,7 +14,7 @@ from webhook_core.sources import Source
 from webhooks_cli.errors import CliError
 
 
-def new_secret(kind: str) -> str:
+def new_secret(kind: str) -> str:  # noqa: PLR0911 - one form per provider's secret
     """A secret in the form the kind's provider issues (what the verifier expects)."""
     if kind in {"standard", "svix"}:
         return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
@@ -26,6 +26,8 @@ def new_secret(kind: str) -> str:
         return "arn:aws:sns:us-east-1:000000000000:webhooks-dev"
     if kind == "paypal":  # a PayPal source's "secrets" are the webhook IDs it accepts
         return secrets.token_hex(9).upper()
+    if kind == "adyen":  # Adyen's HMAC keys are 32 bytes, shown as hex
+        return secrets.token_hex(32).upper()
     return secrets.token_urlsafe(24)
 
 

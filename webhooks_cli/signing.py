@@ -7,6 +7,8 @@ standardwebhooks, svix) and documented examples.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import secrets
@@ -17,9 +19,12 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from webhook_core.bodies import BodyFormat
+from webhook_core.errors import SignatureError
+from webhook_core.providers.adyen import AdyenScheme
+from webhook_core.providers.braintree import PAYLOAD_PARAMETER, BraintreeScheme
 from webhook_core.providers.forms import FormScheme
 from webhook_core.providers.mailgun import MailgunScheme
 from webhook_core.providers.scheme import format_timestamp
@@ -140,7 +145,7 @@ def sample_body(source: Source, event_type: str | None, event_id: str, now: int)
     return chosen, json.dumps(filled).encode(), headers
 
 
-def sign(
+def sign(  # noqa: PLR0912 - one branch per place a provider puts its signature
     source: Source,
     secret: str,
     *,
@@ -175,6 +180,10 @@ def sign(
     if isinstance(scheme, MailgunScheme):  # the signature goes into the body, keeping a retry's token
         derived = chosen or derived_type(source, sample_headers, body, form_post)
         return _sign_mailgun(source, scheme, body, secret, event_id, derived, now, sample_headers)
+    if isinstance(scheme, AdyenScheme):  # each notification item's signature goes into the body
+        return _sign_adyen(source, scheme, body, secret, event_id, sample_headers)
+    if isinstance(scheme, BraintreeScheme):  # the notification's XML becomes bt_payload, signed
+        return _sign_braintree(source, scheme, body, secret, event_id)
     try:
         if form_post and isinstance(scheme, TwilioScheme | FormScheme):  # a form's parameters, not its bytes
             signature, query = scheme.sign_form(body, secret), {}
@@ -242,6 +251,56 @@ def _sign_mailgun(  # noqa: PLR0917 - what `sign` has at hand, passed on as is
         event_id=token,
         event_type=event_type,
         body=scheme.sign_body(body, secret, timestamp=now, token=token),
+        headers=headers,
+    )
+
+
+def _sign_adyen(  # noqa: PLR0917 - what `sign` has at hand, passed on as is
+    source: Source, scheme: AdyenScheme, body: bytes, secret: str, event_id: str, sample_headers: dict[str, str]
+) -> Delivery:
+    try:
+        signed = scheme.sign_body(body, secret)
+    except SignatureError:
+        raise CliError("an Adyen body is a notification: a JSON object with notificationItems") from None
+    except ValueError as exc:
+        raise CliError(f"the secret of source {source.name!r} is not in its kind's format: {exc}") from exc
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **sample_headers}
+    return Delivery(
+        source=source.name,
+        event_id=event_id,
+        event_type=derived_type(source, headers, signed, False),
+        body=signed,
+        headers=headers,
+    )
+
+
+def braintree_notification(body: bytes) -> bytes:
+    """The notification XML in what `webhooks send` is given for a Braintree source: a
+    bundled sample (`{"$xml": …}`), a form post Braintree made (a retry), or the XML itself."""
+    posted = parse_qs(body.decode("utf-8", "replace")).get(PAYLOAD_PARAMETER)
+    if posted:
+        try:
+            return base64.b64decode(posted[0])
+        except (binascii.Error, ValueError):
+            raise CliError("bt_payload is not base64") from None
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return body
+    notification = document.get("$xml") if isinstance(document, dict) else None
+    if isinstance(notification, str):
+        return notification.encode()
+    raise CliError("a Braintree notification is XML (or a form post of bt_signature and bt_payload)")
+
+
+def _sign_braintree(source: Source, scheme: BraintreeScheme, body: bytes, secret: str, event_id: str) -> Delivery:
+    signed = scheme.sign_body(braintree_notification(body), secret)
+    headers = {"Content-Type": FORM_CONTENT_TYPE, "User-Agent": USER_AGENT}
+    return Delivery(
+        source=source.name,
+        event_id=event_id,
+        event_type=derived_type(source, headers, signed, True),
+        body=signed,
         headers=headers,
     )
 

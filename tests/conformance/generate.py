@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import Adyen.util
+import braintree
+import braintree.webhook_testing_gateway
 import nacl.signing
 import slack_sdk.signature
 import standardwebhooks.webhooks
@@ -106,6 +109,9 @@ KIND_FIELDS: dict[str, dict[str, str]] = {
     "twilio": {"id_header": "I-Twilio-Idempotency-Token", "type_path": "type"},
 }
 FIELD_OPTIONS = ("id_header", "id_path", "type_header", "type_path")
+# Presets whose provider's SDK verifies but cannot sign: the accepted cases signed by
+# `reference_headers` are checked by it (tests/unit/test_presets.py), by signature header.
+CHECKED_BY = {"cronofy-hmac-sha256": "pycronofy's Client.hmac_valid"}
 DEFAULT_TOLERANCE = {"paddle": 5}
 ED25519_DEFAULTS = {
     "header": "X-Signature-Ed25519",
@@ -159,13 +165,16 @@ def secrets_for(name: str, kind: str, options: dict[str, Any]) -> tuple[str, str
     if kind == "sendgrid":
         own, another = (sendgrid_key(seed) for seed in (label, label + b"/other"))
         return sendgrid_public(own), sendgrid_private(own), sendgrid_private(another)
+    # Shared secrets: the receiver holds what the sender signs with.
     if kind == "basic":
-        return "webhooks:" + name, "webhooks:" + name, "webhooks:other-" + name
-    if options.get("key_format") == "base64":
+        keys = ["webhooks:" + name, "webhooks:other-" + name]
+    elif kind == "adyen":  # the HMAC key as Adyen's Customer Area shows it: 32 bytes in hex
+        keys = [hashlib.sha256(seed).hexdigest().upper() for seed in (label, label + b"/other")]
+    elif options.get("key_format") == "base64":
         keys = [base64.b64encode(hashlib.sha256(seed).digest()).decode() for seed in (label, label + b"/other")]
-        return keys[0], keys[0], keys[1]
-    text = f"conformance-secret-{name}"
-    return text, text, text + "-other"
+    else:
+        keys = [f"conformance-secret-{name}", f"conformance-secret-{name}-other"]
+    return keys[0], keys[0], keys[1]
 
 
 # --- bodies and event facts -----------------------------------------------------------------
@@ -311,7 +320,13 @@ def reference_headers(
         content = content.replace(placeholder, value)
     content = content.replace(b"{body}", body)
     mac = hmac.new(key, content, getattr(hashlib, recipe.get("algorithm", "sha256"))).digest()
-    encoded = mac.hex() if recipe.get("encoding", "hex") == "hex" else base64.b64encode(mac).decode()
+    encoding = recipe.get("encoding", "hex")
+    if encoding == "hex":
+        encoded = mac.hex()
+    elif encoding == "base64url":  # Sanity's toolkit: the `base64url` package, which drops the padding
+        encoded = base64.urlsafe_b64encode(mac).decode().rstrip("=")
+    else:
+        encoded = base64.b64encode(mac).decode()
     headers: dict[str, str] = {}
     if recipe.get("signature_format") == "keyed_list":
         parts = [f"{recipe['timestamp_key']}={sent}"] if recipe.get("timestamp_key") else []
@@ -378,10 +393,11 @@ def signed_headers(  # noqa: PLR0911 - one return per provider library
     if kind == "basic":
         return {"Authorization": "Basic " + base64.b64encode(secret.encode()).decode()}, {}, "RFC 7617"
     recipe = KIND_RECIPES.get(kind, options)
+    checked_by = CHECKED_BY.get(recipe.get("header", "").lower())
     return (
         reference_headers(recipe, body, secret, timestamp, EVENT_ID, url),
         {},
-        "the documented algorithm (reference_headers)",
+        "the documented algorithm (reference_headers)" + (f"; accepted cases pass {checked_by}" if checked_by else ""),
     )
 
 
@@ -493,6 +509,24 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
                 "expect": {"verdict": "accepted", "status": 202, "event_id": other_id, "type": event_type},
             }
         )
+    if full.get("signature_format") == "list":
+        # The provider signs with each of its active secrets and lists every signature
+        # (Cronofy while an application has two client secrets): one of them is ours.
+        listed_body, listed_ids, listed_id, _ = event(kind, full, "evt_conformance_0005")
+        theirs, _, _ = signed_headers(kind, full, listed_body, other, NOW, url)
+        ours, _, _ = signed_headers(kind, full, listed_body, signing, NOW, url)
+        listed = {
+            **content_type,
+            **listed_ids,
+            recipe["header"]: theirs[recipe["header"]] + "," + ours[recipe["header"]],
+        }
+        cases.append(
+            {
+                "name": "another event listing a signature by another secret, then ours",
+                "request": request("POST", url, listed, listed_body, {}),
+                "expect": {"verdict": "accepted", "status": 202, "event_id": listed_id, "type": event_type},
+            }
+        )
     wrong_headers, wrong_query, _ = signed(body, secret=other)
     cases.append(
         {
@@ -512,7 +546,9 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
     # Cut by one whole encoded unit, so what is left still decodes: a shorter signature, not garbage.
     base64_kinds = {"shopify", "square", "standard", "svix", "twilio", "basic", "mandrill", "sendgrid"}
     encoding = full.get("encoding") or ("base64" if kind in base64_kinds else "hex")
-    truncated = {**headers, signature_header: headers[signature_header][: -(2 if encoding == "hex" else 4)]}
+    # base64url without padding: 43 characters for 32 bytes, of which 40 are 30 whole bytes.
+    cut = {"hex": 2, "base64url": 3}.get(encoding, 4)
+    truncated = {**headers, signature_header: headers[signature_header][:-cut]}
     cases.append(
         {
             "name": "signature truncated",
@@ -1454,7 +1490,235 @@ def build_paypal(name: str, options: dict[str, Any], full: dict[str, Any]) -> di
     return vector
 
 
-OWN_BUILDERS = {"mailgun": build_mailgun, "sns": build_sns, "paypal": build_paypal}
+# --- Adyen: one signature per notification item, inside the body -----------------------------
+
+ADYEN_PSP_REFERENCE = "7914073381342284"
+
+
+def adyen_item(key: str, **changes: Any) -> dict[str, Any]:
+    """A NotificationRequestItem signed by Adyen's SDK (generate_notification_sig) with `key`."""
+    item: dict[str, Any] = {
+        "additionalData": {"authCode": "039404", "cardSummary": "1111"},
+        "amount": {"currency": "EUR", "value": 1130},
+        "eventCode": EVENT_TYPE,
+        "eventDate": "2026-11-25T10:46:35+01:00",
+        "merchantAccountCode": "ConformanceMerchant",
+        "merchantReference": "héllo:wörld",  # non-ASCII and a colon, on purpose
+        "operations": ["CANCEL", "CAPTURE", "REFUND"],
+        "paymentMethod": "visa",
+        "pspReference": ADYEN_PSP_REFERENCE,
+        "reason": "039404:1111:03/2030",
+        "success": "true",
+    }
+    item.update(changes)
+    signed = {name: value for name, value in item.items() if name != "additionalData"}
+    item["additionalData"] = {
+        **item["additionalData"],
+        "hmacSignature": Adyen.util.generate_notification_sig(signed, key).decode(),
+    }
+    return item
+
+
+def adyen_body(*items: dict[str, Any]) -> bytes:
+    document = {"live": "false", "notificationItems": [{"NotificationRequestItem": item} for item in items]}
+    return json.dumps(document, ensure_ascii=False).encode()
+
+
+def build_adyen(name: str, options: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
+    configured, signing, other = secrets_for(name, "adyen", full)
+    url = BASE_URL + name.split("-", 1)[1]
+    json_type = {"Content-Type": "application/json"}
+    body = adyen_body(adyen_item(signing))
+    event_id = hashlib.sha256(body).hexdigest()  # Adyen sends no event id: the body's digest
+    accepted = {"verdict": "accepted", "status": 202, "event_id": event_id, "type": EVENT_TYPE}
+    again = {"verdict": "duplicate", "status": 200, "event_id": event_id}
+
+    def post(label: str, payload: bytes, expect: dict[str, Any], headers: dict[str, str] = json_type) -> dict[str, Any]:
+        return {"name": label, "request": request("POST", url, headers, payload, {}), "expect": expect}
+
+    def edited(item: dict[str, Any], **changes: Any) -> dict[str, Any]:
+        return {**item, **changes}
+
+    genuine = adyen_item(signing)
+    unsigned = edited(genuine, additionalData={"hmacSignature": genuine["additionalData"]["hmacSignature"]})
+    truncated = edited(genuine, additionalData={"hmacSignature": genuine["additionalData"]["hmacSignature"][:-4]})
+    capture = adyen_item(
+        signing, eventCode="CAPTURE", pspReference="8814073381342285", originalReference=ADYEN_PSP_REFERENCE
+    )
+    batch = adyen_body(adyen_item(signing, pspReference="7914073381342286"), capture)
+    cases = [
+        post("signed by the provider", body, accepted),
+        post("the same delivery again (a provider's retry)", body, again),
+        post(
+            "the same delivery replayed with another Content-Type",
+            body,
+            again,
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        ),
+        # The signature covers eight fields of the item: the captured signature with other
+        # unsigned data (additionalData, reason, …) is the same delivery, never a new event.
+        post("the captured notification replayed with other unsigned fields", adyen_body(unsigned), again),
+        post("signed with another secret", adyen_body(adyen_item(other)), rejected("signature_mismatch")),
+        post(
+            "a signed field changed (the amount)",
+            adyen_body(edited(genuine, amount={"currency": "EUR", "value": 1})),
+            rejected("signature_mismatch"),
+        ),
+        post(
+            "a signed field changed (success)",
+            adyen_body(edited(genuine, success="false")),
+            rejected("signature_mismatch"),
+        ),
+        post(
+            "hmacSignature missing",
+            adyen_body(edited(genuine, additionalData={"authCode": "039404"})),
+            rejected("missing_signature"),
+        ),
+        post("signature truncated", adyen_body(truncated), rejected("signature_mismatch")),
+        post("no notificationItems", json.dumps({"live": "false"}).encode(), rejected("missing_signature")),
+        post("empty body", b"", rejected("missing_signature")),
+        post(
+            "a batch of two items, each signed",
+            batch,
+            {"verdict": "accepted", "status": 202, "event_id": hashlib.sha256(batch).hexdigest(), "type": EVENT_TYPE},
+        ),
+        # Adyen's SDK checks the first item only; every item must verify here.
+        post(
+            "a batch whose second item is signed with another secret",
+            adyen_body(adyen_item(signing, pspReference="7914073381342287"), adyen_item(other, eventCode="CAPTURE")),
+            rejected("signature_mismatch"),
+        ),
+    ]
+    cases.append(get_refused(url))
+    return vector_of(
+        name,
+        options,
+        configured,
+        "Adyen (Adyen.util.generate_notification_sig); accepted cases pass Adyen.util.is_valid_hmac_notification",
+        cases,
+    )
+
+
+# --- Braintree: bt_signature and bt_payload, a form post ---------------------------------------
+
+BRAINTREE_PUBLIC_KEY = "conformance_public_key"
+
+
+class _FrozenUtc(datetime):
+    """The SDK stamps its sample notifications with the current time: the vectors' own."""
+
+    @classmethod
+    def utcnow(cls) -> _FrozenUtc:  # the name the SDK calls
+        return cls.fromtimestamp(NOW - 5, tz=UTC).replace(tzinfo=None)
+
+
+def braintree_sample(
+    private_key: str, kind: str, subject_id: str, public_key: str = BRAINTREE_PUBLIC_KEY
+) -> dict[str, str]:
+    """{bt_signature, bt_payload} as Braintree's SDK makes them (WebhookTesting.sample_notification)."""
+    gateway = braintree.BraintreeGateway(
+        braintree.Configuration(
+            environment=braintree.Environment.Sandbox,
+            merchant_id="conformance_merchant",
+            public_key=public_key,
+            private_key=private_key,
+        )
+    )
+    testing = braintree.webhook_testing_gateway
+    original, testing.datetime = testing.datetime, _FrozenUtc  # the SDK's clock
+    try:
+        sample = gateway.webhook_testing.sample_notification(kind, subject_id)
+    finally:
+        testing.datetime = original
+    # The payload comes as bytes (base64.encodebytes): the form carries its text.
+    return {"bt_signature": str(sample["bt_signature"]), "bt_payload": sample["bt_payload"].decode("ascii")}
+
+
+def build_braintree(name: str, options: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
+    configured, signing, other = secrets_for(name, "braintree", full)
+    url = BASE_URL + name.split("-", 1)[1]
+    form = {"Content-Type": FORM_TYPE}
+    kind = braintree.WebhookNotification.Kind.SubscriptionChargedSuccessfully
+    sample = braintree_sample(signing, kind, "conformance_subscription_1")
+    body = urlencode(sample).encode()
+    event_id = hashlib.sha256(body).hexdigest()  # Braintree sends no event id: the body's digest
+    again = {"verdict": "duplicate", "status": 200, "event_id": event_id}
+
+    def post(label: str, payload: bytes, expect: dict[str, Any], headers: dict[str, str] = form) -> dict[str, Any]:
+        return {"name": label, "request": request("POST", url, headers, payload, {}), "expect": expect}
+
+    signature, payload = sample["bt_signature"], sample["bt_payload"]
+    other_sample = braintree_sample(other, kind, "conformance_subscription_1")
+    dispute = braintree_sample(signing, braintree.WebhookNotification.Kind.DisputeOpened, "conformance_dispute_1")
+    rotated = {
+        "bt_signature": braintree_sample(other, "dispute_opened", "x", "retired_public_key")["bt_signature"]
+        + "&"
+        + dispute["bt_signature"],
+        "bt_payload": dispute["bt_payload"],
+    }
+    middle = len(payload) // 2
+    flipped = payload[:middle] + ("B" if payload[middle] == "A" else "A") + payload[middle + 1 :]
+    cases = [
+        post(
+            "signed by the provider",
+            body,
+            {"verdict": "accepted", "status": 202, "event_id": event_id, "type": kind},
+        ),
+        post("the same delivery again (a provider's retry)", body, again),
+        post("the same delivery replayed with another Content-Type", body, again, {"Content-Type": "application/json"}),
+        # The signature binds bt_payload: the parameters in another order, or the payload
+        # without the newline some frameworks strip, are the same delivery.
+        post(
+            "the same delivery with its parameters in another order",
+            urlencode({"bt_payload": payload, "bt_signature": signature}).encode(),
+            again,
+        ),
+        post(
+            "the same delivery with the payload's last newline stripped",
+            urlencode({"bt_signature": signature, "bt_payload": payload.rstrip("\n")}).encode(),
+            again,
+        ),
+        post("signed with another secret", urlencode(other_sample).encode(), rejected("signature_mismatch")),
+        post("bt_signature missing", urlencode({"bt_payload": payload}).encode(), rejected("missing_signature")),
+        post(
+            "signature truncated",
+            urlencode({"bt_signature": signature[:-2], "bt_payload": payload}).encode(),
+            rejected("malformed_signature"),
+        ),
+        post(
+            "one payload character changed",
+            urlencode({"bt_signature": signature, "bt_payload": flipped}).encode(),
+            rejected("signature_mismatch"),
+        ),
+        post("empty body", b"", rejected("missing_signature")),
+        post(
+            "another notification listing another API key's signature, then ours",
+            urlencode(rotated).encode(),
+            {
+                "verdict": "accepted",
+                "status": 202,
+                "event_id": hashlib.sha256(urlencode(rotated).encode()).hexdigest(),
+                "type": "dispute_opened",
+            },
+        ),
+        get_refused(url),
+    ]
+    return vector_of(
+        name,
+        options,
+        configured,
+        "braintree (WebhookTesting.sample_notification); accepted cases pass braintree's WebhookNotification.parse",
+        cases,
+    )
+
+
+OWN_BUILDERS = {
+    "mailgun": build_mailgun,
+    "sns": build_sns,
+    "paypal": build_paypal,
+    "adyen": build_adyen,
+    "braintree": build_braintree,
+}
 
 
 def build_all() -> dict[str, dict[str, Any]]:

@@ -49,6 +49,9 @@ def test_positive_vectors_come_from_the_official_library_where_there_is_one() ->
     assert "mailgun's SecurityGuard.verify_webhook" in made_by["kind-mailgun"]
     assert made_by["kind-sendgrid"].startswith("cryptography")
     assert "sendgrid's EventWebhook" in made_by["kind-sendgrid"]
+    assert made_by["kind-adyen"].startswith("Adyen (Adyen.util.generate_notification_sig)")
+    assert "pycronofy's Client.hmac_valid" in made_by["preset-cronofy"]
+    assert made_by["kind-braintree"].startswith("braintree (WebhookTesting.sample_notification)")
 
 
 # Refusals the receiver gives before any signature is read: a setup secret handed over

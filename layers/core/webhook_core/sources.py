@@ -236,6 +236,28 @@ class PayPalSource(_Source):
         return paypal.spec(self.tolerance_seconds)
 
 
+class AdyenSource(_Source):
+    """Adyen standard webhooks; each secret is the webhook's HMAC key (hex), as the Customer Area shows it."""
+
+    kind: Literal["adyen"]
+
+    def spec(self) -> ProviderSpec:
+        from webhook_core.providers import adyen  # noqa: PLC0415 - only sources of this kind need it
+
+        return adyen.spec()
+
+
+class BraintreeSource(_Source):
+    """Braintree webhooks (bt_signature / bt_payload form posts); each secret is an API private key."""
+
+    kind: Literal["braintree"]
+
+    def spec(self) -> ProviderSpec:
+        from webhook_core.providers import braintree  # noqa: PLC0415 - only sources of this kind need it
+
+        return braintree.spec()
+
+
 class _EventLocations(_Source):
     """Where the provider puts an event's facts: a header or a dotted path into the JSON body."""
 
@@ -360,10 +382,12 @@ class HmacSource(_Handshakes):
     # X-DocuSign-Signature-2…, Box's secondary); every signature found is tried.
     alternative_headers: tuple[HeaderName, ...] = Field((), max_length=15)
     algorithm: Literal["sha1", "sha256", "sha512"] = "sha256"
-    encoding: Literal["hex", "base64"] = "hex"
+    # base64url: URL-safe and unpadded (Sanity).
+    encoding: Literal["hex", "base64", "base64url"] = "hex"
     prefix: str = Field("", max_length=64)
-    # plain: `<prefix><signature>`; keyed_list: `t=…,v1=…`; versioned_list: `v1,<sig> v1,<sig>`.
-    signature_format: Literal["plain", "keyed_list", "versioned_list"] = "plain"
+    # plain: `<prefix><signature>`; list: `<sig>,<sig>` separated by list_separator, one per
+    # secret the provider signs with (Cronofy); keyed_list: `t=…,v1=…`; versioned_list: `v1,<sig> v1,<sig>`.
+    signature_format: Literal["plain", "list", "keyed_list", "versioned_list"] = "plain"
     signature_keys: tuple[Annotated[str, Field(min_length=1, max_length=32)], ...] = Field((), max_length=8)
     timestamp_key: str | None = Field(None, min_length=1, max_length=32)
     list_separator: Literal[",", ";", " "] = ","
@@ -461,7 +485,9 @@ SourceConfig = Annotated[
     | MailgunSource
     | SendGridSource
     | SnsSource
-    | PayPalSource,
+    | PayPalSource
+    | AdyenSource
+    | BraintreeSource,
     Field(discriminator="kind"),
 ]
 _SOURCE = TypeAdapter(SourceConfig)
@@ -485,6 +511,8 @@ KINDS = (
     "sendgrid",
     "sns",
     "paypal",
+    "adyen",
+    "braintree",
 )
 
 

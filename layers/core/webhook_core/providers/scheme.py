@@ -21,8 +21,9 @@ from webhook_core.errors import SignatureError
 from webhook_core.text import sent_bytes
 
 Algorithm = Literal["sha1", "sha256", "sha512"]
-Encoding = Literal["hex", "base64"]
-SignatureFormat = Literal["plain", "keyed_list", "versioned_list"]
+# base64url: URL-safe base64 without padding, as Sanity writes it.
+Encoding = Literal["hex", "base64", "base64url"]
+SignatureFormat = Literal["plain", "list", "keyed_list", "versioned_list"]
 KeyFormat = Literal["text", "base64", "whsec_base64"]
 # How the timestamp is written: Unix seconds, Unix milliseconds (HubSpot, Webflow) or
 # RFC 3339 (Twitch, Zendesk). The signed content always uses the text exactly as sent.
@@ -174,7 +175,9 @@ class SignatureScheme:
     algorithm: Algorithm = "sha256"
     encoding: Encoding = "hex"
     signature_format: SignatureFormat = "plain"
-    # plain: the header is `<prefix><signature>`.
+    # plain: the header is `<prefix><signature>`; list: `<prefix><signature>` items separated
+    # by list_separator, one per secret the provider signs with (Cronofy while an
+    # application has several active client secrets).
     prefix: str = ""
     # keyed_list (Stripe `t=…,v1=…`): keys whose values are signatures, and the separator.
     signature_keys: tuple[str, ...] = ()
@@ -278,7 +281,7 @@ class SignatureScheme:
             raise ValueError("secret is not in this scheme's encoding")
         content = self._signed_content(body, format_timestamp(timestamp, self.timestamp_format), event_id)
         mac = hmac.new(key, content, getattr(hashlib, self.algorithm)).digest()
-        encoded = mac.hex() if self.encoding == "hex" else base64.b64encode(mac).decode("ascii")
+        encoded = encode_signature(mac, self.encoding)
         if self.signature_format == "keyed_list":
             parts = []
             if self.timestamp_key is not None:
@@ -304,10 +307,16 @@ class SignatureScheme:
     def _parse_header(self, header: str) -> tuple[list[bytes], str | None]:
         encoded: list[str] = []
         timestamp: str | None = None
-        if self.signature_format == "plain":
-            value = header.strip()
-            if value.startswith(self.prefix):
-                encoded.append(value[len(self.prefix) :])
+        if self.signature_format in {"plain", "list"}:
+            items = (
+                [header]
+                if self.signature_format == "plain"
+                else header.split(self.list_separator, MAX_CANDIDATES)[:MAX_CANDIDATES]
+            )
+            for item in items:
+                value = item.strip()
+                if value.startswith(self.prefix):
+                    encoded.append(value[len(self.prefix) :])
         elif self.signature_format == "keyed_list":
             for item in header.split(self.list_separator):
                 key, sep, value = item.strip().partition("=")
@@ -377,6 +386,15 @@ def _derive_key(secret: str, encoding: KeyFormat) -> bytes | None:
 
 
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def encode_signature(mac: bytes, encoding: Encoding) -> str:
+    if encoding == "hex":
+        return mac.hex()
+    if encoding == "base64url":
+        return base64.urlsafe_b64encode(mac).decode("ascii").rstrip("=")
+    return base64.b64encode(mac).decode("ascii")
 
 
 def decode_signature(value: str, encoding: Encoding) -> bytes | None:
@@ -385,6 +403,12 @@ def decode_signature(value: str, encoding: Encoding) -> bytes | None:
     which would let a changed header still verify."""
     if encoding == "hex":
         return bytes.fromhex(value) if _HEX.fullmatch(value) else None
+    if encoding == "base64url":
+        # Unpadded: a length of 1 mod 4 is no encoding at all.
+        if not _BASE64URL.fullmatch(value) or len(value) % 4 == 1:
+            return None
+        decoded = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        return decoded if encode_signature(decoded, "base64url") == value else None
     try:
         decoded = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
