@@ -105,7 +105,7 @@ def other_secret(kind: str, label: str) -> str:
     """A secret that is not the test secret, in the format the kind's provider issues."""
     if kind in WHSEC_KINDS:
         return "whsec_" + base64.b64encode(label.encode().ljust(24, b"_")).decode()
-    if kind == "ed25519":  # another signing seed: its signatures do not verify under our public key
+    if kind in ("ed25519", "adyen"):  # another seed (ed25519) or HMAC key (adyen): both are hex
         return hashlib.sha256(label.encode()).hexdigest()
     if kind == "sendgrid":  # another ECDSA signing key
         return _p256_private(label)
