@@ -151,8 +151,10 @@ def list_(
         sys.stdout.write(json.dumps([letter.as_json(now) for letter in letters], indent=2) + "\n")
         return
     table = Table(title=f"{len(letters)} dead letter(s) — {target.description}", title_justify="left")
+    # An envelope id is copied from here into `dlq show` and `replay`: kept whole on its line.
+    longest_id = max((len(shown(letter.envelope_id)) for letter in letters), default=2)
     for column in ("message id", "envelope id", "source", "type", "status", "receives", "last failure", "age"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", min_width=min(longest_id, 100) if column == "envelope id" else None)
     for letter in letters:
         table.add_row(
             letter.message_id[:8],

@@ -56,8 +56,10 @@ def list_rejected(
         return
     title = f"{len(requests)} rejected request(s) — {rejections.target.description}"
     table = Table(title=title, title_justify="left")
+    # An id is copied from here into `rejected show` and `replay`: kept whole on its line.
+    longest_id = max((len(shown(request.id)) for request in requests), default=2)
     for column in ("id", "received", "source", "reason", "skew", "size"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", min_width=min(longest_id, 100) if column == "id" else None)
     for request in requests:
         table.add_row(
             shown(request.id),

@@ -215,3 +215,17 @@ def test_replaying_by_a_filter_that_matches_nothing_says_so(operated_stack: Oper
     result = operated_stack.webhooks("dlq", "replay", "--source", "strpie", "--type", "invoice.paid", "--yes")
     assert result.exit_code == 1
     assert "no dead letter matches --source strpie --type invoice.paid" in result.output
+
+
+def test_dlq_list_keeps_each_envelope_id_whole_at_80_columns(
+    operated_stack: OperatedStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The id is what `dlq show` and `dlq replay` are given: folded over lines, it cannot be copied."""
+    item = envelope(kind="github", event_type="push", body={"n": 1})
+    message = json.loads(item.to_message(250_000))
+    message["id"] = "github/sha256-" + "ab" * 32  # a digest-keyed id: 78 characters
+    put_dead_letter(operated_stack, message, failure="boom")
+    monkeypatch.setenv("COLUMNS", "80")
+    result = operated_stack.webhooks("dlq", "list")
+    assert result.exit_code == 0, result.output
+    assert message["id"] in result.output, result.output

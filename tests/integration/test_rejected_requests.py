@@ -138,6 +138,10 @@ def test_rejected_list_show_and_replay_once_the_secret_is_fixed(operated_stack: 
     assert by_reason["signature_mismatch"]["size"] == len(rotated.body)
     table = cli(stack, "rejected", "list", "--source", "stripe", "--since", "1h")
     assert "2 rejected request(s)" in table
+    with pytest.MonkeyPatch.context() as narrow:  # an 80-column terminal: each id still whole, copyable
+        narrow.setenv("COLUMNS", "80")
+        folded = cli(stack, "rejected", "list")
+    assert all(entry["id"] in folded for entry in listed), folded
     assert json.loads(cli(stack, "rejected", "list", "--json", "--source", "github")) == []
     mismatch, skewed = by_reason["signature_mismatch"]["id"], by_reason["timestamp_out_of_tolerance"]["id"]
 
