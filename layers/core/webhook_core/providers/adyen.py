@@ -28,7 +28,7 @@ from typing import Any
 
 from webhook_core.errors import SignatureError
 from webhook_core.providers.fields import EventFields
-from webhook_core.providers.scheme import NO_QUERY, Verified, decode_signature
+from webhook_core.providers.scheme import NO_QUERY, TextSecretsUntimed, Verified, decode_signature
 from webhook_core.providers.spec import ProviderSpec
 
 DOCS = "https://docs.adyen.com/development-resources/webhooks/secure-webhooks/verify-hmac-signatures"
@@ -52,7 +52,7 @@ SHA256_BYTES = 32
 
 
 @dataclass(frozen=True, slots=True)
-class AdyenScheme:
+class AdyenScheme(TextSecretsUntimed):
     # Where the signature is, for the tools that describe a scheme: inside each item.
     signature_header: str = ""
     timestamp_header: str | None = None
@@ -61,18 +61,6 @@ class AdyenScheme:
     encoding: str = "base64"
     algorithm: str = "sha256"
     signed_content: str = ":".join(f"{{{name}}}" for name in SIGNED_FIELDS) + " of each item"
-
-    @property
-    def has_timestamp(self) -> bool:
-        return False
-
-    @property
-    def binds_body(self) -> bool:
-        return False
-
-    @property
-    def signed_id_path(self) -> str | None:
-        return None
 
     def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]:
         """The HMAC key as Adyen shows it is hex; anything else is no key."""
@@ -115,9 +103,6 @@ class AdyenScheme:
             item = entry[ITEM]
             item.setdefault("additionalData", {})["hmacSignature"] = self._signature(item, secret)
         return json.dumps(document).encode()
-
-    def signed_query(self, body: bytes) -> dict[str, str]:
-        return {}
 
     def _signature(self, item: dict[str, Any], secret: str) -> str:
         (key,) = self.derive_keys([secret])

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from webhook_core.errors import SignatureError
 from webhook_core.providers.fields import EventFields
-from webhook_core.providers.scheme import MAX_CANDIDATES, NO_QUERY, Verified
+from webhook_core.providers.scheme import MAX_CANDIDATES, NO_QUERY, TextSecretsUntimed, Verified
 from webhook_core.providers.spec import ProviderSpec
 
 DOCS = "https://developer.paypal.com/braintree/docs/guides/webhooks/parse"
@@ -36,7 +36,7 @@ MAX_PARAMETERS = 100
 
 
 @dataclass(frozen=True, slots=True)
-class BraintreeScheme:
+class BraintreeScheme(TextSecretsUntimed):
     # Where the signature is, for the tools that describe a scheme: a form parameter.
     signature_header: str = ""
     timestamp_header: str | None = None
@@ -47,16 +47,8 @@ class BraintreeScheme:
     signed_content: str = "{bt_payload} (or it followed by a newline), keyed with SHA-1(private key)"
 
     @property
-    def has_timestamp(self) -> bool:
-        return False
-
-    @property
     def binds_body(self) -> bool:
         return True
-
-    @property
-    def signed_id_path(self) -> str | None:
-        return None
 
     def derive_keys(self, secrets: Sequence[str]) -> tuple[bytes | None, ...]:
         return tuple(signing_key(secret) if secret.strip() else None for secret in secrets)
@@ -109,9 +101,6 @@ class BraintreeScheme:
         return urlencode(
             {SIGNATURE_PARAMETER: f"{public_key}|{_signature(payload, secret)}", PAYLOAD_PARAMETER: payload}
         ).encode()
-
-    def signed_query(self, body: bytes) -> dict[str, str]:
-        return {}
 
 
 def signing_key(secret: str) -> bytes:
