@@ -16,6 +16,7 @@ HMAC_FORM_KINDS = {"twilio", "mandrill", "mailgun", "adyen", "braintree"}
 # Kinds whose signature and timestamp travel in the body.
 IN_BODY = {
     "mailgun": ("body signature.signature (or parent-signature)", "body signature.timestamp"),
+    "jwt": ("", "the token's exp (and iat, nbf)"),
     "adyen": ("body notificationItems[].NotificationRequestItem.additionalData.hmacSignature, every item", None),
     "braintree": ("form parameter bt_signature (<public key>|<hex>, & between keys)", None),
     "sns": ("body Signature (certificate from https://sns.<region>.amazonaws.com only)", "body Timestamp"),

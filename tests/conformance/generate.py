@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import sys
+import warnings
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from urllib.parse import parse_qsl, urlencode
 import Adyen.util
 import braintree
 import braintree.webhook_testing_gateway
+import jwt
 import nacl.signing
 import slack_sdk.signature
 import standardwebhooks.webhooks
@@ -65,7 +67,10 @@ LIBRARIES = {
     "twilio": "twilio (RequestValidator.compute_signature)",
     "ed25519": "PyNaCl (SigningKey.sign)",
     "sendgrid": "cryptography (ECDSA P-256, deterministic per RFC 6979); accepted cases pass sendgrid's EventWebhook",
+    "jwt": "PyJWT (jwt.encode, HS256)",
 }
+# How long the tokens made here live: monday.com's live 300 s (exp - iat).
+JWT_LIFETIME = 300
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 # Kinds whose provider posts a form, and their own bodies (see `kind_event`).
 FORM_KINDS = {"mandrill"}
@@ -170,6 +175,8 @@ def secrets_for(name: str, kind: str, options: dict[str, Any]) -> tuple[str, str
         keys = ["webhooks:" + name, "webhooks:other-" + name]
     elif kind == "adyen":  # the HMAC key as Adyen's Customer Area shows it: 32 bytes in hex
         keys = [hashlib.sha256(seed).hexdigest().upper() for seed in (label, label + b"/other")]
+    elif kind == "jwt":  # a signing secret as monday.com's Developer Center shows it: 32 hex characters
+        keys = [hashlib.sha256(seed).hexdigest()[:32] for seed in (label, label + b"/other")]
     elif options.get("key_format") == "base64":
         keys = [base64.b64encode(hashlib.sha256(seed).digest()).decode() for seed in (label, label + b"/other")]
     else:
@@ -392,6 +399,9 @@ def signed_headers(  # noqa: PLR0911 - one return per provider library
         return {options["header"]: secret}, {}, "the documented scheme (the token as sent)"
     if kind == "basic":
         return {"Authorization": "Basic " + base64.b64encode(secret.encode()).decode()}, {}, "RFC 7617"
+    if kind == "jwt":
+        claims = jwt_claims(options, timestamp)
+        return {options.get("header", "Authorization"): jwt.encode(claims, secret, "HS256")}, {}, LIBRARIES[kind]
     recipe = KIND_RECIPES.get(kind, options)
     checked_by = CHECKED_BY.get(recipe.get("header", "").lower())
     return (
@@ -399,6 +409,63 @@ def signed_headers(  # noqa: PLR0911 - one return per provider library
         {},
         "the documented algorithm (reference_headers)" + (f"; accepted cases pass {checked_by}" if checked_by else ""),
     )
+
+
+def jwt_claims(options: dict[str, Any], issued: int) -> dict[str, Any]:
+    """What monday.com's tokens claim (developer.monday.com/apps/docs/authorization-header)."""
+    claims: dict[str, Any] = {"accountId": 1825529, "userId": 4012689, "iat": issued, "exp": issued + JWT_LIFETIME}
+    if options.get("audience"):
+        claims["aud"] = options["audience"]
+    return claims
+
+
+def hs512(claims: dict[str, Any], secret: str) -> str:
+    with warnings.catch_warnings():  # PyJWT warns of a key shorter than SHA-512's block; it is a test key
+        warnings.simplefilter("ignore")
+        return jwt.encode(claims, secret, "HS512")
+
+
+def jwt_cases(
+    options: dict[str, Any], url: str, headers: dict[str, str], body: bytes, secret: str, again: dict[str, Any]
+) -> list[Any]:
+    """A token's own refusals: expired, issued in the future, not HS256, no exp, another audience."""
+    header = options.get("header", "Authorization")
+    tolerance = int(options.get("tolerance_seconds", 60))
+    base = jwt_claims(options, NOW)
+    tokens: list[tuple[str, str, str]] = [
+        (
+            "expired token",
+            jwt.encode(jwt_claims(options, NOW - JWT_LIFETIME - tolerance - 60), secret),
+            "timestamp_out_of_tolerance",
+        ),
+        (
+            "token issued in the future",
+            jwt.encode(jwt_claims(options, NOW + tolerance + 60), secret),
+            "timestamp_out_of_tolerance",
+        ),
+        ("token without exp", jwt.encode({k: v for k, v in base.items() if k != "exp"}, secret), "missing_timestamp"),
+        ("token signed HS512 with the same secret", hs512(base, secret), "malformed_signature"),
+        ("unsigned token (alg none)", jwt.encode(base, "", "none") + "c2ln", "malformed_signature"),
+    ]
+    if options.get("audience"):
+        other_audience = {**base, "aud": "https://attacker.example/webhooks"}
+        tokens.append(("token for another audience", jwt.encode(other_audience, secret), "signature_mismatch"))
+    cases = [
+        {
+            "name": name,
+            "request": request("POST", url, {**headers, header: token}, body, {}),
+            "expect": rejected(reason),
+        }
+        for name, token, reason in tokens
+    ]
+    cases.append(
+        {
+            "name": "the same delivery with the token after Bearer",
+            "request": request("POST", url, {**headers, header: "Bearer " + headers[header]}, body, {}),
+            "expect": again,
+        }
+    )
+    return cases
 
 
 # --- vectors ----------------------------------------------------------------------------
@@ -442,7 +509,7 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
         full.get("timestamp_header") or full.get("timestamp_key")
     )
     tolerance = int(full.get("tolerance_seconds", DEFAULT_TOLERANCE.get(kind, 300)))
-    body_signed = kind not in {"token", "basic"}
+    body_signed = kind not in {"token", "basic", "jwt"}
     # Ping-style providers (Dropbox) repeat bodies by design: every delivery is a new event.
     every_delivery_new = full.get("dedupe") == "none"
     # A source whose provider demands its own answer (Xero, Okta, Discord) gives it to every
@@ -545,7 +612,7 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
     )
     # Cut by one whole encoded unit, so what is left still decodes: a shorter signature, not garbage.
     base64_kinds = {"shopify", "square", "standard", "svix", "twilio", "basic", "mandrill", "sendgrid"}
-    encoding = full.get("encoding") or ("base64" if kind in base64_kinds else "hex")
+    encoding = full.get("encoding") or ("base64" if kind in base64_kinds else "base64url" if kind == "jwt" else "hex")
     # base64url without padding: 43 characters for 32 bytes, of which 40 are 30 whole bytes.
     cut = {"hex": 2, "base64url": 3}.get(encoding, 4)
     truncated = {**headers, signature_header: headers[signature_header][:-cut]}
@@ -587,6 +654,8 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
     cases += setup_cases(full, url, headers, signature_header, configured)
     if kind == "twilio":
         cases += twilio_form_cases(url, signing)
+    if kind == "jwt":
+        cases += jwt_cases(full, url, headers, body, signing, again)
     if kind == "mandrill":
         # Mandrill signs the URL exactly as entered: a trailing slash more is another URL.
         other_url = {**headers, "X-Mandrill-Signature": mandrill_signature(url + "/", body, signing)}

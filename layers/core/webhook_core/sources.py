@@ -373,6 +373,27 @@ class BasicSource(_Handshakes):
         return self._with_checks(token.basic_spec(self._fields()))
 
 
+class JwtSource(_Handshakes):
+    """A JSON Web Token in a header, HS256 with a shared secret (monday.com's Authorization
+    header). Covers no body: deliveries dedupe on the body's digest, exp bounds a replay."""
+
+    kind: Literal["jwt"]
+    header: HeaderName = "Authorization"
+    # The `aud` the token must name (monday.com: the endpoint's URL); unset, aud is not checked.
+    audience: str | None = Field(None, min_length=1, max_length=2048)
+    # Clock skew allowed on exp, nbf and iat.
+    tolerance_seconds: Tolerance = 60
+
+    def spec(self) -> ProviderSpec:
+        from webhook_core.providers import jwt  # noqa: PLC0415 - only sources of this kind need it
+
+        return self._with_checks(
+            jwt.spec(
+                self._fields(), header=self.header, audience=self.audience, tolerance_seconds=self.tolerance_seconds
+            )
+        )
+
+
 class HmacSource(_Handshakes):
     """A generic HMAC sender: every part of the scheme is an option (presets are made of these)."""
 
@@ -487,7 +508,8 @@ SourceConfig = Annotated[
     | SnsSource
     | PayPalSource
     | AdyenSource
-    | BraintreeSource,
+    | BraintreeSource
+    | JwtSource,
     Field(discriminator="kind"),
 ]
 _SOURCE = TypeAdapter(SourceConfig)
@@ -513,6 +535,7 @@ KINDS = (
     "paypal",
     "adyen",
     "braintree",
+    "jwt",
 )
 
 
