@@ -23,7 +23,7 @@ import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 import Adyen.util
 import braintree
@@ -175,6 +175,8 @@ def secrets_for(name: str, kind: str, options: dict[str, Any]) -> tuple[str, str
         keys = ["webhooks:" + name, "webhooks:other-" + name]
     elif kind == "adyen":  # the HMAC key as Adyen's Customer Area shows it: 32 bytes in hex
         keys = [hashlib.sha256(seed).hexdigest().upper() for seed in (label, label + b"/other")]
+    elif kind == "contentful":  # a space's signing secret: 64 characters of Contentful's alphabet
+        keys = [hashlib.sha256(seed).hexdigest() for seed in (label, label + b"/other")]
     elif kind == "jwt":  # a signing secret as monday.com's Developer Center shows it: 32 hex characters
         keys = [hashlib.sha256(seed).hexdigest()[:32] for seed in (label, label + b"/other")]
     elif options.get("key_format") == "base64":
@@ -1781,7 +1783,128 @@ def build_braintree(name: str, options: dict[str, Any], full: dict[str, Any]) ->
     )
 
 
+# --- Contentful: an HMAC over a canonical request (method, path, signed headers, body) ---------
+
+CONTENTFUL_LISTED = "x-contentful-signed-headers,x-contentful-timestamp,x-contentful-topic,x-contentful-webhook-name"
+
+
+def contentful_path(url: str) -> str:
+    """The toolkit's getNormalizedEncodedURI: the query through Node's querystring.escape,
+    then the whole through encodeURI (written from src/requests/utils.ts)."""
+    rest = url.split("://", 1)[1]
+    path_and_query = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+    pathname, _, search = path_and_query.partition("?")
+    search = search.split("?")[0]
+    escaped = quote(search, safe="-_.!~*'()")
+    return quote(f"{pathname}?{escaped}" if escaped else pathname, safe=";,/?:@&=+$-_.!~*'()#")
+
+
+def contentful_headers(secret: str, url: str, body: bytes, topic: str, millis: int) -> dict[str, str]:
+    """The headers of a Contentful webhook signed as the toolkit's signRequest signs one."""
+    signed = {
+        "x-contentful-signed-headers": CONTENTFUL_LISTED,
+        "x-contentful-timestamp": str(millis),
+        "x-contentful-topic": topic,
+        "x-contentful-webhook-name": "conformance",
+    }
+    lines = ";".join(f"{key}:{value}" for key, value in sorted(signed.items()))
+    content = "\n".join(["POST", contentful_path(url), lines, body.decode()]).encode()
+    signature = hmac.new(secret.encode(), content, hashlib.sha256).hexdigest()
+    return {
+        "Content-Type": "application/vnd.contentful.management.v1+json",
+        "X-Contentful-Topic": topic,
+        "X-Contentful-Webhook-Name": "conformance",
+        "X-Contentful-Signed-Headers": CONTENTFUL_LISTED,
+        "X-Contentful-Timestamp": str(millis),
+        "X-Contentful-Signature": signature,
+    }
+
+
+def build_contentful(name: str, options: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
+    configured, _, other = secrets_for(name, "contentful", full)
+    url = full["url"]
+    tolerance = int(full.get("tolerance_seconds", 30))
+    document = {
+        "sys": {"type": "Entry", "id": "5KsDBWseXY6QegucYAoacS", "space": {"sys": {"id": "yadj1kx9rmg0"}}},
+        "fields": {"title": {"en-US": "héllo, wörld"}},
+    }
+    body = json.dumps(document, ensure_ascii=False).encode()
+    digest = hashlib.sha256(body).hexdigest()
+    headers = contentful_headers(configured, url, body, EVENT_TYPE, NOW * 1000)
+    again = {"verdict": "duplicate", "status": 200, "event_id": digest}
+
+    def post(label: str, sent: dict[str, str], expect: dict[str, Any], payload: bytes = body) -> dict[str, Any]:
+        return {"name": label, "request": request("POST", url, sent, payload, {}), "expect": expect}
+
+    without = {key: value for key, value in headers.items() if key != "X-Contentful-Timestamp"}
+    unsigned = {key: value for key, value in headers.items() if key != "X-Contentful-Signature"}
+    flipped = bytearray(body)
+    flipped[len(flipped) // 2] ^= 0x01
+    cases = [
+        post(
+            "signed by the provider",
+            headers,
+            {"verdict": "accepted", "status": 202, "event_id": digest, "type": EVENT_TYPE},
+        ),
+        post("the same delivery again (a provider's retry)", headers, again),
+        post(
+            "the same delivery replayed with another Content-Type",
+            {**headers, "Content-Type": "application/x-www-form-urlencoded"},
+            again,
+        ),
+        post(
+            "signed with another secret",
+            contentful_headers(other, url, body, EVENT_TYPE, NOW * 1000),
+            rejected("signature_mismatch"),
+        ),
+        post("signature header missing", unsigned, rejected("missing_signature")),
+        post(
+            "signature truncated",
+            {**headers, "X-Contentful-Signature": headers["X-Contentful-Signature"][:-2]},
+            rejected("malformed_signature"),
+        ),
+        post("one body byte changed", headers, rejected("signature_mismatch"), bytes(flipped)),
+        post("empty body", headers, rejected("signature_mismatch"), b""),
+        post(
+            "a signed header changed (the topic)",
+            {**headers, "X-Contentful-Topic": "ContentManagement.Entry.delete"},
+            rejected("signature_mismatch"),
+        ),
+        post(
+            "signed over another path (a trailing slash more)",
+            contentful_headers(
+                configured, url.replace("?", "/?", 1) if "?" in url else url + "/", body, EVENT_TYPE, NOW * 1000
+            ),
+            rejected("signature_mismatch"),
+        ),
+        post(
+            "the timestamp moved by a millisecond",
+            {**headers, "X-Contentful-Timestamp": str(NOW * 1000 + 1)},
+            rejected("signature_mismatch"),
+        ),
+        post("timestamp header missing", without, rejected("missing_timestamp")),
+    ]
+    for when, skew in (("stale", -(tolerance + 60)), ("future", tolerance + 60)):
+        cases.append(
+            post(
+                f"{when} timestamp ({skew:+d} s, signed)",
+                contentful_headers(configured, url, body, EVENT_TYPE, (NOW + skew) * 1000),
+                rejected("timestamp_out_of_tolerance"),
+            )
+        )
+    cases.append(get_refused(url))
+    return vector_of(
+        name,
+        options,
+        configured,
+        "the documented algorithm (contentful_headers, from @contentful/node-apps-toolkit's src/requests); "
+        "accepted cases pass the toolkit's verifyRequest (checked with 3.16.1)",
+        cases,
+    )
+
+
 OWN_BUILDERS = {
+    "contentful": build_contentful,
     "mailgun": build_mailgun,
     "sns": build_sns,
     "paypal": build_paypal,
