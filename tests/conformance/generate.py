@@ -229,7 +229,10 @@ def event(kind: str, options: dict[str, Any], event_id: str = EVENT_ID) -> tuple
         (document[0] if isinstance(document, list) else document)["note"] = f"another event, {event_id}"
     if options.get("handshake") == "discord":
         root["document"] = {"version": 1, "application_id": "1", "type": 1, "event": {"type": EVENT_TYPE, "data": {}}}
-    body = json.dumps(root["document"], ensure_ascii=False).encode()
+    if options.get("body_format") == "form":  # a form post (Acuity): each fact a parameter of its own
+        body = form_body(root["document"], fields, event_id)
+    else:
+        body = json.dumps(root["document"], ensure_ascii=False).encode()
     has_id = bool(fields.get("id_header") or fields.get("id_path"))
     has_type = bool(fields.get("type_header") or fields.get("type_path"))
     return (
@@ -238,6 +241,20 @@ def event(kind: str, options: dict[str, Any], event_id: str = EVENT_ID) -> tuple
         event_id if has_id else hashlib.sha256(body).hexdigest(),
         EVENT_TYPE if has_type else "unknown",
     )
+
+
+def form_body(document: dict[str, Any], fields: dict[str, str], event_id: str) -> bytes:
+    """The event as a form post: its id and type as the parameters their paths name (a path
+    is one parameter's name in a form), then a non-ASCII one, UTF-8 and percent-encoded."""
+    parameters = {
+        fields[f"{role}_path"]: value
+        for role, value in (("id", event_id), ("type", EVENT_TYPE))
+        if fields.get(f"{role}_path")
+    }
+    parameters.setdefault("id", "1055040873")  # Acuity's appointment id
+    parameters["calendarID"] = "1"
+    parameters["note"] = str(document.get("note", "héllo, wörld"))
+    return urlencode(parameters).encode()
 
 
 def mandrill_event() -> tuple[bytes, dict[str, str], str, str]:
@@ -495,7 +512,8 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
     source_name = name.split("-", 1)[1]
     url = full.get("url") or full.get("notification_url") or BASE_URL + source_name
     body, id_headers, event_id, event_type = event(kind, full)
-    content_type = {"Content-Type": FORM_TYPE if kind in FORM_KINDS else "application/json"}
+    posts_form = kind in FORM_KINDS or full.get("body_format") == "form"
+    content_type = {"Content-Type": FORM_TYPE if posts_form else "application/json"}
 
     def signed(
         payload: bytes, secret: str = signing, timestamp: int = NOW
@@ -531,7 +549,7 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
         **answered,
     }
     id_signed = kind in {"standard", "svix"} or "{id}" in str(full.get("signed_content", ""))
-    switched_type = "application/json" if kind in FORM_KINDS else FORM_TYPE
+    switched_type = "application/json" if posts_form else FORM_TYPE
 
     cases: list[dict[str, Any]] = [
         {
