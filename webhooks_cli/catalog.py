@@ -12,10 +12,11 @@ from webhooks_cli import signing
 # Options a preset leaves to the user (the URL the provider signs); a stand-in lets it be described.
 PLACEHOLDER_URL = "https://example.com/webhooks/{name}"
 # Kinds whose scheme is not a SignatureScheme: what their signature covers, in words.
-HMAC_FORM_KINDS = {"twilio", "mandrill", "mailgun", "adyen", "braintree"}
+HMAC_FORM_KINDS = {"twilio", "mandrill", "mailgun", "adyen", "braintree", "contentful"}
 # Kinds whose signature and timestamp travel in the body.
 IN_BODY = {
     "mailgun": ("body signature.signature (or parent-signature)", "body signature.timestamp"),
+    "jwt": ("", "the token's exp (and iat, nbf)"),
     "adyen": ("body notificationItems[].NotificationRequestItem.additionalData.hmacSignature, every item", None),
     "braintree": ("form parameter bt_signature (<public key>|<hex>, & between keys)", None),
     "sns": ("body Signature (certificate from https://sns.<region>.amazonaws.com only)", "body Timestamp"),

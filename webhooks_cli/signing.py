@@ -25,6 +25,7 @@ from webhook_core.bodies import BodyFormat
 from webhook_core.errors import SignatureError
 from webhook_core.providers.adyen import AdyenScheme
 from webhook_core.providers.braintree import PAYLOAD_PARAMETER, BraintreeScheme
+from webhook_core.providers.contentful import ContentfulScheme
 from webhook_core.providers.forms import FormScheme
 from webhook_core.providers.mailgun import MailgunScheme
 from webhook_core.providers.scheme import format_timestamp
@@ -196,6 +197,8 @@ def sign(  # noqa: PLR0912 - one branch per place a provider puts its signature
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, scheme.signature_header: signature}
     if scheme.timestamp_header:
         headers[scheme.timestamp_header] = format_timestamp(now, getattr(scheme, "timestamp_format", "seconds"))
+    if isinstance(scheme, ContentfulScheme):  # the list of signed headers is itself sent (and signed)
+        headers.update(scheme.signed_headers(now * 1000))
     for header, value in ((scheme.id_header, event_id), (fields.id_header, event_id), (fields.type_header, chosen)):
         if header and value:
             headers[header] = value

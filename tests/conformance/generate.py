@@ -18,15 +18,17 @@ import hashlib
 import hmac
 import json
 import sys
+import warnings
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 import Adyen.util
 import braintree
 import braintree.webhook_testing_gateway
+import jwt
 import nacl.signing
 import slack_sdk.signature
 import standardwebhooks.webhooks
@@ -65,7 +67,10 @@ LIBRARIES = {
     "twilio": "twilio (RequestValidator.compute_signature)",
     "ed25519": "PyNaCl (SigningKey.sign)",
     "sendgrid": "cryptography (ECDSA P-256, deterministic per RFC 6979); accepted cases pass sendgrid's EventWebhook",
+    "jwt": "PyJWT (jwt.encode, HS256)",
 }
+# How long the tokens made here live: monday.com's live 300 s (exp - iat).
+JWT_LIFETIME = 300
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 # Kinds whose provider posts a form, and their own bodies (see `kind_event`).
 FORM_KINDS = {"mandrill"}
@@ -170,6 +175,10 @@ def secrets_for(name: str, kind: str, options: dict[str, Any]) -> tuple[str, str
         keys = ["webhooks:" + name, "webhooks:other-" + name]
     elif kind == "adyen":  # the HMAC key as Adyen's Customer Area shows it: 32 bytes in hex
         keys = [hashlib.sha256(seed).hexdigest().upper() for seed in (label, label + b"/other")]
+    elif kind == "contentful":  # a space's signing secret: 64 characters of Contentful's alphabet
+        keys = [hashlib.sha256(seed).hexdigest() for seed in (label, label + b"/other")]
+    elif kind == "jwt":  # a signing secret as monday.com's Developer Center shows it: 32 hex characters
+        keys = [hashlib.sha256(seed).hexdigest()[:32] for seed in (label, label + b"/other")]
     elif options.get("key_format") == "base64":
         keys = [base64.b64encode(hashlib.sha256(seed).digest()).decode() for seed in (label, label + b"/other")]
     else:
@@ -220,7 +229,10 @@ def event(kind: str, options: dict[str, Any], event_id: str = EVENT_ID) -> tuple
         (document[0] if isinstance(document, list) else document)["note"] = f"another event, {event_id}"
     if options.get("handshake") == "discord":
         root["document"] = {"version": 1, "application_id": "1", "type": 1, "event": {"type": EVENT_TYPE, "data": {}}}
-    body = json.dumps(root["document"], ensure_ascii=False).encode()
+    if options.get("body_format") == "form":  # a form post (Acuity): each fact a parameter of its own
+        body = form_body(root["document"], fields, event_id)
+    else:
+        body = json.dumps(root["document"], ensure_ascii=False).encode()
     has_id = bool(fields.get("id_header") or fields.get("id_path"))
     has_type = bool(fields.get("type_header") or fields.get("type_path"))
     return (
@@ -229,6 +241,20 @@ def event(kind: str, options: dict[str, Any], event_id: str = EVENT_ID) -> tuple
         event_id if has_id else hashlib.sha256(body).hexdigest(),
         EVENT_TYPE if has_type else "unknown",
     )
+
+
+def form_body(document: dict[str, Any], fields: dict[str, str], event_id: str) -> bytes:
+    """The event as a form post: its id and type as the parameters their paths name (a path
+    is one parameter's name in a form), then a non-ASCII one, UTF-8 and percent-encoded."""
+    parameters = {
+        fields[f"{role}_path"]: value
+        for role, value in (("id", event_id), ("type", EVENT_TYPE))
+        if fields.get(f"{role}_path")
+    }
+    parameters.setdefault("id", "1055040873")  # Acuity's appointment id
+    parameters["calendarID"] = "1"
+    parameters["note"] = str(document.get("note", "héllo, wörld"))
+    return urlencode(parameters).encode()
 
 
 def mandrill_event() -> tuple[bytes, dict[str, str], str, str]:
@@ -392,6 +418,9 @@ def signed_headers(  # noqa: PLR0911 - one return per provider library
         return {options["header"]: secret}, {}, "the documented scheme (the token as sent)"
     if kind == "basic":
         return {"Authorization": "Basic " + base64.b64encode(secret.encode()).decode()}, {}, "RFC 7617"
+    if kind == "jwt":
+        claims = jwt_claims(options, timestamp)
+        return {options.get("header", "Authorization"): jwt.encode(claims, secret, "HS256")}, {}, LIBRARIES[kind]
     recipe = KIND_RECIPES.get(kind, options)
     checked_by = CHECKED_BY.get(recipe.get("header", "").lower())
     return (
@@ -399,6 +428,63 @@ def signed_headers(  # noqa: PLR0911 - one return per provider library
         {},
         "the documented algorithm (reference_headers)" + (f"; accepted cases pass {checked_by}" if checked_by else ""),
     )
+
+
+def jwt_claims(options: dict[str, Any], issued: int) -> dict[str, Any]:
+    """What monday.com's tokens claim (developer.monday.com/apps/docs/authorization-header)."""
+    claims: dict[str, Any] = {"accountId": 1825529, "userId": 4012689, "iat": issued, "exp": issued + JWT_LIFETIME}
+    if options.get("audience"):
+        claims["aud"] = options["audience"]
+    return claims
+
+
+def hs512(claims: dict[str, Any], secret: str) -> str:
+    with warnings.catch_warnings():  # PyJWT warns of a key shorter than SHA-512's block; it is a test key
+        warnings.simplefilter("ignore")
+        return jwt.encode(claims, secret, "HS512")
+
+
+def jwt_cases(
+    options: dict[str, Any], url: str, headers: dict[str, str], body: bytes, secret: str, again: dict[str, Any]
+) -> list[Any]:
+    """A token's own refusals: expired, issued in the future, not HS256, no exp, another audience."""
+    header = options.get("header", "Authorization")
+    tolerance = int(options.get("tolerance_seconds", 60))
+    base = jwt_claims(options, NOW)
+    tokens: list[tuple[str, str, str]] = [
+        (
+            "expired token",
+            jwt.encode(jwt_claims(options, NOW - JWT_LIFETIME - tolerance - 60), secret),
+            "timestamp_out_of_tolerance",
+        ),
+        (
+            "token issued in the future",
+            jwt.encode(jwt_claims(options, NOW + tolerance + 60), secret),
+            "timestamp_out_of_tolerance",
+        ),
+        ("token without exp", jwt.encode({k: v for k, v in base.items() if k != "exp"}, secret), "missing_timestamp"),
+        ("token signed HS512 with the same secret", hs512(base, secret), "malformed_signature"),
+        ("unsigned token (alg none)", jwt.encode(base, "", "none") + "c2ln", "malformed_signature"),
+    ]
+    if options.get("audience"):
+        other_audience = {**base, "aud": "https://attacker.example/webhooks"}
+        tokens.append(("token for another audience", jwt.encode(other_audience, secret), "signature_mismatch"))
+    cases = [
+        {
+            "name": name,
+            "request": request("POST", url, {**headers, header: token}, body, {}),
+            "expect": rejected(reason),
+        }
+        for name, token, reason in tokens
+    ]
+    cases.append(
+        {
+            "name": "the same delivery with the token after Bearer",
+            "request": request("POST", url, {**headers, header: "Bearer " + headers[header]}, body, {}),
+            "expect": again,
+        }
+    )
+    return cases
 
 
 # --- vectors ----------------------------------------------------------------------------
@@ -426,7 +512,8 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
     source_name = name.split("-", 1)[1]
     url = full.get("url") or full.get("notification_url") or BASE_URL + source_name
     body, id_headers, event_id, event_type = event(kind, full)
-    content_type = {"Content-Type": FORM_TYPE if kind in FORM_KINDS else "application/json"}
+    posts_form = kind in FORM_KINDS or full.get("body_format") == "form"
+    content_type = {"Content-Type": FORM_TYPE if posts_form else "application/json"}
 
     def signed(
         payload: bytes, secret: str = signing, timestamp: int = NOW
@@ -442,7 +529,7 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
         full.get("timestamp_header") or full.get("timestamp_key")
     )
     tolerance = int(full.get("tolerance_seconds", DEFAULT_TOLERANCE.get(kind, 300)))
-    body_signed = kind not in {"token", "basic"}
+    body_signed = kind not in {"token", "basic", "jwt"}
     # Ping-style providers (Dropbox) repeat bodies by design: every delivery is a new event.
     every_delivery_new = full.get("dedupe") == "none"
     # A source whose provider demands its own answer (Xero, Okta, Discord) gives it to every
@@ -462,7 +549,7 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
         **answered,
     }
     id_signed = kind in {"standard", "svix"} or "{id}" in str(full.get("signed_content", ""))
-    switched_type = "application/json" if kind in FORM_KINDS else FORM_TYPE
+    switched_type = "application/json" if posts_form else FORM_TYPE
 
     cases: list[dict[str, Any]] = [
         {
@@ -545,7 +632,7 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
     )
     # Cut by one whole encoded unit, so what is left still decodes: a shorter signature, not garbage.
     base64_kinds = {"shopify", "square", "standard", "svix", "twilio", "basic", "mandrill", "sendgrid"}
-    encoding = full.get("encoding") or ("base64" if kind in base64_kinds else "hex")
+    encoding = full.get("encoding") or ("base64" if kind in base64_kinds else "base64url" if kind == "jwt" else "hex")
     # base64url without padding: 43 characters for 32 bytes, of which 40 are 30 whole bytes.
     cut = {"hex": 2, "base64url": 3}.get(encoding, 4)
     truncated = {**headers, signature_header: headers[signature_header][:-cut]}
@@ -587,6 +674,8 @@ def build(name: str, options: dict[str, Any]) -> dict[str, Any]:
     cases += setup_cases(full, url, headers, signature_header, configured)
     if kind == "twilio":
         cases += twilio_form_cases(url, signing)
+    if kind == "jwt":
+        cases += jwt_cases(full, url, headers, body, signing, again)
     if kind == "mandrill":
         # Mandrill signs the URL exactly as entered: a trailing slash more is another URL.
         other_url = {**headers, "X-Mandrill-Signature": mandrill_signature(url + "/", body, signing)}
@@ -1712,7 +1801,128 @@ def build_braintree(name: str, options: dict[str, Any], full: dict[str, Any]) ->
     )
 
 
+# --- Contentful: an HMAC over a canonical request (method, path, signed headers, body) ---------
+
+CONTENTFUL_LISTED = "x-contentful-signed-headers,x-contentful-timestamp,x-contentful-topic,x-contentful-webhook-name"
+
+
+def contentful_path(url: str) -> str:
+    """The toolkit's getNormalizedEncodedURI: the query through Node's querystring.escape,
+    then the whole through encodeURI (written from src/requests/utils.ts)."""
+    rest = url.split("://", 1)[1]
+    path_and_query = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+    pathname, _, search = path_and_query.partition("?")
+    search = search.split("?")[0]
+    escaped = quote(search, safe="-_.!~*'()")
+    return quote(f"{pathname}?{escaped}" if escaped else pathname, safe=";,/?:@&=+$-_.!~*'()#")
+
+
+def contentful_headers(secret: str, url: str, body: bytes, topic: str, millis: int) -> dict[str, str]:
+    """The headers of a Contentful webhook signed as the toolkit's signRequest signs one."""
+    signed = {
+        "x-contentful-signed-headers": CONTENTFUL_LISTED,
+        "x-contentful-timestamp": str(millis),
+        "x-contentful-topic": topic,
+        "x-contentful-webhook-name": "conformance",
+    }
+    lines = ";".join(f"{key}:{value}" for key, value in sorted(signed.items()))
+    content = "\n".join(["POST", contentful_path(url), lines, body.decode()]).encode()
+    signature = hmac.new(secret.encode(), content, hashlib.sha256).hexdigest()
+    return {
+        "Content-Type": "application/vnd.contentful.management.v1+json",
+        "X-Contentful-Topic": topic,
+        "X-Contentful-Webhook-Name": "conformance",
+        "X-Contentful-Signed-Headers": CONTENTFUL_LISTED,
+        "X-Contentful-Timestamp": str(millis),
+        "X-Contentful-Signature": signature,
+    }
+
+
+def build_contentful(name: str, options: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
+    configured, _, other = secrets_for(name, "contentful", full)
+    url = full["url"]
+    tolerance = int(full.get("tolerance_seconds", 30))
+    document = {
+        "sys": {"type": "Entry", "id": "5KsDBWseXY6QegucYAoacS", "space": {"sys": {"id": "yadj1kx9rmg0"}}},
+        "fields": {"title": {"en-US": "héllo, wörld"}},
+    }
+    body = json.dumps(document, ensure_ascii=False).encode()
+    digest = hashlib.sha256(body).hexdigest()
+    headers = contentful_headers(configured, url, body, EVENT_TYPE, NOW * 1000)
+    again = {"verdict": "duplicate", "status": 200, "event_id": digest}
+
+    def post(label: str, sent: dict[str, str], expect: dict[str, Any], payload: bytes = body) -> dict[str, Any]:
+        return {"name": label, "request": request("POST", url, sent, payload, {}), "expect": expect}
+
+    without = {key: value for key, value in headers.items() if key != "X-Contentful-Timestamp"}
+    unsigned = {key: value for key, value in headers.items() if key != "X-Contentful-Signature"}
+    flipped = bytearray(body)
+    flipped[len(flipped) // 2] ^= 0x01
+    cases = [
+        post(
+            "signed by the provider",
+            headers,
+            {"verdict": "accepted", "status": 202, "event_id": digest, "type": EVENT_TYPE},
+        ),
+        post("the same delivery again (a provider's retry)", headers, again),
+        post(
+            "the same delivery replayed with another Content-Type",
+            {**headers, "Content-Type": "application/x-www-form-urlencoded"},
+            again,
+        ),
+        post(
+            "signed with another secret",
+            contentful_headers(other, url, body, EVENT_TYPE, NOW * 1000),
+            rejected("signature_mismatch"),
+        ),
+        post("signature header missing", unsigned, rejected("missing_signature")),
+        post(
+            "signature truncated",
+            {**headers, "X-Contentful-Signature": headers["X-Contentful-Signature"][:-2]},
+            rejected("malformed_signature"),
+        ),
+        post("one body byte changed", headers, rejected("signature_mismatch"), bytes(flipped)),
+        post("empty body", headers, rejected("signature_mismatch"), b""),
+        post(
+            "a signed header changed (the topic)",
+            {**headers, "X-Contentful-Topic": "ContentManagement.Entry.delete"},
+            rejected("signature_mismatch"),
+        ),
+        post(
+            "signed over another path (a trailing slash more)",
+            contentful_headers(
+                configured, url.replace("?", "/?", 1) if "?" in url else url + "/", body, EVENT_TYPE, NOW * 1000
+            ),
+            rejected("signature_mismatch"),
+        ),
+        post(
+            "the timestamp moved by a millisecond",
+            {**headers, "X-Contentful-Timestamp": str(NOW * 1000 + 1)},
+            rejected("signature_mismatch"),
+        ),
+        post("timestamp header missing", without, rejected("missing_timestamp")),
+    ]
+    for when, skew in (("stale", -(tolerance + 60)), ("future", tolerance + 60)):
+        cases.append(
+            post(
+                f"{when} timestamp ({skew:+d} s, signed)",
+                contentful_headers(configured, url, body, EVENT_TYPE, (NOW + skew) * 1000),
+                rejected("timestamp_out_of_tolerance"),
+            )
+        )
+    cases.append(get_refused(url))
+    return vector_of(
+        name,
+        options,
+        configured,
+        "the documented algorithm (contentful_headers, from @contentful/node-apps-toolkit's src/requests); "
+        "accepted cases pass the toolkit's verifyRequest (checked with 3.16.1)",
+        cases,
+    )
+
+
 OWN_BUILDERS = {
+    "contentful": build_contentful,
     "mailgun": build_mailgun,
     "sns": build_sns,
     "paypal": build_paypal,

@@ -41,9 +41,9 @@ def test_without_a_running_local_stack_or_a_stack_name_it_says_so(runner: CliRun
 
 
 def test_send_to_an_unknown_source_names_the_known_ones(runner: CliRunner) -> None:
-    result = runner.invoke(main, ["send", "contentful"])
+    result = runner.invoke(main, ["send", "mailchimp"])
     assert result.exit_code == 1
-    assert "no source 'contentful'" in result.output
+    assert "no source 'mailchimp'" in result.output
     assert "stripe" in result.output
 
 

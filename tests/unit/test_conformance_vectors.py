@@ -51,6 +51,8 @@ def test_positive_vectors_come_from_the_official_library_where_there_is_one() ->
     assert "sendgrid's EventWebhook" in made_by["kind-sendgrid"]
     assert made_by["kind-adyen"].startswith("Adyen (Adyen.util.generate_notification_sig)")
     assert "pycronofy's Client.hmac_valid" in made_by["preset-cronofy"]
+    assert made_by["kind-jwt"] == made_by["preset-monday"] == "PyJWT (jwt.encode, HS256)"
+    assert "the toolkit's verifyRequest" in made_by["kind-contentful"]
     assert made_by["kind-braintree"].startswith("braintree (WebhookTesting.sample_notification)")
 
 

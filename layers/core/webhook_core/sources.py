@@ -314,6 +314,29 @@ class TwilioSource(_EventLocations):
         return twilio.spec(self.url, fields)
 
 
+class ContentfulSource(_EventLocations):
+    """Contentful webhooks signed with the space's signing secret (64 characters)."""
+
+    kind: Literal["contentful"]
+    # Exactly the webhook URL configured at Contentful: its path (and query) is signed, and
+    # behind API Gateway the request's own stage path is not it.
+    url: PublicUrl
+    # The toolkit's verifyRequest default: a signed request is older than this is stale.
+    tolerance_seconds: Tolerance = 30
+
+    def spec(self) -> ProviderSpec:
+        from webhook_core.providers import contentful  # noqa: PLC0415 - only sources of this kind need it
+
+        fields = self._fields()
+        if not (self.type_header or self.type_path):  # the topic names what happened
+            fields = dataclasses.replace(
+                fields, type_header=contentful.TOPIC, kept_headers=(*fields.kept_headers, contentful.TOPIC)
+            )
+        if not self.resource_id_path:
+            fields = dataclasses.replace(fields, resource_id_path="sys.id")
+        return contentful.spec(self.url, fields, self.tolerance_seconds)
+
+
 class _Handshakes(_EventLocations):
     # The provider's endpoint checks answered by this source (see providers/handshakes.py).
     handshake: HandshakeName | None = None
@@ -371,6 +394,27 @@ class BasicSource(_Handshakes):
 
     def spec(self) -> ProviderSpec:
         return self._with_checks(token.basic_spec(self._fields()))
+
+
+class JwtSource(_Handshakes):
+    """A JSON Web Token in a header, HS256 with a shared secret (monday.com's Authorization
+    header). Covers no body: deliveries dedupe on the body's digest, exp bounds a replay."""
+
+    kind: Literal["jwt"]
+    header: HeaderName = "Authorization"
+    # The `aud` the token must name (monday.com: the endpoint's URL); unset, aud is not checked.
+    audience: str | None = Field(None, min_length=1, max_length=2048)
+    # Clock skew allowed on exp, nbf and iat.
+    tolerance_seconds: Tolerance = 60
+
+    def spec(self) -> ProviderSpec:
+        from webhook_core.providers import jwt  # noqa: PLC0415 - only sources of this kind need it
+
+        return self._with_checks(
+            jwt.spec(
+                self._fields(), header=self.header, audience=self.audience, tolerance_seconds=self.tolerance_seconds
+            )
+        )
 
 
 class HmacSource(_Handshakes):
@@ -487,7 +531,9 @@ SourceConfig = Annotated[
     | SnsSource
     | PayPalSource
     | AdyenSource
-    | BraintreeSource,
+    | BraintreeSource
+    | JwtSource
+    | ContentfulSource,
     Field(discriminator="kind"),
 ]
 _SOURCE = TypeAdapter(SourceConfig)
@@ -513,6 +559,8 @@ KINDS = (
     "paypal",
     "adyen",
     "braintree",
+    "jwt",
+    "contentful",
 )
 
 
@@ -536,7 +584,7 @@ class Preset:
         """The option naming the public URL the provider signs, which only the user can give."""
         if self.kind == "square":
             return "notification_url"
-        if self.kind in {"twilio", "mandrill"} or "{url}" in str(self.options.get("signed_content", "")):
+        if self.kind in {"twilio", "mandrill", "contentful"} or "{url}" in str(self.options.get("signed_content", "")):
             return "url"
         return None
 
