@@ -41,6 +41,7 @@ def receiver(
                 {"name": "trello", "preset": "trello", "url": "https://example.com/webhooks/trello"},
                 {"name": "xero", "preset": "xero"},
                 {"name": "woo", "preset": "woocommerce"},
+                {"name": "monday", "preset": "monday"},
                 {"name": "x", "preset": "x"},
                 {"name": "grid", "preset": "eventgrid"},
                 {"name": "ce", "preset": "eventgrid-cloudevents"},
@@ -109,6 +110,21 @@ def test_woocommerce_creation_ping_gets_200_and_nothing_is_written() -> None:
     for body in (b"webhook_id=7&x=1", b"webhook_id=", b"webhook_id=7\n"):
         with pytest.raises(SignatureError):
             made.accept(Delivery(source="woo", headers={}, body=body))
+
+
+def test_mondays_url_challenge_is_echoed_and_nothing_is_written() -> None:
+    """monday.com's documented URL verification: the challenge posted back as JSON."""
+    made, queue, ledger = receiver({"monday": ["monday-signing-secret"]})
+    token = "YQIn0dCoBu2zspb4TpQTXz8WKRpZOjXi9r7_7__BBA9HoPDHPrzKBKXUIquIoNL0BiTJzobUQ2uQD0wq0yDYHg"
+    challenge = Delivery(
+        source="monday", headers={"content-type": "application/json"}, body=f'{{"challenge": "{token}"}}'.encode()
+    )
+    assert made.accept(challenge) == HandshakeReply({"challenge": token}, status=200)
+    assert queue.envelopes == []
+    assert ledger.records == {}
+    for body in (b'{"challenge": "t", "event": {}}', b'{"challenge": 7}', b'{"challenge": "<script>"}', b"challenge=t"):
+        with pytest.raises(SignatureError):  # anything else must carry monday.com's token
+            made.accept(Delivery(source="monday", headers={}, body=body))
 
 
 def test_the_woocommerce_ping_is_answered_before_its_secret_is_set() -> None:

@@ -345,7 +345,7 @@ class _Handshakes(_EventLocations):
     # CloudEvents' OPTIONS validation, granted to the origins named in webhook_origins.
     options_check: Literal["cloudevents"] | None = None
     webhook_origins: tuple[OriginName, ...] = Field((), max_length=16)
-    unsigned_check: Literal["woocommerce"] | None = None
+    unsigned_check: Literal["woocommerce", "monday"] | None = None
     setup_capture: Literal["notion", "asana"] | None = None
 
     @model_validator(mode="after")

@@ -165,6 +165,24 @@ def woocommerce_ping(body: bytes, headers: Mapping[str, str]) -> HandshakeReply 
     return HandshakeReply(None, status=200)
 
 
+def monday_challenge(body: bytes, headers: Mapping[str, str]) -> HandshakeReply | None:
+    """monday.com checks a board webhook's URL when it is made: a POST whose JSON body is
+    `{"challenge": <random token>}`, answered with the same JSON
+    (https://developer.monday.com/api-reference/docs/webhooks#url-verification). It may
+    come unsigned, and echoing a token tells its sender nothing it did not send: only
+    exactly that body is answered, and nothing is written or queued."""
+    if len(body) > 1024:
+        return None
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    token = document.get("challenge") if isinstance(document, dict) and len(document) == 1 else None
+    if not isinstance(token, str) or not _CHALLENGE.fullmatch(token):
+        return None
+    return HandshakeReply({"challenge": token}, status=200)
+
+
 def notion_verification_token(body: bytes, headers: Mapping[str, str]) -> str | None:
     """Notion's first POST to a new subscription: unsigned, its body `{"verification_token": …}`
     (https://developers.notion.com/reference/webhooks#step-2-verifying-the-subscription)."""
@@ -201,7 +219,7 @@ GET_CHECKS: dict[str, GetCheck] = {
     "crc": GetCheck(x_crc, keyed=True),
 }
 HEAD_CHECKS: dict[str, GetCheck] = {"ok": GetCheck(head_ok)}
-UNSIGNED_CHECKS: dict[str, UnsignedCheck] = {"woocommerce": woocommerce_ping}
+UNSIGNED_CHECKS: dict[str, UnsignedCheck] = {"woocommerce": woocommerce_ping, "monday": monday_challenge}
 SETUP_CAPTURES: dict[str, SetupCapture] = {
     # Notion: kept for the operator, who pastes it into Notion and then sets it as the secret.
     "notion": SetupCapture(notion_verification_token, reply=lambda secret: HandshakeReply(None, status=200)),
