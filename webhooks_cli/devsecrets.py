@@ -28,6 +28,8 @@ def new_secret(kind: str) -> str:  # noqa: PLR0911 - one form per provider's sec
         return secrets.token_hex(9).upper()
     if kind == "adyen":  # Adyen's HMAC keys are 32 bytes, shown as hex
         return secrets.token_hex(32).upper()
+    if kind == "contentful":  # a space's signing secret: 64 characters
+        return secrets.token_urlsafe(48)
     return secrets.token_urlsafe(24)
 
 
