@@ -11,13 +11,20 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from webhooks_cli.local.runtime import Invocation, LocalFunction
+from webhooks_cli.local.runtime import Invocation
 
 MAX_RECEIVE = 10  # ReceiveMessage's own limit per call
+
+
+class Invocable(Protocol):
+    """What the poller invokes: a local function (its result and what it logged), or a
+    bare handler under a test's own context (nothing logged is kept)."""
+
+    def call(self, event: dict[str, Any]) -> tuple[Any, Invocation | None]: ...
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,7 @@ class Poller:
     def __init__(
         self,
         sqs: Any,
-        function: LocalFunction,
+        function: Invocable,
         *,
         queue_url: str,
         queue_arn: str,
