@@ -379,11 +379,11 @@ class Inspector:
     def _change(self, path: str, form: dict[str, str]) -> Response:
         subject = _required(form, "id")
         with self._stack_access:
-            if path in ("/event/replay", "/dead-letters/replay"):
-                self._unchanged_since_confirmed(subject, form.get("seen", ""))
             if path == "/event/replay":
-                return self._replayed_event(subject, force=form.get("force") == "1")
+                record = self._unchanged_since_confirmed(subject, form.get("seen", ""))
+                return self._replayed_event(record, force=form.get("force") == "1")
             if path == "/dead-letters/replay":
+                self._unchanged_since_confirmed(subject, form.get("seen", ""))
                 return self._replayed_dead_letter(subject)
             if path == "/rejected/replay":
                 accepted = self.operations.rejections.replay(subject)
@@ -392,7 +392,7 @@ class Inspector:
                 )
         return self._page("problem.html", status=404, message=f"nothing to do at {path}")
 
-    def _unchanged_since_confirmed(self, envelope_id: str, seen: str) -> None:
+    def _unchanged_since_confirmed(self, envelope_id: str, seen: str) -> EventRecord:
         """A confirmation is for the event as its page showed it. Reloading the Done page
         posts the form again, and so does a second tab on the same confirmation: by then
         the replay has moved the record on, and a forced replay would run it once more."""
@@ -404,14 +404,12 @@ class Inspector:
                 f"event {envelope_id!r} changed since this replay was confirmed (replayed already?): "
                 "open it again to see where it is and replay from there"
             )
+        return found[0]
 
-    def _replayed_event(self, envelope_id: str, *, force: bool) -> Response:
-        events = self.operations.events
-        found = events.find(envelope_id)
-        if len(found) != 1:
-            raise CliError(f"no event {envelope_id!r} in the ledger")
-        report = events.replay(found, rate=0, force=force)
-        return self._report("events", report, envelope_id, verb="sent")
+    def _replayed_event(self, record: EventRecord, *, force: bool) -> Response:
+        """Replays the record the confirmation was checked against (read once, under the lock)."""
+        report = self.operations.events.replay([record], rate=0, force=force)
+        return self._report("events", report, record.id, verb="sent")
 
     def _replayed_dead_letter(self, envelope_id: str) -> Response:
         report = self.operations.dead_letters.replay(Selection(ids=(envelope_id,)), rate=0)
