@@ -164,8 +164,10 @@ def test_an_unreadable_snapshot_is_one_line_too(tmp_path: Path) -> None:
 
 
 def test_the_banner_counts_dead_letters_apart_from_queued_messages() -> None:
-    restored = Restored(items=12, messages={"main": 2, "dlq": 1}, objects=1, secrets=1)
-    assert restored.describe({"dlq"}) == "12 records, 2 queued messages, 1 dead letter, 1 S3 object, 1 secret"
+    restored = Restored(items=12, events=10, messages={"main": 2, "dlq": 1}, objects=1, secrets=1)
+    assert restored.describe({"dlq"}) == (
+        "10 events, 2 other records, 2 queued messages, 1 dead letter, 1 S3 object, 1 secret"
+    )
     assert Restored().describe({"dlq"}) == "nothing"
 
 

@@ -27,6 +27,7 @@ from moto.dynamodb.exceptions import DynamodbException
 from moto.dynamodb.models import dynamodb_backends
 from moto.sqs.models import Message, sqs_backends
 
+from webhook_core.ledger import KEY_PREFIX as LEDGER_KEY_PREFIX
 from webhooks_cli.errors import CliError
 from webhooks_cli.local.emulator import ITEM_WRITES
 
@@ -258,6 +259,8 @@ class Restored:
     """What a restore put back, for the start banner."""
 
     items: int = 0
+    # Of those items, the events' own records (the rest: setup secrets, counters, ordering).
+    events: int = 0
     messages: dict[str, int] = field(default_factory=dict)
     objects: int = 0
     secrets: int = 0
@@ -267,13 +270,19 @@ class Restored:
         dead = sum(count for name, count in self.messages.items() if name in dead_letter_queues)
         queued = sum(self.messages.values()) - dead
         parts = [
-            _count(self.items, "record"),
+            _count(self.events, "event"),
+            _count(self.items - self.events, "other record"),
             _count(queued, "queued message"),
             _count(dead, "dead letter"),
             _count(self.objects, "S3 object"),
             _count(self.secrets, "secret"),
         ]
         return ", ".join(part for part in parts if part) or "nothing"
+
+
+def _is_event_record(item: dict[str, Any]) -> bool:
+    key = item.get("id")
+    return isinstance(key, dict) and str(key.get("S", "")).startswith(LEDGER_KEY_PREFIX)
 
 
 def _count(number: int, noun: str) -> str:
@@ -343,6 +352,7 @@ class Snapshotter:
                 restored.skipped.append(f"the records of table {name}: {getattr(exc, 'message', exc)}")
                 continue
             restored.items += len(items)
+            restored.events += sum(1 for item in items if _is_event_record(item))
 
     # --- SQS ---
 
