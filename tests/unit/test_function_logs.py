@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from tests.support.logs import written_logs
 from webhook_core.observability import logger
 from webhooks_cli.local.function_logs import take_over
 from webhooks_cli.local.runtime import LocalFunction
@@ -28,14 +28,8 @@ def _handler(event: dict[str, Any], context: Any) -> None:
 @pytest.fixture
 def written() -> Iterator[io.StringIO]:
     """What the functions' logger writes (to stdout in the stack)."""
-    handler = logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    stream = io.StringIO()
-    before = handler.setStream(stream)
-    try:
+    with written_logs() as stream:
         yield stream
-    finally:
-        handler.setStream(before)
 
 
 def _run_both_at_once() -> dict[str, Any]:

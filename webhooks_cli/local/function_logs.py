@@ -18,8 +18,8 @@ logger, created when the CLI first imported it, before `webhooks dev` chose a le
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -33,22 +33,36 @@ SILENT = logging.CRITICAL + 10
 _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
+# The appended keys of the invocation running in this context (see PerThreadKeysFormatter).
+_KEYS: ContextVar[dict[int, dict[str, Any]] | None] = ContextVar("function_log_keys", default=None)
+
+
 class PerThreadKeysFormatter(LambdaPowertoolsFormatter):
     """Powertools' JSON formatter, with the appended keys kept per thread: Lambda never
-    runs two invocations in one process, `webhooks dev` does."""
+    runs two invocations in one process, `webhooks dev` does. Kept in a context variable,
+    so a thread started in a copy of the invocation's context (the processor's handler
+    thread) logs with the invocation's keys, as it would on Lambda."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._per_thread = threading.local()
         self._first_keys: dict[str, Any] = {}
         super().__init__(*args, **kwargs)
         # What a thread starts from: the keys as configured, before any invocation.
         self._first_keys = dict(self.log_format)
 
+    def _own(self) -> dict[int, dict[str, Any]]:
+        """This context's keys, by formatter (a test may take over the logger twice)."""
+        by_formatter = _KEYS.get()
+        if by_formatter is None:
+            by_formatter = {}
+            _KEYS.set(by_formatter)
+        return by_formatter
+
     @property
     def log_format(self) -> dict[str, Any]:
-        keys: dict[str, Any] | None = getattr(self._per_thread, "keys", None)
+        own = self._own()
+        keys = own.get(id(self))
         if keys is None:
-            keys = self._per_thread.keys = dict(self._first_keys)
+            keys = own[id(self)] = dict(self._first_keys)
         invocation = current_invocation()
         if invocation is not None and invocation.service:
             keys["service"] = invocation.service  # what clear_state put back is the process's
@@ -56,7 +70,7 @@ class PerThreadKeysFormatter(LambdaPowertoolsFormatter):
 
     @log_format.setter
     def log_format(self, keys: dict[str, Any]) -> None:
-        self._per_thread.keys = keys
+        self._own()[id(self)] = keys
 
 
 class InvocationLines(logging.Handler):

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import threading
 import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -57,12 +57,14 @@ class Invocation:
 
 
 # Each function runs on a thread of its own per call (the gateway's request threads, the
-# poller's thread): what a thread runs now is what its log lines belong to.
-_running = threading.local()
+# poller's thread): what a thread runs now is what its log lines belong to. A context
+# variable, so a thread the function starts in a copy of its context (the processor's
+# handler thread) belongs to the same invocation.
+_running: ContextVar[Invocation | None] = ContextVar("local_invocation", default=None)
 
 
 def current_invocation() -> Invocation | None:
-    return getattr(_running, "invocation", None)
+    return _running.get()
 
 
 @dataclass
@@ -83,11 +85,11 @@ class LocalFunction:
         """The handler's result and the invocation, with what it logged (an exception
         the handler raises propagates, as the runtime reports it)."""
         invocation = Invocation(LambdaContext(self.name, self.timeout_seconds, self.memory_mb), service=self.service)
-        _running.invocation = invocation
+        running = _running.set(invocation)
         try:
             return self.handler(event, invocation.context), invocation
         finally:
-            _running.invocation = None
+            _running.reset(running)
 
 
 def load_function(

@@ -14,6 +14,7 @@ untouched, and SQS delivers it again.
 
 from __future__ import annotations
 
+import contextvars
 import signal
 import threading
 import time
@@ -284,7 +285,12 @@ class Processor:
             else:
                 outcome.append(None)
 
-        worker = threading.Thread(target=run, name=f"handler:{event.envelope.id}"[:64], daemon=True)
+        # The handler's thread runs in a copy of this one's context: what the invocation set
+        # there (the local runtime's invocation, its log keys) is the handler's too, as on
+        # Lambda, where the handler runs on the invocation's own thread.
+        worker = threading.Thread(
+            target=contextvars.copy_context().run, args=(run,), name=f"handler:{event.envelope.id}"[:64], daemon=True
+        )
         worker.start()
         worker.join(bound)
         if not outcome:
