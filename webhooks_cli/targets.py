@@ -67,10 +67,13 @@ class Target:
             return self._session.client(service, endpoint_url=self.endpoint_url)
 
 
-def local_target(project: Project, endpoint: str, resources: Resources, *, region: str | None = None) -> Target:
-    """The local stack whose emulator answers at `endpoint` (it runs with the template's defaults)."""
+def local_target(
+    project: Project, endpoint: str, resources: Resources, *, region: str | None = None, api_url: str | None = None
+) -> Target:
+    """The local stack whose emulator answers at `endpoint` (it runs with the template's
+    defaults), named by its API (`api_url`; None with --aws-only, which serves none)."""
     return Target(
-        f"local stack at {endpoint}",
+        f"local stack, API at {api_url}" if api_url else f"local stack at {endpoint}",
         resources,
         endpoint,
         True,
@@ -129,7 +132,8 @@ def resolve(
         resources = Resources(**{field.name: state[field.name] for field in fields(Resources)})
     except (ValueError, TypeError, KeyError) as exc:
         raise CliError(f"{state_file} is damaged ({exc}); restart `webhooks dev`") from None
-    target = local_target(project, endpoint, resources, region=region)
+    api_url = state.get("url") if isinstance(state.get("url"), str) else None
+    target = local_target(project, endpoint, resources, region=region, api_url=api_url)
     try:
         target.client("sqs").get_queue_attributes(QueueUrl=resources.dead_letter_queue_url, AttributeNames=["QueueArn"])
     except (BotoCoreError, ClientError) as exc:

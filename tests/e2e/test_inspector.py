@@ -86,6 +86,9 @@ def test_the_banner_names_the_inspector_and_the_api_docs(stack: DevStack) -> Non
     assert status == 200
     assert "<h1>Deliveries</h1>" in page
     assert "default-src 'self'" in headers["Content-Security-Policy"]
+    # The header names the stack by the API its providers post to, not its AWS emulator.
+    (named,) = re.findall(r'<span class="stack"[^>]*>([^<]*)</span>', page)
+    assert named == f"local stack, API at {stack.url}"
 
 
 def test_the_pages_open_only_with_the_key_the_banner_printed(stack: DevStack) -> None:

@@ -237,7 +237,9 @@ class LocalStack:
         if self.options.inspector_port is None:
             return None
         assert self.resources is not None
-        target = local_target(self.project, self.aws_endpoint, self.resources)
+        target = local_target(
+            self.project, self.aws_endpoint, self.resources, api_url=self.url if self.gateway else None
+        )
         document = self.project.root / "openapi.json"
         # A project without its OpenAPI document (`make openapi` writes it) has no docs to serve.
         docs = ApiDocs(document, api_url=self.url) if document.is_file() else None
