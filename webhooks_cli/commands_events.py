@@ -23,6 +23,7 @@ from webhooks_cli.commands_ops import (
     aws_errors,
     console,
     print_body,
+    replay_options,
     replay_progress,
     target_options,
 )
@@ -379,12 +380,11 @@ def _clock(moment: datetime) -> str:
 @click.argument("ids", nargs=-1)
 @filter_options
 @range_options
-@click.option(
-    "--rate", default=10.0, show_default=True, type=click.FloatRange(0.1, 10_000), help="Events sent per second."
+@replay_options(
+    sent="Events sent",
+    dry_run_help="Say what would be sent; change nothing.",
+    force_help="Also run again events whose handler already completed.",
 )
-@click.option("--dry-run", is_flag=True, help="Say what would be sent; change nothing.")
-@click.option("--force", is_flag=True, help="Also run again events whose handler already completed.")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @target_options
 @aws_errors
 def replay(

@@ -109,6 +109,30 @@ def selection_options(function: F) -> F:
     return function
 
 
+def replay_options(*, sent: str, dry_run_help: str, force_help: str) -> Callable[[F], F]:
+    """The options `events replay` and `dlq replay` share: --rate (`sent` per second),
+    --dry-run, --force and --yes."""
+    options = [
+        click.option("--yes", is_flag=True, help="Do not ask for confirmation."),
+        click.option("--force", is_flag=True, help=force_help),
+        click.option("--dry-run", is_flag=True, help=dry_run_help),
+        click.option(
+            "--rate",
+            default=10.0,
+            show_default=True,
+            type=click.FloatRange(0.1, 10_000),
+            help=f"{sent} per second.",
+        ),
+    ]
+
+    def decorate(function: F) -> F:
+        for option in options:
+            function = option(function)
+        return function
+
+    return decorate
+
+
 def _selection(
     ids: tuple[str, ...], source: str | None, event_type: str | None, since: str | None, grep: str | None
 ) -> Selection:
@@ -254,16 +278,11 @@ def _text(value: Any) -> str:
 @dlq.command()
 @click.argument("ids", nargs=-1)
 @selection_options
-@click.option(
-    "--rate", default=10.0, show_default=True, type=click.FloatRange(0.1, 10_000), help="Messages per second."
+@replay_options(
+    sent="Messages",
+    dry_run_help="List what would move; change nothing.",
+    force_help="Re-run envelopes whose handler already completed (reopens their ledger record: once more).",
 )
-@click.option("--dry-run", is_flag=True, help="List what would move; change nothing.")
-@click.option(
-    "--force",
-    is_flag=True,
-    help="Re-run envelopes whose handler already completed (reopens their ledger record: once more).",
-)
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @target_options
 @aws_errors
 def replay(
