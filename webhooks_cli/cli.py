@@ -28,6 +28,7 @@ from webhooks_cli.errors import CliError
 from webhooks_cli.local.gateway import Answered, describe
 from webhooks_cli.local.poller import RecordOutcome
 from webhooks_cli.project import Project
+from webhooks_cli.provider_keys import ProviderKey
 from webhooks_cli.terminal import printable
 
 console = Console(highlight=False, soft_wrap=True)
@@ -395,8 +396,28 @@ def send(
     if handshake:
         delivery = signing.handshake(chosen, signing_secret, known)
     else:
-        delivery = signing.sign(chosen, signing_secret, event_type=event_type, body_file=body_file)
+        # SNS and PayPal sign with their own keys: to the local stack, with its stand-in.
+        provider_key = (
+            _local_provider_key(project)
+            if chosen.kind in signing.UNSIGNABLE_KINDS and not (stack_name or url)
+            else None
+        )
+        delivery = signing.sign(
+            chosen, signing_secret, event_type=event_type, body_file=body_file, provider_key=provider_key
+        )
     _send_times(f"{base_url.rstrip('/')}/{source}", delivery, times)
+
+
+def _local_provider_key(project: Project) -> ProviderKey:
+    """The stand-in key `webhooks dev` serves SNS's and PayPal's certificate for."""
+    path = ProviderKey.path_beside(project.dev_secrets_file)
+    key = ProviderKey.load(path)
+    if key is None:
+        raise CliError(
+            f"no {path.name} yet: start `webhooks dev` once, it makes the stand-in key that local "
+            "SNS and PayPal deliveries are signed with"
+        )
+    return key
 
 
 def _local_api(project: Project, port: int | None) -> str:
@@ -509,7 +530,10 @@ def sam_events(out: Path | None) -> None:
     base = json.loads((project.root / "events" / "apigw-rest-webhook.json").read_text(encoding="utf-8"))
     for name, source in sources.items():
         if source.kind in signing.UNSIGNABLE_KINDS:
-            console.print(f"skipped {name}: {signing.UNSIGNABLE_KINDS[source.kind]} signs with its own certificate")
+            console.print(
+                f"skipped {name}: {signing.UNSIGNABLE_KINDS[source.kind]} signs with its own certificate "
+                "(the local stand-in is served by `webhooks dev`, not in `sam local`'s container)"
+            )
             continue
         signing_secret = devsecrets.signing_secret(known, name)
         if signing_secret is None:

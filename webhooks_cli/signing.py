@@ -14,6 +14,7 @@ import json
 import secrets
 import time
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -28,11 +29,20 @@ from webhook_core.providers.braintree import PAYLOAD_PARAMETER, BraintreeScheme
 from webhook_core.providers.contentful import ContentfulScheme
 from webhook_core.providers.forms import FormScheme
 from webhook_core.providers.mailgun import MailgunScheme
+from webhook_core.providers.paypal import PayPalScheme
 from webhook_core.providers.scheme import format_timestamp
+from webhook_core.providers.sns import SnsScheme, canonical_string
 from webhook_core.providers.twilio import TwilioScheme
 from webhook_core.sources import Source
 from webhooks_cli.devsecrets import active_secrets
 from webhooks_cli.errors import CliError
+from webhooks_cli.provider_keys import (
+    PAYPAL_CERTIFICATE_URL,
+    SNS_CERTIFICATE_URL,
+    SNS_SUBSCRIBE_PREFIX,
+    SUBSCRIBE_TOKEN_PREFIX,
+    ProviderKey,
+)
 
 USER_AGENT = "webhooks-cli/0.1"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -52,9 +62,11 @@ EVENT_GRID_VALIDATION = {
 }
 
 
-# Kinds whose provider signs with its own certificate, fetched only from its hosts: no
-# key the CLI holds can sign for them (their conformance vectors use test certificates).
+# Kinds whose provider signs with its own certificate, fetched only from its hosts: the CLI
+# signs for them only with the local stack's stand-in key (webhooks_cli.provider_keys),
+# which only `webhooks dev` serves a certificate for.
 UNSIGNABLE_KINDS = {"sns": "Amazon SNS", "paypal": "PayPal"}
+SNS_CONFIRMATION = "SubscriptionConfirmation"
 
 
 @dataclass(frozen=True)
@@ -155,11 +167,16 @@ def sign(  # noqa: PLR0912 - one branch per place a provider puts its signature
     body: bytes | None = None,
     event_id: str | None = None,
     now: int | None = None,
+    provider_key: ProviderKey | None = None,
 ) -> Delivery:
-    """A delivery for `source`, signed with `secret` at `now` (default: the current time)."""
-    _refuse_unsignable(source)
+    """A delivery for `source`, signed with `secret` at `now` (default: the current time);
+    SNS and PayPal deliveries with `provider_key`, the local stack's stand-in."""
+    key = _stand_in_key(source, provider_key)
     now = int(time.time()) if now is None else now
     event_id = event_id or new_event_id(source.kind)
+    if isinstance(source.spec.scheme, SnsScheme) and key is not None:  # the body is the signed message itself
+        message = None if body_file is None and body is None else (body or _read(body_file)).decode()
+        return _sign_sns(source, key, secret, event_type, message, event_id, now)
     sample_headers: dict[str, str] = {}
     # A given body (a provider's retry, or --file) keeps the type the receiver derives from
     # it unless one is named; a header-typed kind then sends no type header.
@@ -167,10 +184,7 @@ def sign(  # noqa: PLR0912 - one branch per place a provider puts its signature
     if body is not None:  # a provider's retry: the same bytes, signed anew
         pass
     elif body_file is not None:
-        try:
-            body = body_file.read_bytes()
-        except OSError as exc:
-            raise CliError(f"cannot read {body_file}: {exc.strerror}") from exc
+        body = _read(body_file)
     else:
         chosen, body, sample_headers = sample_body(source, event_type, event_id, now)
 
@@ -185,6 +199,8 @@ def sign(  # noqa: PLR0912 - one branch per place a provider puts its signature
         return _sign_adyen(source, scheme, body, secret, event_id, sample_headers)
     if isinstance(scheme, BraintreeScheme):  # the notification's XML becomes bt_payload, signed
         return _sign_braintree(source, scheme, body, secret, event_id)
+    if isinstance(scheme, PayPalScheme) and key is not None:
+        return _sign_paypal(source, key, body, secret, event_id, now)
     try:
         if form_post and isinstance(scheme, TwilioScheme | FormScheme):  # a form's parameters, not its bytes
             signature, query = scheme.sign_form(body, secret), {}
@@ -221,12 +237,98 @@ def derived_type(source: Source, headers: dict[str, str], body: bytes, form_post
     return fields.extract({name.lower(): value for name, value in headers.items()}, body, body_format).type
 
 
-def _refuse_unsignable(source: Source) -> None:
-    if source.kind in UNSIGNABLE_KINDS:
+def _read(body_file: Path | None) -> bytes:
+    assert body_file is not None
+    try:
+        return body_file.read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {body_file}: {exc.strerror}") from exc
+
+
+def _stand_in_key(source: Source, provider_key: ProviderKey | None) -> ProviderKey | None:
+    if source.kind in UNSIGNABLE_KINDS and provider_key is None:
         raise CliError(
             f"{UNSIGNABLE_KINDS[source.kind]} signs with its own certificate, which only its hosts serve: "
-            f"source {source.name!r} cannot be sent to by webhooks send"
+            f"webhooks send signs for source {source.name!r} only to the local stack (`webhooks dev`), "
+            "which serves a stand-in certificate in their place"
         )
+    return provider_key
+
+
+def _sns_time(now: int) -> str:
+    return datetime.fromtimestamp(now, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _sign_sns(  # noqa: PLR0917 - what `sign` has at hand, passed on as is
+    source: Source,
+    key: ProviderKey,
+    topic_arn: str,
+    event_type: str | None,
+    message: str | None,
+    event_id: str,
+    now: int,
+) -> Delivery:
+    """An SNS HTTPS delivery (docs.aws.amazon.com/sns/latest/dg/http-notification-json.html):
+    the message is the sample named `event_type` (its Subject), or `message` as given;
+    `SubscriptionConfirmation` sends the confirmation request, whose link the local stack
+    answers. Signed as SignatureVersion 2 (SHA256withRSA over SNS's canonical string)."""
+    if message is None:
+        available = samples(source)
+        chosen = event_type or next(iter(available))
+        if chosen not in available:
+            raise CliError(f"no sample {chosen!r} for source {source.name!r}; samples: {', '.join(available)}")
+        filled = _fill(available[chosen], event_id, now)
+        message = (filled if isinstance(filled, str) else json.dumps(filled)).replace("{topic}", topic_arn)
+        event_type = chosen
+    region = "us-east-1"
+    document: dict[str, str] = {"Type": "Notification", "MessageId": event_id}
+    if event_type == SNS_CONFIRMATION:
+        token = SUBSCRIBE_TOKEN_PREFIX + secrets.token_hex(32)
+        document.update(Type=SNS_CONFIRMATION, Token=token, TopicArn=topic_arn, Message=message)
+        document["SubscribeURL"] = SNS_SUBSCRIBE_PREFIX + urlencode({"TopicArn": topic_arn, "Token": token})
+    else:
+        document["TopicArn"] = topic_arn
+        if event_type:
+            document["Subject"] = event_type
+        document["Message"] = message
+    document.update(Timestamp=_sns_time(now), SignatureVersion="2")
+    document["Signature"] = base64.b64encode(key.sign(canonical_string(document), "SHA256")).decode()
+    document["SigningCertURL"] = SNS_CERTIFICATE_URL
+    subscription = f"{topic_arn}:{uuid.uuid5(uuid.NAMESPACE_URL, topic_arn)}"
+    if document["Type"] == "Notification":
+        document["UnsubscribeURL"] = f"https://sns.{region}.amazonaws.com/?" + urlencode(
+            {"Action": "Unsubscribe", "SubscriptionArn": subscription}
+        )
+    body = json.dumps(document, indent=2).encode()
+    headers = {
+        "Content-Type": "text/plain; charset=UTF-8",
+        "User-Agent": USER_AGENT,
+        "x-amz-sns-message-type": document["Type"],
+        "x-amz-sns-message-id": event_id,
+        "x-amz-sns-topic-arn": topic_arn,
+    }
+    if document["Type"] == "Notification":
+        headers["x-amz-sns-subscription-arn"] = subscription
+    return Delivery(source.name, event_id, derived_type(source, headers, body, False), body, headers)
+
+
+def _sign_paypal(  # noqa: PLR0917 - what `sign` has at hand, passed on as is
+    source: Source, key: ProviderKey, body: bytes, webhook_id: str, event_id: str, now: int
+) -> Delivery:
+    """PayPal's headers (developer.paypal.com/api/rest/webhooks/rest/): SHA256withRSA over
+    `transmission id|transmission time|webhook id|CRC32 of the body`."""
+    sent = datetime.fromtimestamp(now, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    content = f"{event_id}|{sent}|{webhook_id}|{zlib.crc32(body) & 0xFFFFFFFF}".encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "PAYPAL-TRANSMISSION-ID": event_id,
+        "PAYPAL-TRANSMISSION-TIME": sent,
+        "PAYPAL-TRANSMISSION-SIG": base64.b64encode(key.sign(content, "SHA256")).decode(),
+        "PAYPAL-CERT-URL": PAYPAL_CERTIFICATE_URL,
+        "PAYPAL-AUTH-ALGO": "SHA256withRSA",
+    }
+    return Delivery(source.name, event_id, derived_type(source, headers, body, False), body, headers)
 
 
 def _sign_mailgun(  # noqa: PLR0917 - what `sign` has at hand, passed on as is

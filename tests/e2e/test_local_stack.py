@@ -27,6 +27,7 @@ from webhook_core.body_store import S3BodyStore
 from webhook_core.ledger import DynamoDBLedger
 from webhook_core.sources import load_sources
 from webhooks_cli import devsecrets, signing
+from webhooks_cli.provider_keys import ProviderKey
 
 pytestmark = pytest.mark.e2e
 SOURCES = load_sources(FIXTURE_SOURCES)
@@ -54,15 +55,19 @@ def secret(stack: DevStack, source: str) -> str:
     return signing_key
 
 
-# Kinds whose provider signs with its own certificate (SNS, PayPal) cannot be sent by the
-# CLI; their vectors and unit tests sign with test certificates.
-@pytest.mark.parametrize(
-    "source", sorted(name for name, source in SOURCES.items() if source.kind not in signing.UNSIGNABLE_KINDS)
-)
+def provider_key(stack: DevStack) -> ProviderKey:
+    """The stand-in SNS and PayPal deliveries to the local stack are signed with."""
+    key = ProviderKey.load(ProviderKey.path_beside(stack.secrets_file))
+    assert key is not None
+    return key
+
+
+# SNS and PayPal sign with their own certificates: the local stack serves a stand-in's.
+@pytest.mark.parametrize("source", sorted(SOURCES))
 def test_every_kind_signed_is_accepted_then_deduplicated_forged_is_refused_and_each_is_processed_once(
     dev_stack: DevStack, source: str
 ) -> None:
-    delivery = signing.sign(SOURCES[source], secret(dev_stack, source))
+    delivery = signing.sign(SOURCES[source], secret(dev_stack, source), provider_key=provider_key(dev_stack))
     url = f"{dev_stack.url}/webhooks/{source}"
     status, body = post(url, delivery.body, delivery.headers, delivery.query)
     assert (status, body["status"]) == (202, "accepted")
@@ -74,7 +79,7 @@ def test_every_kind_signed_is_accepted_then_deduplicated_forged_is_refused_and_e
     )
 
     forged_secret = other_secret(SOURCES[source].kind, "forged")
-    forged = signing.sign(SOURCES[source], forged_secret)
+    forged = signing.sign(SOURCES[source], forged_secret, provider_key=provider_key(dev_stack))
     assert post(url, forged.body, forged.headers, forged.query)[0] == 401
 
     time.sleep(1.5)  # anything processed twice would have shown by now
@@ -95,6 +100,23 @@ def test_the_send_command_is_accepted_and_its_repeat_is_a_duplicate(dev_stack: D
     # What the receiver recorded, and the type it reads from the sample, on the same line.
     assert f"checkout.session.completed  202 recorded {envelope_id}" in lines[0]
     dev_stack.wait_for(rf"processed\s+{envelope_id}\b")
+
+
+def test_send_delivers_sns_and_paypal_to_the_local_stack_and_confirms_an_sns_subscription(
+    dev_stack: DevStack,
+) -> None:
+    port = dev_stack.url.rsplit(":", 1)[1]
+    for source, event_type in (("paypal", "PAYMENT.CAPTURE.COMPLETED"), ("sns", "Amazon S3 Notification")):
+        result = dev_stack.cli("send", source, "--type", event_type, "--port", port)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert f"{event_type}  202 recorded " in result.stdout
+        envelope_id = json.loads(result.stdout.split("  ")[-1])["id"]
+        dev_stack.wait_for(rf"processed\s+{envelope_id}\b")
+
+    confirmed = dev_stack.cli("send", "sns", "--type", "SubscriptionConfirmation", "--port", port)
+    assert confirmed.returncode == 0, confirmed.stdout + confirmed.stderr
+    assert " 200 " in confirmed.stdout
+    assert '"confirmed"' in confirmed.stdout
 
 
 def test_a_signed_but_unparseable_body_ends_in_the_dlq_after_max_receive_count(dev_stack: DevStack) -> None:

@@ -317,14 +317,3 @@ def test_a_cold_start_with_an_sns_source_loads_neither_cryptography_nor_a_fetche
         env={"PYTHONPATH": f"{ROOT / 'layers' / 'core'}:{ROOT}", "PATH": ""},
     )
     assert json.loads(result.stdout) == [False, True]
-
-
-def test_webhooks_send_says_why_it_cannot_sign_for_sns_or_paypal() -> None:
-    from webhooks_cli.errors import CliError
-    from webhooks_cli.signing import sign
-
-    with pytest.raises(CliError, match="Amazon SNS signs with its own certificate"):
-        sign(source(), TOPIC)
-    paypal = parse_sources({"sources": [{"name": "pp", "kind": "paypal"}]})["pp"]
-    with pytest.raises(CliError, match="PayPal signs with its own certificate"):
-        sign(paypal, "9XL90610J3647323C")

@@ -15,7 +15,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from webhook_core import observability
+from webhook_core import certificates, observability
+from webhook_core.certificates import CertificateFetcher
 from webhook_core.errors import ConfigurationError
 from webhook_core.registry import default_registry
 from webhook_core.sources import load_sources
@@ -47,6 +48,7 @@ from webhooks_cli.local.runtime import LocalFunction, load_function
 from webhooks_cli.local.samlocal import DESKTOP, FUNCTIONS, LOOPBACK, SamNetwork, env_vars
 from webhooks_cli.operations import StackOperations
 from webhooks_cli.project import Project
+from webhooks_cli.provider_keys import LocalProviderHosts, ProviderKey
 from webhooks_cli.targets import Resources, local_target, write_local_state
 
 REGION = "us-east-1"
@@ -107,6 +109,7 @@ class LocalStack:
         self.on_record = on_record
         self.on_dead_letter = on_dead_letter
         self._give_back_logs: Callable[[], None] | None = None
+        self._give_back_certificates: Callable[[], None] | None = None
         self.on_error = on_error
         self.emulator: Emulator | None = None
         self.gateway: Gateway | None = None
@@ -180,6 +183,7 @@ class LocalStack:
             self._announce()
             return
 
+        self._give_back_certificates = self._serve_provider_certificates()
         receiver = self._load("ReceiverFunction", "receiver")
         processor = self._load("ProcessorFunction", "processor")
         # Each function's cold start now, on the sources just checked: an edit of sources.json
@@ -275,7 +279,21 @@ class LocalStack:
             self.emulator.stop()
         if self._give_back_logs is not None:
             self._give_back_logs()
+        if self._give_back_certificates is not None:
+            self._give_back_certificates()
         self.claim.release()
+
+    def _serve_provider_certificates(self) -> Callable[[], None]:
+        """SNS's and PayPal's certificate URLs that `webhooks send` names, answered with the
+        local stand-in key (webhooks_cli.provider_keys); the function returned puts the
+        process's fetcher back."""
+        key = ProviderKey.load_or_create(ProviderKey.path_beside(self.project.dev_secrets_file))
+        previous = certificates.install(CertificateFetcher(LocalProviderHosts(key)))
+
+        def give_back() -> None:
+            certificates.install(previous)
+
+        return give_back
 
     @property
     def max_receives(self) -> int:
