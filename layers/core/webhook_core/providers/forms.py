@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from webhook_core.errors import SignatureError
-from webhook_core.providers.scheme import NO_QUERY, TextSecretsUntimed, Verified, decode_signature
+from webhook_core.providers.scheme import NO_QUERY, TextSecretsUntimed, Verified, header_signature
 
 # Form posts from these providers carry a few dozen parameters; far more is not theirs.
 MAX_PARAMETERS = 1000
@@ -110,12 +110,7 @@ class FormScheme(TextSecretsUntimed):
         now: float,
         query: Mapping[str, str] = NO_QUERY,
     ) -> Verified:
-        header = headers.get(self.signature_header)
-        if not header:
-            raise SignatureError("missing_signature")
-        signature = decode_signature(header.strip(), "base64")
-        if signature is None:
-            raise SignatureError("malformed_signature")
+        signature = header_signature(headers, self.signature_header)
         urls = url_variants(self.url) if self.port_variants else [self.url]
         contents, content_digest = signed_form(urls, body)
         index = matching_key(contents, signature, keys, self.algorithm)

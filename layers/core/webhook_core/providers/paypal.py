@@ -32,7 +32,7 @@ from webhook_core.providers.scheme import (
     SignsBodyWithTimestamp,
     Verified,
     accepted_names,
-    decode_signature,
+    header_signature,
     parse_timestamp,
 )
 from webhook_core.providers.spec import ProviderSpec
@@ -76,12 +76,7 @@ class PayPalScheme(SignsBodyWithTimestamp):
         now: float,
         query: Mapping[str, str] = NO_QUERY,
     ) -> Verified:
-        header = headers.get(self.signature_header)
-        if not header:
-            raise SignatureError("missing_signature")
-        signature = decode_signature(header.strip(), "base64")
-        if signature is None or len(signature) > MAX_SIGNATURE_BYTES:
-            raise SignatureError("malformed_signature")
+        signature = header_signature(headers, self.signature_header, max_bytes=MAX_SIGNATURE_BYTES)
         if headers.get(ALGORITHM_HEADER, "").strip() != self.algorithm:
             raise SignatureError("unsupported_algorithm")
         transmission_id = headers.get(ID_HEADER, "").strip()

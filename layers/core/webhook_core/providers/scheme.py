@@ -397,6 +397,21 @@ def encode_signature(mac: bytes, encoding: Encoding) -> str:
     return base64.b64encode(mac).decode("ascii")
 
 
+def header_signature(
+    headers: Mapping[str, str], name: str, encoding: Encoding = "base64", *, max_bytes: int | None = None
+) -> bytes:
+    """The signature the header `name` carries, decoded: `missing_signature` when the
+    header is absent or empty, `malformed_signature` when it is not one (not canonically
+    encoded, or longer than `max_bytes`, which bounds the work a request can cause)."""
+    header = headers.get(name)
+    if not header:
+        raise SignatureError("missing_signature")
+    signature = decode_signature(header.strip(), encoding)
+    if signature is None or (max_bytes is not None and len(signature) > max_bytes):
+        raise SignatureError("malformed_signature")
+    return signature
+
+
 def decode_signature(value: str, encoding: Encoding) -> bytes | None:
     """Only the canonical encoding of a signature is one: bytes.fromhex would skip
     spaces and base64 ignores the padding bits of its last character, either of

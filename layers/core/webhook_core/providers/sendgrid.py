@@ -24,7 +24,7 @@ from webhook_core.providers.scheme import (
     NO_QUERY,
     SignsBodyWithTimestamp,
     Verified,
-    decode_signature,
+    header_signature,
     parse_timestamp,
 )
 from webhook_core.providers.spec import ProviderSpec
@@ -66,12 +66,7 @@ class EcdsaScheme(SignsBodyWithTimestamp):
         from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
         from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
 
-        header = headers.get(self.signature_header)
-        if not header:
-            raise SignatureError("missing_signature")
-        signature = decode_signature(header.strip(), "base64")
-        if signature is None or len(signature) > MAX_SIGNATURE_BYTES:
-            raise SignatureError("malformed_signature")
+        signature = header_signature(headers, self.signature_header, max_bytes=MAX_SIGNATURE_BYTES)
         raw_timestamp, sent_at = parse_timestamp(headers.get(self.timestamp_header or ""))
         if abs(now - sent_at) > self.tolerance_seconds:
             raise SignatureError("timestamp_out_of_tolerance", skew_seconds=now - sent_at)

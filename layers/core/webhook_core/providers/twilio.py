@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from webhook_core.errors import SignatureError
 from webhook_core.providers.fields import EventFields
 from webhook_core.providers.forms import matching_key, sign_form, signed_form, url_variants
-from webhook_core.providers.scheme import NO_QUERY, TextSecretsUntimed, Verified, decode_signature
+from webhook_core.providers.scheme import NO_QUERY, TextSecretsUntimed, Verified, header_signature
 from webhook_core.providers.spec import ProviderSpec
 
 SETTINGS_HEADER = "x-twilio-webhooks-signature-settings"
@@ -52,12 +52,7 @@ class TwilioScheme(TextSecretsUntimed):
         now: float,
         query: Mapping[str, str] = NO_QUERY,
     ) -> Verified:
-        header = headers.get(self.signature_header)
-        if not header:
-            raise SignatureError("missing_signature")
-        signature = decode_signature(header.strip(), "base64")
-        if signature is None:
-            raise SignatureError("malformed_signature")
+        signature = header_signature(headers, self.signature_header)
         digest = _ALGORITHMS.get(_settings_algorithm(headers.get(SETTINGS_HEADER, "")))
         if digest is None:
             raise SignatureError("unsupported_algorithm")
