@@ -219,6 +219,11 @@ def test_a_rejected_request_is_diagnosed_and_accepted_from_the_page_once_its_sec
     page = fetch(page_url)[1]
     assert "Verify again and accept" not in page
     assert 'data-field="accepted"' in page
+    # Among the deliveries, the event it became says its sender was answered 401.
+    event_id = re.search(r"accepted as (github/\S+) and queued", done).group(1)  # type: ignore[union-attr]
+    deliveries = fetch(f"{stack.inspector_url}events/rows?source=github")[1]
+    (answer,) = re.findall(rf'data-id="{re.escape(event_id)}".*?<td class="http[^"]*">([^<]*)</td>', deliveries, re.S)
+    assert answer == "401 → 202"
 
 
 def test_the_api_docs_and_the_document_are_served_beside_the_pages(stack: DevStack) -> None:

@@ -115,7 +115,9 @@ def _error(record: EventRecord) -> str:
     return f"{record.error_type}: {record.last_error}" if record.error_type else record.last_error
 
 
-def event_row(record: EventRecord, now: float) -> Row:
+def event_row(record: EventRecord, now: float, *, refused_first: bool = False) -> Row:
+    """`refused_first`: the event is a rejected request an operator's replay accepted (its
+    sender was answered 401)."""
     copies = record.deliveries - 1
     return Row(
         at=record.received_at,
@@ -124,7 +126,7 @@ def event_row(record: EventRecord, now: float) -> Row:
         type=record.type,
         # The ledger holds accepted events: the first delivery was answered 202; each copy
         # after it 200 (duplicate) or 409 (while the first was still being sent).
-        http="202" + (f" +{copies}" if copies else ""),
+        http=("401 → 202" if refused_first else "202") + (f" +{copies}" if copies else ""),
         status=record.view(now),
         deliveries=str(record.deliveries),
         attempts=str(record.attempts),
@@ -158,13 +160,17 @@ def deliveries(operations: StackOperations, query: Query) -> Rows:
     start, end = query.range()
     rows: list[Row] = []
     searched_all = True
+    kept = (
+        operations.rejections.newest(source=query.source or None, since=start, limit=ROWS)
+        if not query.type and query.status in ("", REJECTED)
+        else []
+    )
     if query.status != REJECTED:
         newest = operations.events.newest(query.filters(), start, end, limit=ROWS, max_read=MAX_READ)
-        rows += [event_row(record, now) for record in newest.records]
+        accepted_later = {request.accepted_as for request in kept if request.accepted_as}
+        rows += [event_row(record, now, refused_first=record.id in accepted_later) for record in newest.records]
         searched_all = newest.searched_all
-    if not query.type and query.status in ("", REJECTED):
-        kept = operations.rejections.newest(source=query.source or None, since=start, limit=ROWS)
-        rows += [rejected_row(request) for request in kept]
+    rows += [rejected_row(request) for request in kept]
     rows.sort(key=lambda row: (row.at, row.id), reverse=True)
     return Rows(rows[:ROWS], searched_all)
 
