@@ -15,7 +15,7 @@ import secrets
 import time
 import uuid
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -60,6 +60,7 @@ EVENT_GRID_VALIDATION = {
     "dataVersion": "1",
     "metadataVersion": "1",
 }
+EVENT_GRID_VALIDATION_HEADERS = {"aeg-event-type": "SubscriptionValidation"}
 
 
 # Kinds whose provider signs with its own certificate, fetched only from its hosts: the CLI
@@ -450,7 +451,9 @@ def handshake(source: Source, secret: str, tokens: dict[str, Any] | None = None)
         return endpoint_check(source, tokens or {}, secret)
     if getattr(source.config, "handshake", None) == "eventgrid":
         event = {**EVENT_GRID_VALIDATION, "id": str(uuid.uuid4()), "data": {"validationCode": str(uuid.uuid4())}}
-        return sign(source, secret, event_type="SubscriptionValidation", body=json.dumps([event]).encode())
+        signed = sign(source, secret, event_type="SubscriptionValidation", body=json.dumps([event]).encode())
+        # Event Grid marks its validation with this header, and the receiver requires it.
+        return replace(signed, headers={**signed.headers, **EVENT_GRID_VALIDATION_HEADERS})
     name = handshake_name(source)
     if name is None:
         raise CliError(f"source {source.name!r} answers no provider endpoint check")

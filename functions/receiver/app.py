@@ -94,7 +94,7 @@ def get_receiver() -> Receiver:
         400: _documented("The body cannot be read as the provider sends it", ERROR_SCHEMA),
         401: _documented(
             "Missing or bad signature, a timestamp outside the tolerance, or a setup secret handed over for a "
-            "source that has one already",
+            "source that has one already (with no body for a source whose provider demands it: Xero)",
             ERROR_SCHEMA,
         ),
         403: _documented("The source only accepts its provider's published addresses", ERROR_SCHEMA),
@@ -240,18 +240,18 @@ def _handshake(reply: HandshakeReply) -> Response[Any]:
 
 
 @app.exception_handler(WebhookError)
-def refuse(error: WebhookError) -> Response[dict[str, Any]]:
+def refuse(error: WebhookError) -> Response[Any]:
     return _refusal(error)
 
 
 @app.exception_handler(Exception)
-def fail_safe(error: Exception) -> Response[dict[str, Any]]:
+def fail_safe(error: Exception) -> Response[Any]:
     # Whatever broke, the provider is told to retry: a verified delivery is never dropped.
     logger.exception("unexpected error")
     return _refusal(ServiceUnavailableError(f"unexpected {type(error).__name__}"))
 
 
-def _refusal(error: WebhookError) -> Response[dict[str, Any]]:
+def _refusal(error: WebhookError) -> Response[Any]:
     if isinstance(error, SignatureError):
         count_once("SignatureRejectedByReason", reason=error.reason)
     metrics.add_metric(name=error.metric, unit=MetricUnit.Count, value=1)
@@ -260,7 +260,22 @@ def _refusal(error: WebhookError) -> Response[dict[str, Any]]:
     headers = {}
     if isinstance(error, DeliveryInProgressError):
         headers["Retry-After"] = str(get_receiver().retry_after_seconds)
+    if _refusals_empty():
+        # The provider's own demand (Xero: no body in any answer, its Intent to receive's 401 too).
+        return Response(status_code=error.status, content_type=None, body="", headers=headers)
     return _json(error.status, {"error": {"code": error.code, "message": error.message}}, headers)
+
+
+def _refusals_empty() -> bool:
+    """Whether the source this request names answers its refusals with no body."""
+    name = (app.current_event.path_parameters or {}).get("source")
+    if not name:
+        return False
+    try:
+        reply = get_receiver().source(name, _source_ip()).spec.reply
+    except (WebhookError, ConfigurationError):  # unknown, forbidden or unloadable: the error body stays
+        return False
+    return reply is not None and reply.empty_refusals
 
 
 @app.not_found

@@ -1932,7 +1932,17 @@ OWN_BUILDERS = {
 
 
 def build_all() -> dict[str, dict[str, Any]]:
-    return {name: build(name, options) for name, options in subjects()}
+    return {name: refusals_answered(build(name, options), options) for name, options in subjects()}
+
+
+def refusals_answered(vector: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """A source whose provider wants no body in any answer (Xero) refuses with its status only."""
+    reply = resolved(options)[1].get("reply") or {}
+    if reply.get("empty_refusals"):
+        for case in vector["cases"]:
+            if case["expect"]["verdict"] == "rejected":
+                case["expect"]["empty"] = True
+    return vector
 
 
 def render(vector: dict[str, Any]) -> str:

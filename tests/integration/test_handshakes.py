@@ -195,7 +195,23 @@ def test_xero_intent_to_receive_is_200_with_no_body_when_signed_and_401_otherwis
     again = stack.invoke(cli_rest_event(BASE_EVENT, signed))  # sent again later: still a 200 with no body
     assert (again.status, again.body) == (200, None)
     forged = signing.sign(sources["xero"], "not-the-key", body=body)
-    assert stack.invoke(cli_rest_event(BASE_EVENT, forged)).status == 401
+    refused = stack.invoke(cli_rest_event(BASE_EVENT, forged))
+    # "There is no body in the response" is among Xero's requirements for every answer
+    # (developer.xero.com/documentation/webhooks/configuring-your-server): the 401 too.
+    assert (refused.status, refused.body) == (401, None)
+    assert "set-cookie" not in refused.headers
+
+
+def test_a_refusal_keeps_its_error_body_for_a_source_without_empty_refusals(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _preset_stack(stack, tmp_path, monkeypatch, {"name": "okta", "preset": "okta"}, {"name": "gh", "kind": "github"})
+    stack.set_secrets({"okta": ["okta-shared-secret"], "gh": ["gh-secret"]})
+    sources = load_sources(tmp_path / "sources.json")
+    for name in ("okta", "gh"):
+        forged = stack.invoke(cli_rest_event(BASE_EVENT, signing.sign(sources[name], "not-the-secret")))
+        assert forged.status == 401
+        assert forged.body["error"]["code"]
 
 
 def test_trello_head_is_200_and_head_on_another_source_is_405(

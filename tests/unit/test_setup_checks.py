@@ -82,7 +82,7 @@ def test_okta_verification_is_answered_only_with_the_hooks_authorization_header(
 def test_okta_xero_and_discord_presets_set_their_providers_reply() -> None:
     made, _, _ = receiver({})
     assert made.source("okta").spec.reply == Reply(status=204)
-    assert made.source("xero").spec.reply == Reply(status=200, empty=True)
+    assert made.source("xero").spec.reply == Reply(status=200, empty=True, empty_refusals=True)
     discord = parse_sources({"sources": [{"name": "discord", "preset": "discord"}]})["discord"]
     assert discord.spec.reply == Reply(status=204)
     assert made.source("github").spec.reply is None
@@ -155,15 +155,41 @@ def test_event_grid_validation_is_answered_only_with_the_sources_token() -> None
             }
         ]
     ).encode()
-    reply = made.accept(Delivery(source="grid", headers={"x-webhook-token": "grid-token"}, body=body))
+    validation = {"x-webhook-token": "grid-token", "aeg-event-type": "SubscriptionValidation"}
+    reply = made.accept(Delivery(source="grid", headers=validation, body=body))
     assert reply == HandshakeReply({"validationResponse": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"})
     with pytest.raises(SignatureError):
-        made.accept(Delivery(source="grid", headers={}, body=body))
+        made.accept(Delivery(source="grid", headers={"aeg-event-type": "SubscriptionValidation"}, body=body))
     assert queue.envelopes == []
     event = json.dumps([{"id": "e1", "eventType": "Microsoft.Storage.BlobCreated", "data": {}}]).encode()
-    outcome = made.accept(Delivery(source="grid", headers={"x-webhook-token": "grid-token"}, body=event))
+    notification = {"x-webhook-token": "grid-token", "aeg-event-type": "Notification"}
+    outcome = made.accept(Delivery(source="grid", headers=notification, body=event))
     assert outcome == Outcome(envelope_id=f"grid/sha256-{hashlib.sha256(event).hexdigest()}", duplicate=False)
     assert [envelope.event_id for envelope in queue.envelopes] == ["e1"]
+
+
+def test_event_grid_validation_needs_the_header_and_the_body_to_agree() -> None:
+    """Event Grid marks its validation `aeg-event-type: SubscriptionValidation` and its
+    deliveries `Notification` (learn.microsoft.com/azure/event-grid/receive-events, "Message headers"):
+    a validation body without the mark, or the mark over an ordinary event, is refused and
+    nothing is queued, answered or written."""
+    made, queue, _ = receiver({"grid": ["grid-token"]})
+    validation = json.dumps(
+        [{"id": "1", "eventType": "Microsoft.EventGrid.SubscriptionValidationEvent", "data": {"validationCode": "c"}}]
+    ).encode()
+    event = json.dumps([{"id": "e1", "eventType": "Microsoft.Storage.BlobCreated", "data": {}}]).encode()
+    for header, body in (
+        ({}, validation),
+        ({"aeg-event-type": "Notification"}, validation),
+        ({"aeg-event-type": "SubscriptionValidation"}, event),
+    ):
+        with pytest.raises(BadRequestError, match="aeg-event-type"):
+            made.accept(Delivery(source="grid", headers={"x-webhook-token": "grid-token", **header}, body=body))
+    assert queue.envelopes == []
+    marked = {"x-webhook-token": "grid-token", "aeg-event-type": "subscriptionvalidation"}
+    assert made.accept(Delivery(source="grid", headers=marked, body=validation)) == HandshakeReply(
+        {"validationResponse": "c"}
+    )
 
 
 def test_cloudevents_options_grants_only_the_sources_origins() -> None:
@@ -280,3 +306,16 @@ def test_webhooks_providers_shows_each_presets_setup_check_and_reply() -> None:
     assert "X-Hook-Secret" in rows["asana"]["handshake"]
     assert rows["eventgrid"]["handshake"] == "eventgrid"
     assert "OPTIONS" in rows["eventgrid-cloudevents"]["handshake"]
+
+
+def test_send_handshake_builds_event_grids_validation_as_the_receiver_requires_it() -> None:
+    from webhooks_cli.signing import handshake
+
+    made, queue, _ = receiver({"grid": ["grid-token"]})
+    sent = handshake(made.source("grid"), "grid-token")
+    assert sent.headers["aeg-event-type"] == "SubscriptionValidation"
+    headers = {name.lower(): value for name, value in sent.headers.items()}
+    reply = made.accept(Delivery(source="grid", headers=headers, body=sent.body))
+    assert isinstance(reply, HandshakeReply)
+    assert set(reply.body) == {"validationResponse"}  # type: ignore[arg-type]
+    assert queue.envelopes == []

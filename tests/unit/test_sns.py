@@ -280,14 +280,26 @@ def test_a_subscription_is_confirmed_at_its_signed_subscribe_url_and_never_queue
     assert queue.envelopes == []
 
 
-def test_with_subscription_log_the_operator_confirms_it_and_nothing_is_fetched(served: FakeCertificates) -> None:
+def test_with_subscription_log_the_operator_confirms_it_and_nothing_is_fetched(
+    served: FakeCertificates, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from webhook_core.observability import logger
+
+    warned: list[tuple[str, dict[str, object]]] = []
+    monkeypatch.setattr(logger, "warning", lambda text, extra: warned.append((text, extra)))
     queue = InMemoryQueue()
-    reply = receiver(source(subscription="log"), queue).accept(
-        Delivery("sns", {}, json.dumps(message("SubscriptionConfirmation")).encode())
-    )
+    confirmation = message("SubscriptionConfirmation")
+    reply = receiver(source(subscription="log"), queue).accept(Delivery("sns", {}, json.dumps(confirmation).encode()))
     assert getattr(reply, "body", None) == {"status": "awaiting confirmation"}
     assert served.fetched == [CERT_URL]
     assert queue.envelopes == []
+    # The log tells the operator the one way left (the URL is not kept), and never holds the token.
+    ((text, extra),) = warned
+    assert "Request confirmation" in text
+    assert '"confirm"' in text
+    assert extra == {"subscribe_host": SUBSCRIBE_URL.split("/")[2]}
+    assert "Token=" not in text + json.dumps(extra)
+    assert SUBSCRIBE_URL not in text + json.dumps(extra)
 
 
 def test_a_subscribe_url_off_sns_is_never_fetched(served: FakeCertificates) -> None:

@@ -70,6 +70,8 @@ class ReplyOption(BaseModel):
 
     status: Literal[200, 202, 204]
     empty: bool = True
+    # Refusals answered with their status and no body (Xero's Intent to receive).
+    empty_refusals: bool = False
 
     @model_validator(mode="after")
     def _no_content_is_empty(self) -> ReplyOption:
@@ -623,7 +625,10 @@ class Source:
         if config.body_format:
             spec = dataclasses.replace(spec, fields=dataclasses.replace(spec.fields, body_format=config.body_format))
         if config.reply:
-            spec = dataclasses.replace(spec, reply=Reply(status=config.reply.status, empty=config.reply.empty))
+            reply = Reply(
+                status=config.reply.status, empty=config.reply.empty, empty_refusals=config.reply.empty_refusals
+            )
+            spec = dataclasses.replace(spec, reply=reply)
         _refuse_credential_fields(spec)
         self.spec = dataclasses.replace(spec, dedupe=_dedupe_policy(spec, config.dedupe))
 

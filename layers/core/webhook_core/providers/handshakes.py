@@ -67,12 +67,23 @@ def twitch_challenge(document: Any, headers: Mapping[str, str], key: bytes) -> H
 
 
 def event_grid_validation(document: Any, headers: Mapping[str, str], key: bytes) -> HandshakeReply | None:
-    """Azure Event Grid's synchronous handshake: an array whose event is
-    `Microsoft.EventGrid.SubscriptionValidationEvent`, answered `{"validationResponse": code}`
-    (https://learn.microsoft.com/azure/event-grid/end-point-validation-event-grid-events-schema).
+    """Azure Event Grid's synchronous handshake: a POST marked `aeg-event-type:
+    SubscriptionValidation` (deliveries say `Notification`), its body an array whose event is
+    `Microsoft.EventGrid.SubscriptionValidationEvent`, answered 200 `{"validationResponse": code}`
+    (https://learn.microsoft.com/azure/event-grid/end-point-validation-event-grid-events-schema,
+    https://learn.microsoft.com/azure/event-grid/receive-events, "Message headers", for the header).
+    Both marks are required and must agree: a validation body under a `Notification` header,
+    or the header over an ordinary event, is refused (400) and nothing is queued.
     Event Grid signs nothing: the event is answered only once the source's token verified."""
+    marked = headers.get("aeg-event-type", "").strip().lower() == "subscriptionvalidation"
     first = document[0] if isinstance(document, list) and len(document) == 1 else None
-    if not isinstance(first, dict) or first.get("eventType") != "Microsoft.EventGrid.SubscriptionValidationEvent":
+    validation = isinstance(first, dict) and first.get("eventType") == "Microsoft.EventGrid.SubscriptionValidationEvent"
+    if marked != validation:
+        raise BadRequestError(
+            "a subscription validation needs both aeg-event-type: SubscriptionValidation and "
+            "a single Microsoft.EventGrid.SubscriptionValidationEvent"
+        )
+    if not isinstance(first, dict) or not validation:
         return None
     data = first.get("data")
     code = data.get("validationCode") if isinstance(data, dict) else None

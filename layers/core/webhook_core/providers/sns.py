@@ -182,8 +182,12 @@ def subscription(
         return HandshakeReply({"status": "unsubscribed"})
     if mode == "log":
         host = url.split("/")[2] if url.count("/") >= 2 else ""
+        # The SubscribeURL carries the token that confirms the subscription: neither is kept or
+        # logged, so the operator confirms by asking SNS again once the source confirms.
         logger.warning(
-            "sns subscription awaiting confirmation (confirm it in the SNS console)", extra={"subscribe_host": host}
+            "sns subscription awaiting confirmation; the source keeps no SubscribeURL: set its subscription "
+            'to "confirm" and choose Request confirmation on the pending subscription in the SNS console',
+            extra={"subscribe_host": host},
         )
         return HandshakeReply({"status": "awaiting confirmation"})
     certificates.fetcher().get(url, SUBSCRIBE_RULE)

@@ -40,6 +40,9 @@ class Reply:
 
     status: int
     empty: bool = True
+    # Refusals (401 and every other error) with no body either: Xero's requirements list
+    # "no body in the response" for every answer, the 401 of its Intent to receive too.
+    empty_refusals: bool = False
 
 
 # A POST handshake: given the verified body (parsed JSON, or None), the request's
