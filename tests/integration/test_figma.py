@@ -175,6 +175,8 @@ def test_events_show_and_rejected_show_print_figmas_payload_without_the_passcode
     (rejected,) = json.loads(cli(stack, "rejected", "list", "--json"))
     shown = cli(stack, "rejected", "show", rejected["id"])
     assert "Mockup library" in shown
+    assert "no secret of the source matched" in shown  # the reason it had when it arrived
+    assert "cut out of what is kept, so it cannot be verified again" in shown
     for output in (event, shown):
         assert "passcode" not in output
         assert PASSCODE not in output
