@@ -20,6 +20,7 @@ IN_BODY = {
     "adyen": ("body notificationItems[].NotificationRequestItem.additionalData.hmacSignature, every item", None),
     "braintree": ("form parameter bt_signature (<public key>|<hex>, & between keys)", None),
     "sns": ("body Signature (certificate from https://sns.<region>.amazonaws.com only)", "body Timestamp"),
+    "figma": ("body passcode (the secret itself: cut out of everything kept)", None),
 }
 SIGNED_CONTENT = {
     "twilio": "{url}{sorted form parameters} or {url}?bodySHA256=…",
@@ -87,7 +88,9 @@ GET_CHECK_NAMES = {
 def setup_checks(source: Source) -> list[str]:
     """Every check and setup request the source answers, as an operator reads them."""
     config = source.config
-    checks = [name for name in (signing.handshake_name(source),) if name]
+    checks = [name for name in (signing.handshake_name(source),) if name and name != "figma"]
+    if source.kind == "figma":  # checked like any delivery, then answered and never queued
+        checks.append("PING (passcode checked; 200, nothing queued)")
     get_check = getattr(config, "get_check", None)
     if get_check:
         checks.append(GET_CHECK_NAMES[get_check])

@@ -27,6 +27,7 @@ from webhook_core.errors import SignatureError
 from webhook_core.providers.adyen import AdyenScheme
 from webhook_core.providers.braintree import PAYLOAD_PARAMETER, BraintreeScheme
 from webhook_core.providers.contentful import ContentfulScheme
+from webhook_core.providers.figma import PasscodeScheme
 from webhook_core.providers.forms import FormScheme
 from webhook_core.providers.mailgun import MailgunScheme
 from webhook_core.providers.paypal import PayPalScheme
@@ -52,6 +53,7 @@ HANDSHAKE_SAMPLES = {
     "zoom": "endpoint.url_validation",
     "discord": "PING",
     "twitch": "webhook_callback_verification",
+    "figma": "PING",
 }
 # Azure Event Grid's subscription validation event, as its documentation shows it.
 EVENT_GRID_VALIDATION = {
@@ -118,6 +120,8 @@ def _fill(value: Any, event_id: str, now: int) -> Any:
         "{sha}": digest,
         "{sid}": "SM" + digest[:32],
         "{number}": int(digest[:15], 16),
+        # The same, as text: Figma's ids (webhook_id, comment_id, version_id) are numeric strings.
+        "{number_text}": str(int(digest[:15], 16)),
         "{now}": now,
         "{now_millis}": now * 1000,
         "{now_iso}": datetime.fromtimestamp(now, tz=UTC).isoformat().replace("+00:00", "Z"),
@@ -159,7 +163,7 @@ def sample_body(source: Source, event_type: str | None, event_id: str, now: int)
     return chosen, json.dumps(filled).encode(), headers
 
 
-def sign(  # noqa: PLR0912 - one branch per place a provider puts its signature
+def sign(  # noqa: PLR0911, PLR0912 - one branch per place a provider puts its signature
     source: Source,
     secret: str,
     *,
@@ -202,6 +206,8 @@ def sign(  # noqa: PLR0912 - one branch per place a provider puts its signature
         return _sign_braintree(source, scheme, body, secret, event_id)
     if isinstance(scheme, PayPalScheme) and key is not None:
         return _sign_paypal(source, key, body, secret, event_id, now)
+    if isinstance(scheme, PasscodeScheme):  # Figma: the passcode itself goes into the body
+        return _sign_figma(source, scheme, body, secret, event_id, sample_headers)
     try:
         if form_post and isinstance(scheme, TwilioScheme | FormScheme):  # a form's parameters, not its bytes
             signature, query = scheme.sign_form(body, secret), {}
@@ -370,6 +376,23 @@ def _sign_adyen(  # noqa: PLR0917 - what `sign` has at hand, passed on as is
         raise CliError("an Adyen body is a notification: a JSON object with notificationItems") from None
     except ValueError as exc:
         raise CliError(f"the secret of source {source.name!r} is not in its kind's format: {exc}") from exc
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **sample_headers}
+    return Delivery(
+        source=source.name,
+        event_id=event_id,
+        event_type=derived_type(source, headers, signed, False),
+        body=signed,
+        headers=headers,
+    )
+
+
+def _sign_figma(  # noqa: PLR0917 - what `sign` has at hand, passed on as is
+    source: Source, scheme: PasscodeScheme, body: bytes, secret: str, event_id: str, sample_headers: dict[str, str]
+) -> Delivery:
+    try:
+        signed = scheme.sign_body(body, secret)
+    except ValueError:
+        raise CliError("a Figma body is a JSON object (the passcode goes into it)") from None
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **sample_headers}
     return Delivery(
         source=source.name,

@@ -1921,7 +1921,157 @@ def build_contentful(name: str, options: dict[str, Any], full: dict[str, Any]) -
     )
 
 
+# --- Figma: the passcode inside the JSON body, cut out of what is kept ---------------------------
+
+FIGMA_DOCS_EVENTS = "https://developers.figma.com/docs/rest-api/webhooks-events"
+
+
+def figma_body(*members: tuple[str, Any], separator: str = ",\n", raw_names: bool = False) -> tuple[bytes, bytes]:
+    """(the body Figma sends, the body a receiver keeps): a JSON object written member by
+    member, as Figma's examples lay it out, and the same bytes without its `passcode` members.
+    `raw_names`: the names are written as given (escapes and all), not JSON-encoded."""
+
+    def member(name: str, value: Any) -> str:
+        written = name if raw_names else json.dumps(name)
+        return f"{written}: {json.dumps(value, ensure_ascii=False)}"
+
+    def decoded(name: str) -> str:
+        return str(json.loads(name)) if raw_names else name
+
+    sent = "{\n" + separator.join(member(name, value) for name, value in members) + "\n}"
+    kept = "{\n" + separator.join(member(name, value) for name, value in members if decoded(name) != "passcode") + "\n}"
+    return sent.encode(), kept.encode()
+
+
+def figma_update(passcode: Any, **changes: Any) -> list[tuple[str, Any]]:
+    """Figma's documented FILE_UPDATE example (webhooks-events), with this passcode."""
+    members: dict[str, Any] = {
+        "event_type": "FILE_UPDATE",
+        "file_key": "CL06nJNn5eZLQKDoARMND5",
+        "file_name": "Developer page mockup demo",
+        "passcode": passcode,
+        "timestamp": "2020-02-23T20:27:16Z",
+        "webhook_id": "22",
+    }
+    members.update(changes)
+    return list(members.items())
+
+
+def build_figma(name: str, options: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
+    configured, signing, other = secrets_for(name, "figma", full)
+    url = BASE_URL + name.split("-", 1)[1]
+    json_type = {"Content-Type": "application/json"}
+
+    def post(label: str, payload: bytes, expect: dict[str, Any], headers: dict[str, str] = json_type) -> dict[str, Any]:
+        return {"name": label, "request": request("POST", url, headers, payload, {}), "expect": expect}
+
+    def accepted(kept: bytes, event_type: str) -> dict[str, Any]:
+        # Figma sends no delivery id: the id is the SHA-256 of the body as kept (no passcode).
+        return {"verdict": "accepted", "status": 200, "event_id": hashlib.sha256(kept).hexdigest(), "type": event_type}
+
+    def again(kept: bytes) -> dict[str, Any]:
+        return {"verdict": "duplicate", "status": 200, "event_id": hashlib.sha256(kept).hexdigest()}
+
+    body, kept = figma_body(*figma_update(signing))
+    # The same event with another webhook's passcode: nothing else tells it apart.
+    rotated, _ = figma_body(*figma_update(other))
+    comment, comment_kept = figma_body(
+        ("comment", [{"text": "TODO: "}, {"mention": "811724164054158337"}, {"text": " change selection colors"}]),
+        ("comment_id", "32"),
+        ("created_at", "2020-02-23T20:27:16Z"),
+        ("event_type", "FILE_COMMENT"),
+        ("file_key", "zH44k2FUM629Fa4EMShiHL"),
+        ("file_name", "Mockup library"),
+        ("mentions", [{"id": "811724164054158337", "handle": "Evan Wallace"}]),
+        ("passcode", signing),
+        ("timestamp", "2020-02-23T20:27:16Z"),
+        ("triggered_by", {"id": "813845097374535682", "handle": "Dylan Field"}),
+        ("webhook_id", "22"),
+    )
+    ping, _ = figma_body(
+        ("event_type", "PING"), ("passcode", signing), ("timestamp", "2020-02-23T20:27:16Z"), ("webhook_id", "22")
+    )
+    wrong_ping, _ = figma_body(
+        ("event_type", "PING"), ("passcode", other), ("timestamp", "2020-02-23T20:27:16Z"), ("webhook_id", "22")
+    )
+    escaped, escaped_kept = figma_body(
+        *[
+            (json.dumps(key) if key != "passcode" else '"pass\\u0063ode"', value)
+            for key, value in figma_update(signing, file_key="EsCaPeDnAmE0000000000a")
+        ],
+        raw_names=True,
+    )
+    members = figma_update(signing, file_key="DuPlIcAtEkEy0000000000")
+    wrong_then_right = [("passcode", other), *members]
+    right_then_wrong = [*members, ("passcode", other)]
+    cases = [
+        post("Figma's FILE_UPDATE example with the webhook's passcode", body, accepted(kept, "FILE_UPDATE")),
+        post("the same delivery again (a provider's retry)", body, again(kept)),
+        post(
+            "the same delivery replayed with another Content-Type",
+            body,
+            again(kept),
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        ),
+        post("Figma's FILE_COMMENT example", comment, accepted(comment_kept, "FILE_COMMENT")),
+        post("passcode is another webhook's", rotated, rejected("signature_mismatch")),
+        post(
+            "passcode missing",
+            figma_body(*figma_update(signing)[:3], *figma_update(signing)[4:])[0],
+            rejected("missing_signature"),
+        ),
+        post("passcode empty", figma_body(*figma_update(""))[0], rejected("missing_signature")),
+        post(
+            "passcode one character short", figma_body(*figma_update(signing[:-1]))[0], rejected("signature_mismatch")
+        ),
+        post("passcode a number", figma_body(*figma_update(22))[0], rejected("malformed_signature")),
+        post(
+            "passcode a list holding the passcode",
+            figma_body(*figma_update([signing]))[0],
+            rejected("malformed_signature"),
+        ),
+        post(
+            "passcode an object holding the passcode",
+            figma_body(*figma_update({"passcode": signing}))[0],
+            rejected("malformed_signature"),
+        ),
+        post("passcode null", figma_body(*figma_update(None))[0], rejected("malformed_signature")),
+        # JSON parsers disagree on which of two members counts: neither is taken.
+        post(
+            "two passcode members, the right one last",
+            figma_body(*wrong_then_right)[0],
+            rejected("malformed_signature"),
+        ),
+        post(
+            "two passcode members, the right one first",
+            figma_body(*right_then_wrong)[0],
+            rejected("malformed_signature"),
+        ),
+        # The name as JSON decodes it is the name: written with an escape it is still the passcode.
+        post("the passcode's name written with a JSON escape", escaped, accepted(escaped_kept, "FILE_UPDATE")),
+        post("not JSON", b"event_type=FILE_UPDATE&passcode=" + signing.encode(), rejected("missing_signature")),
+        post("a JSON array", json.dumps([{"passcode": signing}]).encode(), rejected("missing_signature")),
+        post("JSON followed by more", body + b"{}", rejected("missing_signature")),
+        post("empty body", b"", rejected("missing_signature")),
+        {
+            "name": "Figma's PING, sent when the webhook is made",
+            "request": request("POST", url, json_type, ping, {}),
+            "expect": {"verdict": "handshake", "status": 200},
+        },
+        post("a PING with another webhook's passcode", wrong_ping, rejected("signature_mismatch")),
+    ]
+    cases.append(get_refused(url))
+    return vector_of(
+        name,
+        options,
+        configured,
+        f"Figma's documented examples ({FIGMA_DOCS_EVENTS}) with the passcode set, as Figma sends it",
+        cases,
+    )
+
+
 OWN_BUILDERS = {
+    "figma": build_figma,
     "contentful": build_contentful,
     "mailgun": build_mailgun,
     "sns": build_sns,

@@ -119,6 +119,9 @@ class Diagnosis:
     skew_seconds: float | None = None
     tolerance_seconds: float | None = None
     alteration: str | None = None
+    # The kind cuts its credential out of every kept body (Figma's passcode): the request as
+    # kept can never verify again, and only the reason it had when it arrived is known.
+    credential_cut: bool = False
 
     def explanation(self) -> str:
         if self.verifies:
@@ -130,6 +133,8 @@ class Diagnosis:
             text += f": {abs(self.skew_seconds):.0f}s {direction} when received{tolerance}"
         if self.alteration:
             text += f"; the body was altered in transit: {self.alteration} (undoing it verifies)"
+        if self.credential_cut:
+            text += " (when received; its credential was cut out of what is kept, so it cannot be verified again)"
         return text
 
 
@@ -139,6 +144,8 @@ def diagnose(source: Source, secrets: Sequence[str], request: RejectedRequest) -
     scheme = source.spec.scheme
     tolerance = getattr(scheme, "tolerance_seconds", None)
     keys = scheme.derive_keys(tuple(secrets))
+    if source.spec.redact is not None:
+        return Diagnosis(False, request.reason, skew_seconds=request.skew_seconds, credential_cut=True)
     if request.body_cut:
         return Diagnosis(False, request.reason, skew_seconds=request.skew_seconds, tolerance_seconds=tolerance)
     try:

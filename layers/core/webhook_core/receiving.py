@@ -144,27 +144,27 @@ class Receiver:
         try:
             verified = source.spec.scheme.verify(delivery.headers, delivery.body, keys, now, delivery.query)
         except SignatureError as error:
-            self._keep_rejected(delivery, error, now)
+            self._keep_rejected(source, delivery, error, now)
             raise
+        # From here on only what the kind lets be kept is read or stored: a kind whose
+        # credential is inside the body (Figma's passcode) has it cut out here, before the
+        # envelope, the body store, the ledger's digest or a handshake ever see the body.
+        body = spec.kept_body(delivery.body)
         # Parsed as the kind sends it (or as its signature proved), never as the request's
         # unsigned Content-Type says: a replay cannot make a JSON body a form.
         body_format = verified.body_format or source.spec.fields.body_format
         if source.spec.handshake is not None:
             key = keys[verified.secret_index]
-            reply = (
-                source.spec.handshake(parse_body_or_none(delivery.body, body_format), delivery.headers, key)
-                if key
-                else None
-            )
+            reply = source.spec.handshake(parse_body_or_none(body, body_format), delivery.headers, key) if key else None
             if reply is not None:
                 return reply
 
-        facts = source.spec.fields.extract(delivery.headers, delivery.body, body_format)
+        facts = source.spec.fields.extract(delivery.headers, body, body_format)
         if facts.id_missing:
             # Verified, so kept (keyed on its content); but the provider always sends an id there.
             metrics.add_metric(name="EventIdMissing", unit=MetricUnit.Count, value=1)
             logger.warning("verified delivery without the event id its kind sends; keyed on its content")
-        content_digest = verified.content_digest or hashlib.sha256(delivery.body).hexdigest()
+        content_digest = verified.content_digest or hashlib.sha256(body).hexdigest()
         policy = source.spec.dedupe
         event_id = uuid.uuid4().hex if policy == "none" else facts.event_id
         # The envelope id keys the event's ledger record, which is its dedupe key. With the
@@ -173,7 +173,7 @@ class Receiver:
         # signature binds (the provider's own retry carries the same content), and the
         # provider's id stays in event_id.
         ledger_key = f"sha256-{content_digest}" if policy == "digest" else event_id
-        body, encoding = Envelope.encode_body(delivery.body)
+        encoded, encoding = Envelope.encode_body(body)
         envelope = Envelope(
             id=f"{source.name}/{ledger_key}",
             event_id=event_id,
@@ -185,7 +185,7 @@ class Receiver:
             occurred_at=facts.occurred_at,
             resource_id=facts.resource_id,
             headers=source.spec.fields.kept(delivery.headers),
-            body=body,
+            body=encoded,
             body_encoding=encoding,
             body_format=body_format,
             verification=Verification(secret_index=verified.secret_index),
@@ -196,7 +196,7 @@ class Receiver:
         # secrets and verifying since `now` must not come off it.
         claimed_at = self._clock() if self._clock else time.time()
         outcome, claim = self._ledger.claim(
-            record_of(envelope, size=len(delivery.body)),
+            record_of(envelope, size=len(body)),
             in_flight_until=self._in_flight_until(claimed_at),
             now=claimed_at,
         )
@@ -209,11 +209,15 @@ class Receiver:
             raise
         return outcome
 
-    def _keep_rejected(self, delivery: Delivery, error: SignatureError, now: float) -> None:
+    def _keep_rejected(self, source: Source, delivery: Delivery, error: SignatureError, now: float) -> None:
         """Keep the refused request for the operator (`webhooks rejected`), within its
         source's cap. Whatever goes wrong here, the answer stays the 401."""
         if self._rejected is None:
             return
+        # A refused credential inside the body may still be a secret (an old passcode after a
+        # rotation): only what the kind lets be kept is. Kept as nothing, it shows as cut.
+        body = source.spec.kept_body(delivery.body)
+        body_size = len(body) if body else len(delivery.body)
         request = RejectedRequest(
             id=new_id(delivery.source, now),
             source=delivery.source,
@@ -222,8 +226,8 @@ class Receiver:
             skew_seconds=error.skew_seconds,
             headers=dict(delivery.headers),
             query=dict(delivery.query),
-            body=delivery.body[: self._rejected_max_body_bytes],
-            body_size=len(delivery.body),
+            body=body[: self._rejected_max_body_bytes],
+            body_size=body_size,
             source_ip=delivery.source_ip,
         )
         try:

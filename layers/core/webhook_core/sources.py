@@ -260,6 +260,18 @@ class BraintreeSource(_Source):
         return braintree.spec()
 
 
+class FigmaSource(_Source):
+    """Figma webhooks (V2); each secret is a webhook's passcode, which Figma sends inside the
+    JSON body and the receiver cuts out of everything it keeps."""
+
+    kind: Literal["figma"]
+
+    def spec(self) -> ProviderSpec:
+        from webhook_core.providers import figma  # noqa: PLC0415 - only sources of this kind need it
+
+        return figma.spec()
+
+
 class _EventLocations(_Source):
     """Where the provider puts an event's facts: a header or a dotted path into the JSON body."""
 
@@ -535,7 +547,8 @@ SourceConfig = Annotated[
     | AdyenSource
     | BraintreeSource
     | JwtSource
-    | ContentfulSource,
+    | ContentfulSource
+    | FigmaSource,
     Field(discriminator="kind"),
 ]
 _SOURCE = TypeAdapter(SourceConfig)
@@ -563,6 +576,7 @@ KINDS = (
     "braintree",
     "jwt",
     "contentful",
+    "figma",
 )
 
 

@@ -55,6 +55,12 @@ GetHandshake = Callable[[Mapping[str, str], Mapping[str, str], tuple[str, ...]],
 # A request the provider sends unsigned while a subscription is made (WooCommerce's ping):
 # given the raw body and the headers, its reply when the request is exactly that, else None.
 UnsignedCheck = Callable[[bytes, Mapping[str, str]], HandshakeReply | None]
+# The part of a raw body that may be kept, for a kind whose credential travels inside the
+# body (Figma's passcode): given the body as received, the same body without the credential,
+# or b"" when the credential cannot be told apart from the rest. The receiver keeps only
+# this (queued envelope, body store, dedupe digest, kept rejected request), so the secret
+# is never stored or shown; a body-signing kind has none (its signature is no secret).
+Redact = Callable[[bytes], bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +102,11 @@ class ProviderSpec:
     setup_capture: SetupCapture | None = None
     reply: Reply | None = None
     dedupe: DedupePolicy = "digest"
+    redact: Redact | None = None
+
+    def kept_body(self, body: bytes) -> bytes:
+        """What of `body` may be stored: all of it, unless the kind's credential is inside it."""
+        return body if self.redact is None else self.redact(body)
 
     def check_for(self, method: str) -> GetCheck | None:
         """The endpoint check this source answers on `method` (GET, HEAD, OPTIONS), if any."""
