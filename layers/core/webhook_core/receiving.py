@@ -29,7 +29,7 @@ from webhook_core.errors import (
 from webhook_core.ledger import DynamoDBLedger, Ledger, Outcome, record_of
 from webhook_core.observability import MetricUnit, count_once, logger, metrics
 from webhook_core.providers.scheme import Scheme
-from webhook_core.providers.spec import HandshakeReply, SetupCapture
+from webhook_core.providers.spec import HandshakeReply, ProviderSpec, SetupCapture
 from webhook_core.queue import EnvelopeQueue, Queue
 from webhook_core.rejected import (
     DEFAULT_MAX_BODY_BYTES,
@@ -144,7 +144,7 @@ class Receiver:
         try:
             verified = source.spec.scheme.verify(delivery.headers, delivery.body, keys, now, delivery.query)
         except SignatureError as error:
-            self._keep_rejected(delivery, error, now)
+            self._keep_rejected(delivery, error, now, spec)
             raise
         # Parsed as the kind sends it (or as its signature proved), never as the request's
         # unsigned Content-Type says: a replay cannot make a JSON body a form.
@@ -209,9 +209,11 @@ class Receiver:
             raise
         return outcome
 
-    def _keep_rejected(self, delivery: Delivery, error: SignatureError, now: float) -> None:
+    def _keep_rejected(self, delivery: Delivery, error: SignatureError, now: float, spec: ProviderSpec) -> None:
         """Keep the refused request for the operator (`webhooks rejected`), within its
-        source's cap. Whatever goes wrong here, the answer stays the 401."""
+        source's cap. Whatever goes wrong here, the answer stays the 401. A key sent in the
+        query string is not kept: a refused one may still be the provider's real key (the
+        source's secret was set wrong), and the kept object is read by every operator tool."""
         if self._rejected is None:
             return
         request = RejectedRequest(
@@ -221,7 +223,7 @@ class Receiver:
             reason=error.reason,
             skew_seconds=error.skew_seconds,
             headers=dict(delivery.headers),
-            query=dict(delivery.query),
+            query=spec.kept_query(delivery.query),
             body=delivery.body[: self._rejected_max_body_bytes],
             body_size=len(delivery.body),
             source_ip=delivery.source_ip,
