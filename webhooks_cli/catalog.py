@@ -22,6 +22,8 @@ IN_BODY = {
     "sns": ("body Signature (certificate from https://sns.<region>.amazonaws.com only)", "body Timestamp"),
     "figma": ("body passcode (the secret itself: cut out of everything kept)", None),
 }
+# Kinds whose credential travels in the URL: where, in words.
+IN_QUERY = "query parameter {}"
 SIGNED_CONTENT = {
     "twilio": "{url}{sorted form parameters} or {url}?bodySHA256=…",
     "mandrill": "{url}{sorted form parameters}",
@@ -46,7 +48,7 @@ def describe(source: Source) -> dict[str, Any]:
         timestamp = scheme.timestamp_header or (
             f"{scheme.signature_header} {scheme.timestamp_key}=" if scheme.timestamp_key else None
         )
-    elif scheme.encoding == "token":  # a token or Basic credentials: nothing is signed
+    elif scheme.encoding == "token":  # a token, Basic credentials or a key in the URL: nothing is signed
         algorithm, signed, timestamp = "basic" if source.kind == "basic" else "token", "", None
     else:
         algorithm = f"{'hmac-' if source.kind in HMAC_FORM_KINDS else ''}{getattr(scheme, 'algorithm', '')}"
@@ -57,7 +59,9 @@ def describe(source: Source) -> dict[str, Any]:
         "name": preset.name if preset else source.name,
         "title": preset.title if preset else source.config.description,
         "kind": source.kind,
-        "header": scheme.signature_header or IN_BODY.get(source.kind, ("",))[0],
+        "header": scheme.signature_header
+        or (IN_QUERY.format(parameter) if (parameter := getattr(scheme, "parameter", None)) else "")
+        or IN_BODY.get(source.kind, ("",))[0],
         # Further signature headers, read in order (Shopify's Events name, DocuSign's one per key).
         "alternative_headers": list(getattr(scheme, "alternative_headers", ())),
         "algorithm": algorithm,
@@ -82,6 +86,7 @@ GET_CHECK_NAMES = {
     "challenge": "GET challenge",
     "okta": "GET X-Okta-Verification-Challenge (with Authorization)",
     "crc": "GET crc_token (X's CRC)",
+    "mailchimp": "GET 200 (with the URL's key)",
 }
 
 

@@ -33,6 +33,7 @@ from webhook_core.providers.mailgun import MailgunScheme
 from webhook_core.providers.paypal import PayPalScheme
 from webhook_core.providers.scheme import format_timestamp
 from webhook_core.providers.sns import SnsScheme, canonical_string
+from webhook_core.providers.token import TokenScheme
 from webhook_core.providers.twilio import TwilioScheme
 from webhook_core.sources import Source
 from webhooks_cli.devsecrets import active_secrets
@@ -119,12 +120,16 @@ def _fill(value: Any, event_id: str, now: int) -> Any:
         "{event_id}": event_id,
         "{sha}": digest,
         "{sid}": "SM" + digest[:32],
+        # Mailchimp's ids (a member's, a campaign's): 10 hex characters.
+        "{hex10}": digest[:10],
         "{number}": int(digest[:15], 16),
         # The same, as text: Figma's ids (webhook_id, comment_id, version_id) are numeric strings.
         "{number_text}": str(int(digest[:15], 16)),
         "{now}": now,
         "{now_millis}": now * 1000,
         "{now_iso}": datetime.fromtimestamp(now, tz=UTC).isoformat().replace("+00:00", "Z"),
+        # Mailchimp's fired_at: `YYYY-MM-DD HH:MM:SS`, no zone.
+        "{now_utc}": datetime.fromtimestamp(now, tz=UTC).strftime("%Y-%m-%d %H:%M:%S"),
     }
     if isinstance(value, str) and value in placeholders:
         return placeholders[value]
@@ -217,7 +222,12 @@ def sign(  # noqa: PLR0911, PLR0912 - one branch per place a provider puts its s
             query = scheme.signed_query(body)
     except ValueError as exc:
         raise CliError(f"the secret of source {source.name!r} is not in its kind's format: {exc}") from exc
-    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, scheme.signature_header: signature}
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+    if isinstance(scheme, TokenScheme) and scheme.parameter is not None:
+        # Mailchimp: the key is in the URL it was given, not in a header.
+        query = {**query, scheme.parameter: signature}
+    else:
+        headers[scheme.signature_header] = signature
     if scheme.timestamp_header:
         headers[scheme.timestamp_header] = format_timestamp(now, getattr(scheme, "timestamp_format", "seconds"))
     if isinstance(scheme, ContentfulScheme):  # the list of signed headers is itself sent (and signed)
@@ -483,6 +493,11 @@ def handshake(source: Source, secret: str, tokens: dict[str, Any] | None = None)
     return sign(source, secret, event_type=HANDSHAKE_SAMPLES[name])
 
 
+def _url_key(source: Source, secret: str) -> dict[str, str]:
+    scheme = source.spec.scheme
+    return {scheme.parameter: secret} if isinstance(scheme, TokenScheme) and scheme.parameter else {}
+
+
 def endpoint_check(source: Source, tokens: dict[str, Any], secret: str = "") -> Delivery:
     """The GET a provider sends to check an endpoint (Meta's subscription, Dropbox's challenge)."""
     check = source.spec.get_check
@@ -502,6 +517,8 @@ def endpoint_check(source: Source, tokens: dict[str, Any], secret: str = "") -> 
         headers.update({"X-Okta-Verification-Challenge": challenge, source.spec.scheme.signature_header: secret})
     elif name == "crc":
         query = {"crc_token": challenge}
+    elif name == "mailchimp":  # the URL as configured at Mailchimp, key included, and nothing else
+        query = _url_key(source, secret)
     else:
         query = {"challenge": challenge}
     return Delivery(

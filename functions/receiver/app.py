@@ -156,19 +156,23 @@ CHECK_REFUSALS: dict[int, OpenAPIResponse] = {
     "/webhooks/<source>",
     summary="Answer a provider's GET endpoint check",
     description="Meta's subscription check (hub.mode, hub.verify_token, hub.challenge), Dropbox's challenge echo, "
-    "Okta's one-time verification (X-Okta-Verification-Challenge, with the hook's Authorization header) and X's "
-    "challenge-response check (crc_token), for sources that have one; every other source answers 405.",
+    "Okta's one-time verification (X-Okta-Verification-Challenge, with the hook's Authorization header), X's "
+    "challenge-response check (crc_token) and Mailchimp's creation GET (the URL's key, in the query string), "
+    "for sources that have one; every other source answers 405.",
     responses={
         200: {
-            "description": "The challenge as plain text (Meta, Dropbox), or JSON: Okta's `verification`, "
-            "X's `response_token`",
+            "description": "The challenge as plain text (Meta, Dropbox), JSON: Okta's `verification`, "
+            "X's `response_token`, or no body (Mailchimp)",
             "content": {
                 "text/plain": {"schema": STRING},
                 content_types.APPLICATION_JSON: {"schema": {"type": "object"}},
             },
         },
         400: _documented("Not the provider's check: a parameter or header is missing or malformed", ERROR_SCHEMA),
-        401: _documented("The verify token or the source's credential does not match", ERROR_SCHEMA),
+        401: _documented(
+            "The verify token or the source's credential (Okta's header, Mailchimp's key) is missing or does not match",
+            ERROR_SCHEMA,
+        ),
         405: _documented("This source has no GET endpoint check", ERROR_SCHEMA),
         **CHECK_REFUSALS,
     },

@@ -2070,6 +2070,102 @@ def build_figma(name: str, options: dict[str, Any], full: dict[str, Any]) -> dic
     )
 
 
+# --- query_token (Mailchimp): the key in the URL's query string --------------------------------
+
+# Mailchimp's documented subscribe example
+# (https://mailchimp.com/developer/marketing/guides/sync-audience-data-webhooks/), as it posts it.
+MAILCHIMP_SUBSCRIBE = (
+    ("type", "subscribe"),
+    ("fired_at", "2009-03-26 21:35:57"),
+    ("data[id]", "8a25ff1d98"),
+    ("data[list_id]", "a6b5da1054"),
+    ("data[email]", "api@mailchimp.com"),
+    ("data[email_type]", "html"),
+    ("data[merges][EMAIL]", "api@mailchimp.com"),
+    ("data[merges][FNAME]", "Mailchimp"),
+    ("data[merges][LNAME]", "API"),
+    ("data[merges][INTERESTS]", "Group1,Group2"),
+    ("data[ip_opt]", "10.20.10.30"),
+    ("data[ip_signup]", "10.20.10.30"),
+)
+
+
+def build_query_token(name: str, options: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
+    """The key is the whole credential: it binds nothing of the body, so a changed body
+    with the key is another event (the weakness the README states), and the key's absence
+    or a wrong one is refused. Nothing names a delivery: keyed on the body's digest."""
+    configured, signing, other = secrets_for(name, "query_token", full)
+    url = BASE_URL + name.split("-", 1)[1]
+    parameter = full.get("parameter", "key")
+    form = full.get("body_format") == "form"
+    content_type = {"Content-Type": FORM_TYPE if form else "application/json"}
+    if form:
+        body = urlencode(MAILCHIMP_SUBSCRIBE).encode()
+        changed = body.replace(b"type=subscribe", b"type=unsubscribe")
+        event_type, changed_type = "subscribe", "unsubscribe"
+    else:
+        body = json.dumps({"type": EVENT_TYPE, "note": "héllo, wörld"}, ensure_ascii=False).encode()
+        changed = json.dumps({"type": EVENT_TYPE, "note": "another event"}, ensure_ascii=False).encode()
+        event_type = changed_type = EVENT_TYPE if full.get("type_path") else "unknown"
+    digest = hashlib.sha256(body).hexdigest()
+    keyed = {parameter: signing}
+
+    def post(label: str, query: dict[str, str], expect: dict[str, Any], payload: bytes = body) -> dict[str, Any]:
+        return {"name": label, "request": request("POST", url, content_type, payload, query), "expect": expect}
+
+    cases = [
+        post("key in the URL", keyed, {"verdict": "accepted", "status": 202, "event_id": digest, "type": event_type}),
+        post(
+            "the same delivery again (a provider's retry)",
+            keyed,
+            {"verdict": "duplicate", "status": 200, "event_id": digest},
+        ),
+        post("key missing", {}, rejected("missing_signature")),
+        post("key empty", {parameter: ""}, rejected("missing_signature")),
+        post("another secret as the key", {parameter: other}, rejected("signature_mismatch")),
+        post("key truncated", {parameter: signing[:-1]}, rejected("signature_mismatch")),
+        post("the key under another parameter name", {parameter + "x": signing}, rejected("missing_signature")),
+        {
+            "name": "the key in a header, not the URL",
+            "request": request("POST", url, {**content_type, parameter: signing}, body, {}),
+            "expect": rejected("missing_signature"),
+        },
+        # The key binds no byte of the body: anyone holding the URL can send any event.
+        post(
+            "another body with the key (the key signs nothing)",
+            keyed,
+            {
+                "verdict": "accepted",
+                "status": 202,
+                "event_id": hashlib.sha256(changed).hexdigest(),
+                "type": changed_type,
+            },
+            changed,
+        ),
+    ]
+    if full.get("get_check") == "mailchimp":
+        cases += [
+            {
+                "name": "GET on the webhook URL as configured, key included (Mailchimp saving the webhook)",
+                "request": request("GET", url, {"User-Agent": "MailChimp.com WebHook Validator"}, b"", keyed),
+                "expect": {"verdict": "handshake", "status": 200},
+            },
+            {
+                "name": "GET without the key",
+                "request": request("GET", url, {}, b"", {}),
+                "expect": rejected("missing_signature"),
+            },
+            {
+                "name": "GET with another secret as the key",
+                "request": request("GET", url, {}, b"", {parameter: other}),
+                "expect": rejected("signature_mismatch"),
+            },
+        ]
+    else:
+        cases.append(get_refused(url))
+    return vector_of(name, options, configured, "the documented scheme (the key in the URL as sent)", cases)
+
+
 OWN_BUILDERS = {
     "figma": build_figma,
     "contentful": build_contentful,
@@ -2078,6 +2174,7 @@ OWN_BUILDERS = {
     "paypal": build_paypal,
     "adyen": build_adyen,
     "braintree": build_braintree,
+    "query_token": build_query_token,
 }
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import pytest
 
 from tests.e2e.conftest import DevStack, start_stack, stop
 from tests.support.project import fixture_project
+from webhooks_cli import devsecrets
 
 pytestmark = pytest.mark.e2e
 SOURCES = [
@@ -23,6 +25,7 @@ SOURCES = [
     {"name": "okta", "preset": "okta"},
     {"name": "woo", "preset": "woocommerce"},
     {"name": "x", "preset": "x"},
+    {"name": "mc", "preset": "mailchimp"},
 ]
 
 
@@ -85,6 +88,7 @@ def test_options_is_routed_and_grants_only_the_sources_origin(setup_stack: DevSt
         ("okta", 200, "verification"),
         ("woo", 200, None),
         ("x", 200, "response_token"),
+        ("mc", 200, None),
     ],
 )
 def test_send_handshake_sends_each_providers_check(
@@ -96,3 +100,33 @@ def test_send_handshake_sends_each_providers_check(
     if answer is not None:
         assert set(json.loads(result.stdout.split("  ")[-1])) == {answer}
     assert "accepted" not in result.stdout
+
+
+def test_mailchimps_get_needs_the_key_and_the_key_is_never_printed_or_logged(setup_stack: DevStack) -> None:
+    """Mailchimp's creation GET requests the URL as configured, key included: 200 with it,
+    401 without; its posts carry the key in the URL too, and neither `webhooks send` nor the
+    stack's request lines ever show it."""
+    key = devsecrets.signing_secret(devsecrets.load(setup_stack.secrets_file), "mc")
+    assert key
+    connection = _connection(setup_stack)
+    validator = {"User-Agent": "MailChimp.com WebHook Validator"}
+    connection.request("GET", f"/webhooks/mc?{urlencode({'key': key})}", headers=validator)
+    checked = connection.getresponse()
+    assert (checked.status, checked.read()) == (200, b"")
+    connection.request("GET", "/webhooks/mc", headers=validator)
+    refused = connection.getresponse()
+    assert refused.status == 401
+    assert json.loads(refused.read())["error"]["code"] == "invalid_signature"
+    connection.close()
+
+    port = setup_stack.url.rsplit(":", 1)[1]
+    sent = setup_stack.cli("send", "mc", "--type", "unsubscribe", "--port", port)
+    assert sent.returncode == 0, sent.stderr
+    assert " 202 " in sent.stdout
+    guessed = setup_stack.cli("send", "mc", "--type", "subscribe", "--secret", "not-the-key-" + key[:4], "--port", port)
+    assert " 401 " in guessed.stdout
+    assert key not in sent.stdout + sent.stderr + guessed.stdout + guessed.stderr
+    # The banner lists the generated dev secrets on purpose; what follows it is every request's line.
+    served = setup_stack.lines[setup_stack.lines.index("Ctrl-C stops it.") + 1 :]
+    assert any("GET /webhooks/mc  200" in line for line in served)
+    assert key not in "\n".join(served)

@@ -211,7 +211,9 @@ class Receiver:
 
     def _keep_rejected(self, source: Source, delivery: Delivery, error: SignatureError, now: float) -> None:
         """Keep the refused request for the operator (`webhooks rejected`), within its
-        source's cap. Whatever goes wrong here, the answer stays the 401."""
+        source's cap. Whatever goes wrong here, the answer stays the 401. A key sent in the
+        query string is not kept: a refused one may still be the provider's real key (the
+        source's secret was set wrong), and the kept object is read by every operator tool."""
         if self._rejected is None:
             return
         # A refused credential inside the body may still be a secret (an old passcode after a
@@ -225,7 +227,7 @@ class Receiver:
             reason=error.reason,
             skew_seconds=error.skew_seconds,
             headers=dict(delivery.headers),
-            query=dict(delivery.query),
+            query=source.spec.kept_query(delivery.query),
             body=body[: self._rejected_max_body_bytes],
             body_size=body_size,
             source_ip=delivery.source_ip,

@@ -1,7 +1,8 @@
 """Rejected requests kept for the operator (README, "The signature debugger").
 
 A delivery answered 401 for its signature is kept as it arrived (headers, query, the
-raw body up to a size cap, receive time, reason, source address), so an operator can
+raw body up to a size cap, receive time, reason, source address; a key sent in the query
+string, query_token's, only as "[redacted]", see receiving.py), so an operator can
 see why it failed (`webhooks rejected show`) and accept it once the cause is fixed
 (`webhooks rejected replay`). Nothing about it ever reaches the response.
 

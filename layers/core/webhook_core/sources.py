@@ -52,13 +52,15 @@ from webhook_core.providers.spec import DedupePolicy, ProviderSpec, Reply
 PRESETS_FILE = Path(__file__).parent / "providers" / "presets.json"
 SourceName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 HeaderName = Annotated[str, Field(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", max_length=128)]
+# A query-string parameter name as it is written unescaped in a URL.
+QueryParameterName = Annotated[str, Field(pattern=r"^[A-Za-z0-9._~-]{1,64}$")]
 JsonPath = Annotated[str, Field(pattern=r"^[^.]+(\.[^.]+)*$", max_length=256)]
 Tolerance = Annotated[int, Field(ge=1, le=86_400)]
 PublicUrl = Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2048)]
 HandshakeName = Literal["slack", "zoom", "discord", "twitch", "eventgrid"]
 # Headers that carry a credential on any request: never an event's id or type, never kept.
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
-GetCheckName = Literal["meta", "challenge", "okta", "crc"]
+GetCheckName = Literal["meta", "challenge", "okta", "crc", "mailchimp"]
 OriginName = Annotated[str, Field(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")]
 
 
@@ -401,6 +403,19 @@ class TokenSource(_Handshakes):
         return self._with_checks(token.token_spec(self.header, self._fields()))
 
 
+class QueryTokenSource(_Handshakes):
+    """A static secret in the webhook URL's query string (Mailchimp Marketing): the URL
+    given to the provider is `…/webhooks/<source>?<parameter>=<secret>`. No body integrity,
+    and the URL may be recorded wherever URLs are: prefer a header or a signature where
+    the provider offers one."""
+
+    kind: Literal["query_token"]
+    parameter: QueryParameterName = token.DEFAULT_PARAMETER
+
+    def spec(self) -> ProviderSpec:
+        return self._with_checks(token.query_token_spec(self.parameter, self._fields()))
+
+
 class BasicSource(_Handshakes):
     """HTTP Basic credentials; each secret is `user:password`."""
 
@@ -536,6 +551,7 @@ SourceConfig = Annotated[
     | SquareSource
     | TwilioSource
     | TokenSource
+    | QueryTokenSource
     | BasicSource
     | HmacSource
     | Ed25519Source
@@ -564,6 +580,7 @@ KINDS = (
     "square",
     "twilio",
     "token",
+    "query_token",
     "basic",
     "hmac",
     "ed25519",

@@ -141,6 +141,17 @@ def head_ok(query: Mapping[str, str], headers: Mapping[str, str], tokens: tuple[
     return HandshakeReply(None, status=200)
 
 
+def mailchimp_validation(
+    query: Mapping[str, str], headers: Mapping[str, str], tokens: tuple[str, ...]
+) -> HandshakeReply:
+    """Mailchimp's GET on the webhook URL when a webhook is saved: it must answer 200
+    (https://mailchimp.com/developer/marketing/guides/sync-audience-data-webhooks/). It
+    requests the URL as configured, key included, and the receiver checks that key
+    before this answers (an authenticated check): a URL without it is refused 401, so
+    an endpoint answers 200 to nobody who does not hold the key."""
+    return HandshakeReply(None, status=200)
+
+
 def cloudevents_abuse_protection(origins: tuple[str, ...]) -> GetCheck:
     """CloudEvents' webhook validation: `OPTIONS` with `WebHook-Request-Origin` (and maybe
     `WebHook-Request-Rate`), granted with `WebHook-Allowed-Origin` and `WebHook-Allowed-Rate`
@@ -228,6 +239,7 @@ GET_CHECKS: dict[str, GetCheck] = {
     "challenge": GetCheck(echo_challenge),
     "okta": GetCheck(okta_verification, authenticated=True),
     "crc": GetCheck(x_crc, keyed=True),
+    "mailchimp": GetCheck(mailchimp_validation, authenticated=True),
 }
 HEAD_CHECKS: dict[str, GetCheck] = {"ok": GetCheck(head_ok)}
 UNSIGNED_CHECKS: dict[str, UnsignedCheck] = {"woocommerce": woocommerce_ping, "monday": monday_challenge}

@@ -17,6 +17,8 @@ from webhook_core.providers.scheme import Scheme
 # none: every delivery is new (ping-style providers whose bodies repeat by design).
 DedupePolicy = Literal["id", "digest", "none"]
 JSON = "application/json"
+# What a credential's value is kept as where the request is kept (rejected requests).
+REDACTED = "[redacted]"
 TEXT = "text/plain"
 
 
@@ -107,6 +109,15 @@ class ProviderSpec:
     def kept_body(self, body: bytes) -> bytes:
         """What of `body` may be stored: all of it, unless the kind's credential is inside it."""
         return body if self.redact is None else self.redact(body)
+
+    # Query-string parameters that carry the credential (query_token's key): never kept
+    # with a rejected request, where the operator's tools would show it.
+    secret_query_parameters: tuple[str, ...] = ()
+
+    def kept_query(self, query: Mapping[str, str]) -> dict[str, str]:
+        """The query string as it may be kept: a credential parameter's value replaced by
+        REDACTED, so the operator still sees that one was sent."""
+        return {name: REDACTED if name in self.secret_query_parameters else value for name, value in query.items()}
 
     def check_for(self, method: str) -> GetCheck | None:
         """The endpoint check this source answers on `method` (GET, HEAD, OPTIONS), if any."""

@@ -1,7 +1,11 @@
 """Shared-secret kinds that sign nothing: a static token in a header (GitLab's
-`X-Gitlab-Token`) and HTTP Basic credentials. Compared in constant time with
-every active secret; weaker than a signature (no body integrity, no replay
-window), so prefer a signing kind where the provider offers one."""
+`X-Gitlab-Token`), HTTP Basic credentials, and a key in the URL's query string
+(Mailchimp Marketing, which signs nothing and whose own guidance is a secret in the
+webhook URL). Compared in constant time with every active secret; weaker than a
+signature (no body integrity, no replay window), so prefer a signing kind where the
+provider offers one. A key in the URL is weaker still: whatever records URLs between
+the sender and API Gateway (the sender's own logs, proxies) may record it, so it is
+never kept or logged here (receiving.py, rejected requests)."""
 
 from __future__ import annotations
 
@@ -23,10 +27,12 @@ MAX_CREDENTIAL = 4096
 @dataclass(frozen=True, slots=True)
 class TokenScheme(TextSecretsUntimed):
     """`basic=True`: the header is `Authorization: Basic base64(user:password)` and
-    each secret is `user:password`; otherwise the header's value is the secret."""
+    each secret is `user:password`; `parameter` set: the secret is that query-string
+    parameter's value (and no header is read); otherwise the header's value is the secret."""
 
     signature_header: str
     basic: bool = False
+    parameter: str | None = None
     # What the rest of the code asks any scheme: tokens carry no timestamp or signed id.
     tolerance_seconds: int = 0
     timestamp_header: str | None = None
@@ -41,7 +47,7 @@ class TokenScheme(TextSecretsUntimed):
         now: float,
         query: Mapping[str, str] = NO_QUERY,
     ) -> Verified:
-        value = headers.get(self.signature_header)
+        value = query.get(self.parameter) if self.parameter is not None else headers.get(self.signature_header)
         if not value:
             raise SignatureError("missing_signature")
         presented = self._credential(value.strip()[:MAX_CREDENTIAL])
@@ -86,4 +92,21 @@ def basic_spec(fields: EventFields) -> ProviderSpec:
         docs="https://datatracker.ietf.org/doc/html/rfc7617",
         scheme=TokenScheme(signature_header="authorization", basic=True),
         fields=fields,
+    )
+
+
+# Mailchimp's guidance names no parameter; `key` is what the query_token kind uses
+# unless a source names another.
+DEFAULT_PARAMETER = "key"
+QUERY_TOKEN_DOCS = "https://mailchimp.com/developer/marketing/guides/sync-audience-data-webhooks/"  # noqa: S105 - a URL
+
+
+def query_token_spec(parameter: str, fields: EventFields) -> ProviderSpec:
+    """The secret in the URL's query string: `https://…/webhooks/<source>?<parameter>=<secret>`."""
+    return ProviderSpec(
+        kind="query_token",
+        docs=QUERY_TOKEN_DOCS,
+        scheme=TokenScheme(signature_header="", parameter=parameter),
+        fields=fields,
+        secret_query_parameters=(parameter,),
     )
