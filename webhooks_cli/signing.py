@@ -32,7 +32,6 @@ from webhook_core.providers.forms import FormScheme
 from webhook_core.providers.mailgun import MailgunScheme
 from webhook_core.providers.paypal import PayPalScheme
 from webhook_core.providers.scheme import format_timestamp
-from webhook_core.providers.sns import SnsScheme, canonical_string
 from webhook_core.providers.token import TokenScheme
 from webhook_core.providers.twilio import TwilioScheme
 from webhook_core.sources import Source
@@ -184,7 +183,7 @@ def sign(  # noqa: PLR0911, PLR0912 - one branch per place a provider puts its s
     key = _stand_in_key(source, provider_key)
     now = int(time.time()) if now is None else now
     event_id = event_id or new_event_id(source.kind)
-    if isinstance(source.spec.scheme, SnsScheme) and key is not None:  # the body is the signed message itself
+    if source.kind == "sns" and key is not None:  # the body is the signed message itself
         message = None if body_file is None and body is None else (body or _read(body_file)).decode()
         return _sign_sns(source, key, secret, event_type, message, event_id, now)
     sample_headers: dict[str, str] = {}
@@ -309,6 +308,10 @@ def _sign_sns(  # noqa: PLR0917 - what `sign` has at hand, passed on as is
             document["Subject"] = event_type
         document["Message"] = message
     document.update(Timestamp=_sns_time(now), SignatureVersion="2")
+    # Imported here: the SNS kind's module brings the functions' logger and metrics, which
+    # importing the CLI must not make before a function's environment is set.
+    from webhook_core.providers.sns import canonical_string  # noqa: PLC0415
+
     document["Signature"] = base64.b64encode(key.sign(canonical_string(document), "SHA256")).decode()
     document["SigningCertURL"] = SNS_CERTIFICATE_URL
     subscription = f"{topic_arn}:{uuid.uuid5(uuid.NAMESPACE_URL, topic_arn)}"
