@@ -27,7 +27,7 @@ from urllib.parse import quote, urlsplit
 
 from webhook_core.errors import SignatureError
 from webhook_core.providers.fields import EventFields
-from webhook_core.providers.scheme import NO_QUERY, SignsBodyWithTimestamp, Verified
+from webhook_core.providers.scheme import NO_QUERY, SignsBodyWithTimestamp, Verified, matching_secret
 from webhook_core.providers.spec import ProviderSpec
 from webhook_core.text import sent_bytes
 
@@ -91,16 +91,10 @@ class ContentfulScheme(SignsBodyWithTimestamp):
             raise SignatureError("timestamp_out_of_tolerance", skew_seconds=now - sent_at)
         content = canonical_request(self.url, headers, listed, int(sent_timestamp), body)
         presented = signature.encode("ascii")
-        matched_index = -1
-        for index, key in enumerate(keys):
-            if key is None:
-                continue
-            expected = hmac.new(key, content, hashlib.sha256).hexdigest().encode("ascii")
-            # Every key is compared: the time taken does not say which one matched.
-            if hmac.compare_digest(expected, presented) and matched_index < 0:
-                matched_index = index
-        if matched_index < 0:
-            raise SignatureError("signature_mismatch")
+        expected = (
+            None if key is None else hmac.new(key, content, hashlib.sha256).hexdigest().encode("ascii") for key in keys
+        )
+        matched_index = matching_secret(presented, expected)
         return Verified(secret_index=matched_index, timestamp=int(sent_at))
 
     def sign(self, body: bytes, secret: str, *, timestamp: int | None = None, event_id: str = "") -> str:

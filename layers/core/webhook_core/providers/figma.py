@@ -24,7 +24,6 @@ retries a non-200 answer 3 times) and the request is kept for `webhooks rejected
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -33,7 +32,7 @@ from typing import Any
 
 from webhook_core.errors import SignatureError
 from webhook_core.providers.fields import EventFields
-from webhook_core.providers.scheme import NO_QUERY, TextSecretsUntimed, Verified
+from webhook_core.providers.scheme import NO_QUERY, TextSecretsUntimed, Verified, matching_secret
 from webhook_core.providers.spec import HandshakeReply, ProviderSpec, Reply
 
 DOCS = "https://developers.figma.com/docs/rest-api/webhooks-security"
@@ -165,13 +164,7 @@ class PasscodeScheme(TextSecretsUntimed):
         if not value:
             raise SignatureError("missing_signature")
         presented = value.encode("utf-8", "surrogatepass")[:MAX_PASSCODE]
-        matched_index = -1
-        for index, key in enumerate(keys):
-            # Every key is compared: the time taken does not say which one matched.
-            if key is not None and hmac.compare_digest(presented, key) and matched_index < 0:
-                matched_index = index
-        if matched_index < 0:
-            raise SignatureError("signature_mismatch")
+        matched_index = matching_secret(presented, keys)
         return Verified(secret_index=matched_index, body_format="json")
 
     def sign(self, body: bytes, secret: str, *, timestamp: int | None = None, event_id: str = "") -> str:

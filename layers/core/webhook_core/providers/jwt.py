@@ -25,7 +25,7 @@ from typing import Any
 
 from webhook_core.errors import SignatureError
 from webhook_core.providers.fields import EventFields
-from webhook_core.providers.scheme import NO_QUERY, TextSecretsUntimed, Verified
+from webhook_core.providers.scheme import NO_QUERY, TextSecretsUntimed, Verified, matching_secret
 from webhook_core.providers.spec import ProviderSpec
 
 DOCS = "https://datatracker.ietf.org/doc/html/rfc7519"
@@ -74,16 +74,8 @@ class JwtScheme(TextSecretsUntimed):
         signing_input, signature, header, claims = _parts(token)
         if header.get("alg") != ALGORITHM:
             raise SignatureError("malformed_signature")
-        matched_index = -1
-        for index, key in enumerate(keys):
-            if key is None:
-                continue
-            expected = hmac.new(key, signing_input, hashlib.sha256).digest()
-            # Every key is compared: the time taken does not say which one matched.
-            if hmac.compare_digest(expected, signature) and matched_index < 0:
-                matched_index = index
-        if matched_index < 0:
-            raise SignatureError("signature_mismatch")
+        expected = (None if key is None else hmac.new(key, signing_input, hashlib.sha256).digest() for key in keys)
+        matched_index = matching_secret(signature, expected)
         self._check_claims(claims, now)
         return Verified(secret_index=matched_index)
 

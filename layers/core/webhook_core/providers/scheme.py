@@ -11,7 +11,7 @@ import binascii
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, Protocol
@@ -395,6 +395,19 @@ def encode_signature(mac: bytes, encoding: Encoding) -> str:
     if encoding == "base64url":
         return base64.urlsafe_b64encode(mac).decode("ascii").rstrip("=")
     return base64.b64encode(mac).decode("ascii")
+
+
+def matching_secret(presented: bytes, expected: Iterable[bytes | None]) -> int:
+    """The index of the first of `expected` (one per secret, None for a secret the kind
+    cannot use) equal to `presented`: every one is compared, in constant time, so the time
+    taken does not say which matched; `signature_mismatch` when none does."""
+    matched_index = -1
+    for index, candidate in enumerate(expected):
+        if candidate is not None and hmac.compare_digest(presented, candidate) and matched_index < 0:
+            matched_index = index
+    if matched_index < 0:
+        raise SignatureError("signature_mismatch")
+    return matched_index
 
 
 def header_signature(

@@ -10,13 +10,12 @@ never kept or logged here (receiving.py, rejected requests)."""
 from __future__ import annotations
 
 import base64
-import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from webhook_core.errors import SignatureError
 from webhook_core.providers.fields import EventFields
-from webhook_core.providers.scheme import NO_QUERY, TextSecretsUntimed, Verified
+from webhook_core.providers.scheme import NO_QUERY, TextSecretsUntimed, Verified, matching_secret
 from webhook_core.providers.spec import ProviderSpec
 from webhook_core.text import sent_bytes
 
@@ -51,13 +50,7 @@ class TokenScheme(TextSecretsUntimed):
         if not value:
             raise SignatureError("missing_signature")
         presented = self._credential(value.strip()[:MAX_CREDENTIAL])
-        matched_index = -1
-        for index, key in enumerate(keys):
-            # Every key is compared: the time taken does not say which one matched.
-            if key is not None and hmac.compare_digest(presented, key) and matched_index < 0:
-                matched_index = index
-        if matched_index < 0:
-            raise SignatureError("signature_mismatch")
+        matched_index = matching_secret(presented, keys)
         return Verified(secret_index=matched_index)
 
     def sign(self, body: bytes, secret: str, *, timestamp: int | None = None, event_id: str = "") -> str:
