@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_core.aws import CLIENT_CONFIG
@@ -516,15 +517,23 @@ class DynamoDBLedger(Ledger):
     """Records as items `event#<envelope id>` of the ledger table; `expiration` is its TTL;
     `day` and `received_at` key the time index (a sparse index: only events have them)."""
 
-    def __init__(self, table_name: str, *, retention_seconds: int, client: DynamoDBClient | None = None) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        retention_seconds: int,
+        client: DynamoDBClient | None = None,
+        client_config: Config = CLIENT_CONFIG,
+    ) -> None:
         super().__init__(retention_seconds=retention_seconds)
         self._table = table_name
         self._client = client
+        self._client_config = client_config
 
     @property
     def client(self) -> DynamoDBClient:
         if self._client is None:
-            self._client = boto3.client("dynamodb", config=CLIENT_CONFIG)
+            self._client = boto3.client("dynamodb", config=self._client_config)
         return self._client
 
     def _key(self, envelope_id: str) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_core.aws import CLIENT_CONFIG
@@ -56,9 +57,10 @@ class EnvelopeQueue:
         *,
         bodies: BodyStore,
         max_message_bytes: int = MAX_MESSAGE_BYTES,
+        client_config: Config = CLIENT_CONFIG,
     ) -> None:
         self._queue_url = queue_url
-        self._client = client or boto3.client("sqs", config=CLIENT_CONFIG)
+        self._client = client or boto3.client("sqs", config=client_config)
         self._bodies = bodies
         self._max_message_bytes = max_message_bytes
 

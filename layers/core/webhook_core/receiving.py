@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from webhook_core.aws import HOT_PATH_CLIENT_CONFIG
 from webhook_core.bodies import parse_body_or_none
 from webhook_core.body_store import S3BodyStore
 from webhook_core.captured import CapturedSecrets, CapturedSecretStore
@@ -330,8 +331,13 @@ def create_receiver(settings: ReceiverSettings) -> Receiver:
     return Receiver(
         sources=load_sources(settings.sources_file),
         secrets=SourceSecrets(settings.secret_id, max_age_seconds=settings.secrets_cache_seconds),
-        ledger=DynamoDBLedger(settings.ledger_table, retention_seconds=settings.retention_seconds),
-        queue=EnvelopeQueue(settings.queue_url, bodies=S3BodyStore(settings.body_bucket)),
+        # Unvalidated parameters on the two per-delivery clients: see HOT_PATH_CLIENT_CONFIG.
+        ledger=DynamoDBLedger(
+            settings.ledger_table, retention_seconds=settings.retention_seconds, client_config=HOT_PATH_CLIENT_CONFIG
+        ),
+        queue=EnvelopeQueue(
+            settings.queue_url, bodies=S3BodyStore(settings.body_bucket), client_config=HOT_PATH_CLIENT_CONFIG
+        ),
         max_body_bytes=settings.max_body_bytes,
         retry_after_seconds=settings.retry_after_seconds,
         captured=CapturedSecrets(settings.ledger_table),
