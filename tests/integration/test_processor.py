@@ -439,11 +439,12 @@ def test_a_handler_stopped_at_its_bound_does_not_run_on_beside_its_redelivery(ha
     )
     item = envelope()
     batch = lambda_event([_message(item)], "arn:aws:sqs:us-east-1:1:q")
-    # 1.5 s left after the batch's 2 s reserve: the handler starts (and is stopped at its
-    # 0.5 s bound) even when a loaded machine is slow to reach it; the lock expires in ~3.5 s.
-    first = processor.process_batch(batch, lambda_context(3_500))
+    # 3 s left after the batch's 2 s reserve: the handler starts (and is stopped at its
+    # 0.5 s bound) even when a loaded machine is slow to reach it (with 1.5 s, one such run
+    # handed the record back untouched); the lock expires in ~5 s.
+    first = processor.process_batch(batch, lambda_context(5_000))
     assert first["batchItemFailures"]
-    time.sleep(3.8)  # SQS redelivers after the visibility timeout, past the lock's expiry
+    time.sleep(5.3)  # SQS redelivers after the visibility timeout, past the lock's expiry
     processor.process_batch(batch, lambda_context(30_000))
     release.set()  # the first run finishes after all
     deadline = time.monotonic() + 10  # its thread may wait for a loaded machine's core
