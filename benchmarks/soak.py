@@ -175,15 +175,18 @@ def plan(sources: dict[str, Source], count: int, rng: random.Random) -> list[Pla
 
 
 def post_delivery(url: str, delivery: signing.Delivery) -> tuple[int, str]:
-    """POST a signed delivery: (status, the envelope id of a 2xx answer)."""
+    """POST a signed delivery: (status, the envelope id of a 2xx answer). A new event is
+    202, or 200 where its provider demands 200 for every delivery (Figma): what the answer's
+    `status` says ("accepted" or "duplicate") tells them apart, so a new one is given as 202."""
     if delivery.query:
         url = f"{url}?{urllib.parse.urlencode(delivery.query)}"
     request = urllib.request.Request(url, data=delivery.body, headers=delivery.headers, method="POST")  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - 127.0.0.1 only
-            return response.status, json.loads(response.read()).get("id", "")
+            answer = json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, ""
+    return (202 if answer.get("status") == "accepted" else response.status), answer.get("id", "")
 
 
 def run(deliveries: int, *, chaos: float = 0.05, seed: int = 7, log: Callable[[str], None] = print) -> SoakResult:
