@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +23,7 @@ from cryptography.x509.oid import NameOID
 
 from tests.conformance.generate import crc32_suffix
 from tests.support.clock import Clock
+from tests.support.cold_start import after_cold_start
 from tests.support.ledger import processed
 from webhook_core.errors import SignatureError
 from webhook_core.ledger import Outcome
@@ -187,20 +186,9 @@ def test_a_body_forged_to_the_same_crc32_verifies_but_is_the_same_delivery(serve
 
 
 def test_a_cold_start_with_a_paypal_source_loads_neither_cryptography_nor_a_fetcher() -> None:
-    script = (
-        "import sys, json\n"
-        "from webhook_core.sources import parse_sources\n"
-        "import functions.receiver.app\n"
-        "from webhook_core import certificates\n"
-        "s = parse_sources({'sources': [{'name': 'pp', 'kind': 'paypal'}]})\n"
-        "print(json.dumps(['cryptography' in sys.modules, certificates._default is None]))\n"
+    loaded = after_cold_start(
+        "['cryptography' in sys.modules, certificates._default is None]",
+        sources=[{"name": "pp", "kind": "paypal"}],
+        setup="from webhook_core import certificates",
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={"PYTHONPATH": f"{ROOT / 'layers' / 'core'}:{ROOT}", "PATH": ""},
-    )
-    assert json.loads(result.stdout) == [False, True]
+    assert loaded == [False, True]

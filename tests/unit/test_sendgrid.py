@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sendgrid.helpers.eventwebhook import EventWebhook
 
 from tests.conformance.vectors import body_of, load_all
+from tests.support.cold_start import after_cold_start
 from webhook_core.errors import SignatureError
 from webhook_core.providers.sendgrid import new_signing_key
 from webhook_core.sources import Source, parse_sources
@@ -135,19 +134,4 @@ def test_only_a_p256_public_key_is_a_usable_secret() -> None:
 
 
 def test_cryptography_is_loaded_only_when_a_sendgrid_delivery_is_verified() -> None:
-    script = (
-        "import sys, json\n"
-        "from webhook_core.sources import parse_sources\n"
-        "import functions.receiver.app\n"
-        "s = parse_sources({'sources': [{'name': 'sg', 'kind': 'sendgrid'}]})\n"
-        "print(json.dumps('cryptography' in sys.modules))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={"PYTHONPATH": f"{ROOT / 'layers' / 'core'}:{ROOT}", "PATH": ""},
-    )
-    assert result.stdout.strip() == "false"
+    assert after_cold_start("'cryptography' in sys.modules", sources=[{"name": "sg", "kind": "sendgrid"}]) is False

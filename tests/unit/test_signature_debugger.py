@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.support.clock import Clock
+from tests.support.cold_start import after_cold_start
 from tests.support.signers import SECRETS, Signed, sign
-from tests.support.template_resources import ROOT
 from webhook_core.diagnosis import diagnose
 from webhook_core.errors import SignatureError
 from webhook_core.receiving import Delivery, Receiver
@@ -197,17 +195,5 @@ def test_a_lone_surrogate_in_the_senders_json_is_diagnosed_not_a_crash() -> None
 
 
 def test_the_receiver_cold_start_loads_no_diagnosis() -> None:
-    script = (
-        "import sys, json\n"
-        "import functions.receiver.app\n"
-        "print(json.dumps(sorted(m for m in ('webhook_core.diagnosis', 'webhooks_cli') if m in sys.modules)))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={"PYTHONPATH": f"{ROOT / 'layers' / 'core'}:{ROOT}", "PATH": ""},
-    )
-    assert json.loads(result.stdout) == []
+    loaded = after_cold_start("sorted(m for m in ('webhook_core.diagnosis', 'webhooks_cli') if m in sys.modules)")
+    assert loaded == []

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
 from tests.support.clock import Clock
+from tests.support.cold_start import after_cold_start
 from tests.support.ledger import processed
 from webhook_core import certificates
 from webhook_core.certificates import MAX_CERTIFICATE_BYTES, CertificateFetcher, CertificateUnavailableError
@@ -312,20 +311,9 @@ def test_a_subscribe_url_off_sns_is_never_fetched(served: FakeCertificates) -> N
 
 
 def test_a_cold_start_with_an_sns_source_loads_neither_cryptography_nor_a_fetcher() -> None:
-    script = (
-        "import sys, json\n"
-        "from webhook_core.sources import parse_sources\n"
-        "import functions.receiver.app\n"
-        "from webhook_core import certificates\n"
-        "s = parse_sources({'sources': [{'name': 'sns', 'kind': 'sns'}]})\n"
-        "print(json.dumps(['cryptography' in sys.modules, certificates._default is None]))\n"
+    loaded = after_cold_start(
+        "['cryptography' in sys.modules, certificates._default is None]",
+        sources=[{"name": "sns", "kind": "sns"}],
+        setup="from webhook_core import certificates",
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={"PYTHONPATH": f"{ROOT / 'layers' / 'core'}:{ROOT}", "PATH": ""},
-    )
-    assert json.loads(result.stdout) == [False, True]
+    assert loaded == [False, True]

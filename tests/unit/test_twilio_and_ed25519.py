@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -15,6 +13,7 @@ import nacl.signing
 import pytest
 from twilio.request_validator import RequestValidator
 
+from tests.support.cold_start import after_cold_start
 from webhook_core.errors import SignatureError
 from webhook_core.providers.ed25519 import public_key_of
 from webhook_core.sources import Source, parse_sources
@@ -202,19 +201,5 @@ def test_a_bad_ed25519_option_fails_closed_naming_the_source() -> None:
 
 
 def test_cryptography_is_loaded_only_when_an_ed25519_delivery_is_verified() -> None:
-    script = (
-        "import sys, json\n"
-        "from webhook_core.sources import parse_sources\n"
-        "import functions.receiver.app\n"
-        "s = parse_sources({'sources': [{'name': 'g', 'kind': 'github'}, {'name': 'd', 'kind': 'ed25519'}]})\n"
-        "print(json.dumps('cryptography' in sys.modules))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={"PYTHONPATH": f"{ROOT / 'layers' / 'core'}:{ROOT}", "PATH": ""},
-    )
-    assert result.stdout.strip() == "false"
+    sources = [{"name": "g", "kind": "github"}, {"name": "d", "kind": "ed25519"}]
+    assert after_cold_start("'cryptography' in sys.modules", sources=sources) is False
