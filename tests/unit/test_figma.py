@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conformance.generate import figma_update
 from tests.support.clock import Clock
 from tests.support.ledger import processed
 from tests.unit.test_claim_check import RecordingSqs
@@ -44,17 +45,9 @@ JSON_TYPE = {"content-type": "application/json", "user-agent": "Figma"}
 
 
 def file_update(passcode: Any = PASSCODE, **changes: Any) -> dict[str, Any]:
-    """Figma's documented FILE_UPDATE example (developers.figma.com/docs/rest-api/webhooks-events)."""
-    document: dict[str, Any] = {
-        "event_type": "FILE_UPDATE",
-        "file_key": "CL06nJNn5eZLQKDoARMND5",
-        "file_name": "Developer page mockup demo",
-        "passcode": passcode,
-        "timestamp": "2020-02-23T20:27:16Z",
-        "webhook_id": "22",
-    }
-    document.update(changes)
-    return document
+    """Figma's documented FILE_UPDATE example (developers.figma.com/docs/rest-api/webhooks-events),
+    as the conformance vectors write it."""
+    return dict(figma_update(passcode, **changes))
 
 
 def encoded(document: dict[str, Any]) -> bytes:
