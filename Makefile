@@ -52,7 +52,7 @@ lint: install ## ruff (check and format) and mypy
 	$(BIN)/mypy
 
 .PHONY: pytest
-pytest: install ## Unit and integration tests (parallel)
+pytest: install ## Every pytest test in parallel: unit, integration, e2e, browser, conformance
 	$(BIN)/pytest -n auto --dist loadscope
 
 .PHONY: unit

@@ -3,14 +3,17 @@ same specs the receiver verifies with."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from webhook_core.errors import ConfigurationError
 from webhook_core.providers.scheme import SignatureScheme
-from webhook_core.sources import Source, parse_sources, presets
+from webhook_core.sources import KINDS, Source, parse_sources, presets
 from webhooks_cli import signing
 
 # Options a preset leaves to the user (the URL the provider signs); a stand-in lets it be described.
 PLACEHOLDER_URL = "https://example.com/webhooks/{name}"
+STAND_IN_HEADER = {"header": "X-Webhook-Signature"}
 # Kinds whose scheme is not a SignatureScheme: what their signature covers, in words.
 HMAC_FORM_KINDS = {"twilio", "mandrill", "mailgun", "adyen", "braintree", "contentful"}
 # Kinds whose signature and timestamp travel in the body.
@@ -28,6 +31,23 @@ SIGNED_CONTENT = {
     "twilio": "{url}{sorted form parameters} or {url}?bodySHA256=…",
     "mandrill": "{url}{sorted form parameters}",
 }
+
+
+def kind_sources(shipped: Mapping[str, Source]) -> dict[str, Source]:
+    """One source per kind, by kind: the project's own source of it where there is one,
+    else one with stand-ins for what the kind needs from the user (the URL it signs, the
+    header it reads), so every kind is listed whatever sources.json holds."""
+    made = {source.kind: source for source in shipped.values()}
+    for kind in KINDS:
+        for options in ({}, {"url": PLACEHOLDER_URL}, {"notification_url": PLACEHOLDER_URL}, STAND_IN_HEADER):
+            if kind in made:
+                break
+            item = {"name": kind, "kind": kind, **{key: value.format(name=kind) for key, value in options.items()}}
+            try:
+                made[kind] = parse_sources({"sources": [item]})[kind]
+            except ConfigurationError:
+                continue
+    return {kind: made[kind] for kind in sorted(made, key=KINDS.index)}
 
 
 def preset_sources() -> dict[str, Source]:

@@ -564,7 +564,7 @@ def providers(as_json: bool) -> None:
 
     project = Project.locate()
     shipped = load_sources(project.sources_file)
-    kinds = [catalog.describe(source) for source in {source.kind: source for source in shipped.values()}.values()]
+    kinds = [catalog.describe(source) for source in catalog.kind_sources(shipped).values()]
     for row in kinds:
         row["name"] = row["kind"]
     presets = [catalog.describe(source) for source in catalog.preset_sources().values()]

@@ -6,6 +6,8 @@ from __future__ import annotations
 from functools import cached_property
 
 from webhook_core.body_store import S3BodyStore
+from webhook_core.errors import ConfigurationError
+from webhook_core.sources import load_sources
 from webhooks_cli.dlq import DeadLetterQueue
 from webhooks_cli.events import Events
 from webhooks_cli.project import Project
@@ -57,3 +59,12 @@ class StackOperations:
     @cached_property
     def rejections(self) -> Rejections:
         return Rejections(self.target, self.project)
+
+    def accepted_statuses(self) -> dict[str, int]:
+        """What the receiver answers a new event of each source whose provider demands a
+        status of its own (Figma: 200), as the sources file says now; every other: 202."""
+        try:
+            sources = load_sources(self.project.sources_file)
+        except ConfigurationError:  # a broken file: the running stack keeps its last good one
+            return {}
+        return {name: source.spec.reply.status for name, source in sources.items() if source.spec.reply is not None}

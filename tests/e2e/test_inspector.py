@@ -269,3 +269,14 @@ def test_a_huge_or_bodiless_post_changes_nothing(stack: DevStack) -> None:
 def test_the_project_readme_links_the_inspector() -> None:
     readme = (Path(ROOT) / "README.md").read_text()
     assert "inspector: http://127.0.0.1:3100/?key=" in readme
+
+
+def test_a_delivery_shows_the_status_its_source_answered(stack: DevStack) -> None:
+    """Figma's sources answer 200 for every delivery (any other status is a failure to Figma)."""
+    sent = stack.cli("send", "figma")
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert " 200 recorded " in sent.stdout
+    envelope_id = str(json.loads(sent.stdout.split("  ")[-1])["id"])
+    rows = fetch(f"{stack.inspector_url}events/rows?source=figma")[1]
+    (answer,) = re.findall(rf'data-id="{re.escape(envelope_id)}".*?<td class="http[^"]*">([^<]*)</td>', rows, re.S)
+    assert answer == "200"

@@ -87,6 +87,25 @@ def test_providers_lists_every_kind_with_its_header_and_docs(runner: CliRunner) 
     assert rows["paypal"]["dedupe"] == "id (paypal-transmission-id, signed)"
 
 
+def test_providers_lists_every_kind_whatever_the_projects_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A project that replaced the shipped sources with one of its own still sees every kind."""
+    import json as json_module
+
+    from tests.support.project import fixture_project
+    from webhook_core.sources import KINDS
+
+    only_stripe = {"sources": [{"name": "payments", "kind": "stripe"}]}
+    monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(fixture_project(tmp_path / "project", sources=only_stripe)))
+    result = CliRunner().invoke(main, ["providers", "--json"])
+    assert result.exit_code == 0, result.output
+    listed = [row["kind"] for row in json_module.loads(result.output)["kinds"]]
+    assert listed == list(KINDS)
+    # Kinds that need the user's URL or header are described with stand-ins for them.
+    assert {row["kind"]: row["header"] for row in json_module.loads(result.output)["kinds"]}["hmac"]
+
+
 def test_providers_lists_at_least_a_hundred_presets_each_with_its_scheme_and_docs(runner: CliRunner) -> None:
     import json as json_module
 

@@ -115,9 +115,10 @@ def _error(record: EventRecord) -> str:
     return f"{record.error_type}: {record.last_error}" if record.error_type else record.last_error
 
 
-def event_row(record: EventRecord, now: float, *, refused_first: bool = False) -> Row:
-    """`refused_first`: the event is a rejected request an operator's replay accepted (its
-    sender was answered 401)."""
+def event_row(record: EventRecord, now: float, *, accepted: int = 202, refused_first: bool = False) -> Row:
+    """`accepted`: what its source answers a new event (202, or its provider's demand, as
+    Figma's 200); `refused_first`: the event is a rejected request an operator's replay
+    accepted (its sender was answered 401)."""
     copies = record.deliveries - 1
     return Row(
         at=record.received_at,
@@ -126,7 +127,7 @@ def event_row(record: EventRecord, now: float, *, refused_first: bool = False) -
         type=record.type,
         # The ledger holds accepted events: the first delivery was answered 202; each copy
         # after it 200 (duplicate) or 409 (while the first was still being sent).
-        http=("401 → 202" if refused_first else "202") + (f" +{copies}" if copies else ""),
+        http=(f"401 → {accepted}" if refused_first else str(accepted)) + (f" +{copies}" if copies else ""),
         status=record.view(now),
         deliveries=str(record.deliveries),
         attempts=str(record.attempts),
@@ -168,7 +169,16 @@ def deliveries(operations: StackOperations, query: Query) -> Rows:
     if query.status != REJECTED:
         newest = operations.events.newest(query.filters(), start, end, limit=ROWS, max_read=MAX_READ)
         accepted_later = {request.accepted_as for request in kept if request.accepted_as}
-        rows += [event_row(record, now, refused_first=record.id in accepted_later) for record in newest.records]
+        accepted_statuses = operations.accepted_statuses()
+        rows += [
+            event_row(
+                record,
+                now,
+                accepted=accepted_statuses.get(record.source, 202),
+                refused_first=record.id in accepted_later,
+            )
+            for record in newest.records
+        ]
         searched_all = newest.searched_all
     rows += [rejected_row(request) for request in kept]
     rows.sort(key=lambda row: (row.at, row.id), reverse=True)
@@ -197,7 +207,8 @@ def dead_letters(operations: StackOperations, query: Query) -> DeadLetters:
     start, end = query.range()
     filters = Filters(source=query.source or None, type=query.type or None, statuses=("dead",))
     newest = operations.events.newest(filters, start, end, limit=ROWS, max_read=MAX_READ * 5)
-    rows = [event_row(record, now) for record in newest.records]
+    statuses = operations.accepted_statuses()
+    rows = [event_row(record, now, accepted=statuses.get(record.source, 202)) for record in newest.records]
     attributes = (
         operations.target.client("sqs")
         .get_queue_attributes(
