@@ -489,11 +489,13 @@ def handshake(source: Source, secret: str, tokens: dict[str, Any] | None = None)
         event = {**EVENT_GRID_VALIDATION, "id": str(uuid.uuid4()), "data": {"validationCode": str(uuid.uuid4())}}
         signed = sign(source, secret, event_type="SubscriptionValidation", body=json.dumps([event]).encode())
         # Event Grid marks its validation with this header, and the receiver requires it.
-        return replace(signed, headers={**signed.headers, **EVENT_GRID_VALIDATION_HEADERS})
+        headers = {**signed.headers, **EVENT_GRID_VALIDATION_HEADERS}
+        return replace(signed, headers=headers, event_type=EVENT_GRID_VALIDATION["eventType"])
     name = handshake_name(source)
     if name is None:
         raise CliError(f"source {source.name!r} answers no provider endpoint check")
-    return sign(source, secret, event_type=HANDSHAKE_SAMPLES[name])
+    # Named after the check (what `send` prints), not the type the receiver would read: it queues none.
+    return replace(sign(source, secret, event_type=HANDSHAKE_SAMPLES[name]), event_type=HANDSHAKE_SAMPLES[name])
 
 
 def _url_key(source: Source, secret: str) -> dict[str, str]:

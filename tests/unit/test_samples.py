@@ -139,3 +139,11 @@ def test_send_lists_the_sample_types_of_a_source() -> None:
 )
 def test_send_reports_the_id_the_receiver_recorded(status: int, body: str, expected: str | None) -> None:
     assert _recorded_id(status, body) == expected
+
+
+@pytest.mark.parametrize(("kind", "check"), sorted(signing.HANDSHAKE_SAMPLES.items()))
+def test_a_handshake_send_is_named_after_the_check_it_sends(kind: str, check: str) -> None:
+    name = f"kind-{kind}" if f"kind-{kind}" in SOURCES else kind  # Discord and Twitch are presets
+    source = SOURCES[name]
+    _, signing_secret = secrets_of(name, source)
+    assert signing.handshake(source, signing_secret).event_type == check
