@@ -483,6 +483,7 @@ def _recorded_id(status: int, body: str) -> str | None:
 
 def _post(url: str, delivery: signing.Delivery) -> tuple[int, str, float | None]:
     """(status, body, Retry-After seconds if any)."""
+    shown = url  # never with its query string: a source's key may be in it (Mailchimp's)
     if delivery.query:
         url = f"{url}?{urllib.parse.urlencode(delivery.query)}"
     data = delivery.body if delivery.method not in {"GET", "HEAD"} else None
@@ -496,8 +497,8 @@ def _post(url: str, delivery: signing.Delivery) -> tuple[int, str, float | None]
         return exc.code, exc.read().decode("utf-8", "replace"), seconds
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        hint = " (is `webhooks dev` running?)" if "127.0.0.1" in url else ""
-        raise CliError(f"cannot reach {url}: {reason}{hint}") from None
+        hint = " (is `webhooks dev` running?)" if "127.0.0.1" in shown else ""
+        raise CliError(f"cannot reach {shown}: {reason}{hint}") from None
 
 
 # --- sam-events -----------------------------------------------------------------------

@@ -196,3 +196,40 @@ def test_webhooks_send_signs_maxio_samples_the_receiver_keys_on_their_id(sample:
     assert outcome.envelope_id == f"maxio/{form['id']}"
     assert queue.envelopes[0].type == sample
     assert hashlib.sha256(sent.body).hexdigest() not in outcome.envelope_id
+
+
+def test_send_never_prints_the_url_key_when_the_endpoint_is_unreachable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An outside attacker's finding: the error named the URL with its ?key=."""
+    import urllib.error
+    import urllib.request
+
+    from tests.support.project import fixture_project
+
+    key = "GJkmp7eOqlUnreachableKey0123456789"
+    sources = {"sources": [{"name": "mailchimp", "preset": "mailchimp"}]}
+    monkeypatch.setenv("WEBHOOKS_PROJECT_DIR", str(fixture_project(tmp_path / "project", sources=sources)))
+
+    def refused(*_: object, **__: object) -> None:
+        raise urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
+
+    monkeypatch.setattr(urllib.request, "urlopen", refused)
+    result = CliRunner().invoke(
+        main, ["send", "mailchimp", "--secret", key, "--url", "https://api.example.com/prod/webhooks"]
+    )
+    assert result.exit_code != 0
+    assert "cannot reach https://api.example.com/prod/webhooks/mailchimp" in result.output
+    assert key not in result.output
+
+
+@pytest.mark.parametrize("name", ["KEY", "Key", "key[]", "key;", "key "])
+def test_a_refused_key_under_another_spelling_of_its_parameter_is_not_kept(name: str) -> None:
+    """An outside attacker's finding: a wrongly spelled parameter was refused and kept whole."""
+    kept = KeptRejections()
+    accepting, _ = receiver(source("mailchimp"), [KEY], kept)
+    with pytest.raises(SignatureError):
+        accepting.accept(mailchimp_post({name: KEY, "list": "a6b5da1054"}))
+    (request,) = kept.kept
+    assert request.query == {name: "[redacted]", "list": "a6b5da1054"}
+    assert KEY.encode() not in request.to_json()

@@ -117,7 +117,10 @@ class ProviderSpec:
     def kept_query(self, query: Mapping[str, str]) -> dict[str, str]:
         """The query string as it may be kept: a credential parameter's value replaced by
         REDACTED, so the operator still sees that one was sent."""
-        return {name: REDACTED if name in self.secret_query_parameters else value for name, value in query.items()}
+        # Spelled otherwise (KEY, key[], "key "), the key is refused but is still the key: any
+        # name that is a credential parameter's once case and punctuation are set aside is hidden.
+        secret = {_plain_name(name) for name in self.secret_query_parameters}
+        return {name: REDACTED if _plain_name(name) in secret else value for name, value in query.items()}
 
     def check_for(self, method: str) -> GetCheck | None:
         """The endpoint check this source answers on `method` (GET, HEAD, OPTIONS), if any."""
@@ -135,3 +138,7 @@ class ProviderSpec:
         if self.fields.id_header:
             return self.fields.id_header == self.scheme.id_header
         return self.fields.id_path is not None
+
+
+def _plain_name(name: str) -> str:
+    return "".join(character for character in name.lower() if character.isalnum())
