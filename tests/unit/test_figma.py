@@ -240,6 +240,18 @@ def test_a_body_that_is_not_one_json_object_is_refused_and_kept_without_its_byte
     assert_never_kept(stores, OLD_PASSCODE)
 
 
+def test_a_body_of_more_members_than_any_figma_event_is_refused_unread() -> None:
+    """An outside attack's finding: an unsigned body of a million top-level members cost
+    seconds of scanning. Past 1,000 members it is no Figma event, even with the passcode."""
+    padding = ',"":0' * 1_000
+    body = ('{"passcode": "' + PASSCODE + '", "event_type": "FILE_UPDATE"' + padding + "}").encode()
+    stores = Stores([PASSCODE])
+    assert stores.refuse(body, JSON_TYPE) == "missing_signature"
+    (kept,) = stores.rejected.requests.values()
+    assert (kept.body, kept.body_size) == (b"", len(body))
+    assert_never_kept(stores, PASSCODE)
+
+
 def test_a_json_body_posted_under_another_content_type_is_still_figmas() -> None:
     stores = Stores([PASSCODE])
     outcome = stores.accept(encoded(file_update()), {"content-type": "text/plain"})

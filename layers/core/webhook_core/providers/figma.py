@@ -39,6 +39,9 @@ DOCS = "https://developers.figma.com/docs/rest-api/webhooks-security"
 PASSCODE = "passcode"  # the name of the body's member that holds the credential
 # Figma's passcodes are at most 100 characters; bounding what is compared bounds the work.
 MAX_PASSCODE = 4096
+# Figma's events have about a dozen top-level members; scanning each is Python work, so an
+# unsigned body of a million of them would cost seconds of CPU (an outside attack's finding).
+MAX_MEMBERS = 1000
 # The debug event Figma sends when a webhook is made (webhooks-events: PING).
 PING = "PING"
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
@@ -87,6 +90,8 @@ def _scan(text: str) -> list[Member]:
             value_start = _skip(text, _expect(text, _skip(text, position), ":"))
             _, position = _DECODER.raw_decode(text, value_start)
             members.append(Member(name, start, value_start, position))
+            if len(members) > MAX_MEMBERS:
+                raise ValueError("more members than any Figma event has")
             position = _skip(text, position)
             if text[position : position + 1] != ",":
                 position = _expect(text, position, "}")
